@@ -1,0 +1,13 @@
+# Floe service image. TypeScript runs through tsx (a runtime dependency), so there is no build step.
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --chown=node:node . .
+RUN mkdir -p /app/data && chown node:node /app/data
+USER node
+EXPOSE 8080
+VOLUME ["/app/data"]
+# tsx directly (not `npm start`) so SIGTERM reaches Floe and the buffer drains before exit.
+CMD ["node_modules/.bin/tsx", "src/main.ts"]

@@ -1,0 +1,99 @@
+/**
+ * Composition root: builds every stage from the one config object and wires them along the data's
+ * path (receive → enrich → buffer/WAL → write → commit). Nothing else constructs stores or clients.
+ *
+ * Embedded default: with no DATABASE_URL and no ICEBERG_S3_BUCKET, the catalog and site tables live
+ * in PGlite under `<FLOE_DATA_DIR>/pglite` and the warehouse is the local folder `./data/warehouse`
+ * (both decided by config.ts / storage/index.ts), so `npm start` needs nothing else.
+ */
+import type { FastifyInstance } from 'fastify'
+import pino, { type Logger } from 'pino'
+import type { FloeConfig } from './config.ts'
+import { IngestBuffer, type FlushResult } from './buffer/buffer.ts'
+import { createCatalog } from './commit/index.ts'
+import { openFileIO, openSql } from './storage/index.ts'
+import { createTableWriter } from './write/append.ts'
+import { SiteStore } from './sites/store.ts'
+import { openGeoReader } from './enrich/geo-reader.ts'
+import type { GeoReader } from './enrich/geo.ts'
+import { buildServer, type ServerPlugin } from './receive/server.ts'
+import { adminFlushRoute } from './receive/admin-flush.ts'
+import { metricsRoute } from './receive/metrics-route.ts'
+import { icebergRestPlugin } from './read/rest-catalog.ts'
+
+export interface FloeApp {
+  server: FastifyInstance
+  buffer: IngestBuffer
+  /** Creates tables, replays the WAL; call before `server.listen`. */
+  start(): Promise<void>
+  /** Commits everything accepted so far (what `POST /api/admin/flush` does). */
+  flush(): Promise<FlushResult>
+  /**
+   * Graceful drain: stop accepting, flush + commit until `deadline` (ms epoch), close everything.
+   * Resolves true when no row was left uncommitted.
+   */
+  close(deadline?: number): Promise<boolean>
+}
+
+export interface CreateAppOptions {
+  logger?: Logger
+}
+
+export async function createApp(config: FloeConfig, opts: CreateAppOptions = {}): Promise<FloeApp> {
+  // Fastify's logger is pino; no request serializer logs the client IP (see receive/server.ts).
+  const logger = opts.logger ?? pino({ level: config.logLevel })
+  const sql = await openSql(config)
+  const io = openFileIO(config)
+  const catalog = createCatalog(config, { sql, io, warn: (m) => logger.warn(m) })
+  const writer = createTableWriter({ catalog, io, config })
+  const sites = await SiteStore.open(sql)
+  const geo: GeoReader | undefined = config.geoliteDbPath
+    ? await openGeoReader(config.geoliteDbPath)
+    : undefined
+  const buffer = new IngestBuffer({ config, writer, logger })
+
+  const plugins: ServerPlugin[] = [
+    { plugin: adminFlushRoute, options: { adminToken: config.adminToken, flush: () => buffer.flush() } },
+    { plugin: metricsRoute },
+    {
+      plugin: icebergRestPlugin,
+      prefix: '/iceberg',
+      options: {
+        catalog,
+        io,
+        readToken: config.iceberg.restReadToken,
+        writeEnabled: config.iceberg.restWriteEnabled,
+        warehouse: config.iceberg.warehouse,
+        s3: config.iceberg.s3,
+        readerS3: config.iceberg.restReaderS3,
+      },
+    },
+  ]
+  // Ready = the site database answers and the catalog can load a table's current metadata, which
+  // also reads the metadata file from the warehouse (catalog and storage reachable).
+  const ready = async () => {
+    await sites.ping()
+    await writer.load('pa_events')
+  }
+  const server = await buildServer({ config, sites, sink: buffer, geo, plugins, logger, ready })
+
+  let closed: Promise<boolean> | undefined
+  return {
+    server,
+    buffer,
+    start: () => buffer.start(),
+    flush: () => buffer.flush(),
+    close(deadline = Date.now() + config.shutdownTimeoutSeconds * 1000) {
+      closed ??= (async () => {
+        // Stop accepting first: no new request reaches the buffer once the server is closed;
+        // in-flight ones finish (their rows are in the WAL before they answer).
+        await server.close()
+        const drained = await buffer.close(deadline)
+        await catalog.close()
+        await sql.close()
+        return drained
+      })()
+      return closed
+    },
+  }
+}

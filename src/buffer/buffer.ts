@@ -1,0 +1,247 @@
+/**
+ * The EventSink the receiver hands accepted rows to: WAL first, then per-table in-memory buffers
+ * that flush to Iceberg when one of three triggers fires, whichever comes first:
+ * - count: a table holds `ICEBERG_FLUSH_BATCH_SIZE` rows,
+ * - bytes: a table holds `ICEBERG_FLUSH_MAX_BYTES` of encoded rows,
+ * - interval: its oldest row is `ICEBERG_FLUSH_INTERVAL_SECONDS` old.
+ *
+ * `accept` resolves once the rows are durable in the WAL (policy in wal.ts), so a 2xx means "will
+ * be committed, even after a crash". Backpressure: while the uncommitted backlog (all tables) would
+ * exceed `FLOE_BACKLOG_MAX_ROWS`, `accept` throws BackpressureError (503 + Retry-After) instead of
+ * taking rows it cannot keep; it accepts again as soon as flushes bring the backlog down.
+ */
+import type { Logger } from 'pino'
+import { BackpressureError, FloeError } from '../errors.ts'
+import type { FloeConfig } from '../config.ts'
+import { TABLE_NAMES, type Row, type RowsByTable, type TableName } from '../rows.ts'
+import type { AppendResult, TableWriter } from '../write/append.ts'
+import { metrics } from '../observe/metrics.ts'
+import type { EventSink } from './sink.ts'
+import { TableBuffer } from './table-buffer.ts'
+import { TableFlusher } from './flusher.ts'
+import { disabledWal, openWal, type WriteAheadLog } from './wal.ts'
+import { committedPositions, ensureWriterId, recordsToReplay } from './recovery.ts'
+import { lockWalDir, type WalLock } from './wal-lock.ts'
+
+/** Without a WAL there is no record size; estimate one for the bytes trigger. */
+const ESTIMATED_ROW_BYTES = 512
+
+export interface BufferOptions {
+  config: Pick<FloeConfig, 'wal' | 'backlogMaxRows'> & {
+    iceberg: Pick<FloeConfig['iceberg'], 'flushIntervalSeconds' | 'flushBatchSize' | 'flushMaxBytes'>
+  }
+  writer: Pick<TableWriter, 'append' | 'load' | 'ensureTables'>
+  logger?: Pick<Logger, 'warn' | 'info' | 'error'>
+  /** Flush-retry backoff (defaults 250 ms doubling to 5 s). */
+  backoff?: { initialMs: number; maxMs: number }
+  /** Interval trigger in ms (defaults to flushIntervalSeconds; tests use smaller values). */
+  flushIntervalMs?: number
+}
+
+export type FlushResult = Record<TableName, AppendResult[]>
+
+export class IngestBuffer implements EventSink {
+  readonly buffers: Record<TableName, TableBuffer> = {
+    pa_events: new TableBuffer(),
+    pa_sessions: new TableBuffer(),
+  }
+  private flushers = {} as Record<TableName, TableFlusher>
+  private timers: Partial<Record<TableName, NodeJS.Timeout>> = {}
+  private wal: WriteAheadLog = disabledWal()
+  private state: 'new' | 'running' | 'closing' | 'closed' = 'new'
+  private intervalMs: number
+  private lock: WalLock | undefined
+  writerId = ''
+  /** Rows replayed from the WAL at start. */
+  replayedRows = 0
+
+  constructor(private readonly o: BufferOptions) {
+    this.intervalMs = o.flushIntervalMs ?? o.config.iceberg.flushIntervalSeconds * 1000
+  }
+
+  /** Creates the tables if needed, replays uncommitted WAL records, and starts accepting. */
+  async start(): Promise<void> {
+    const { wal: walConfig } = this.o.config
+    this.lock = await lockWalDir(walConfig.dir)
+    try {
+      await this.open()
+    } catch (err) {
+      await this.lock.release()
+      throw err
+    }
+  }
+
+  private async open(): Promise<void> {
+    const { wal: walConfig } = this.o.config
+    this.writerId = await ensureWriterId(walConfig.dir)
+    await this.o.writer.ensureTables()
+    const committed = await committedPositions(this.o.writer, this.writerId)
+    const minNextSeq = Math.max(...Object.values(committed)) + 1
+    const now = Date.now()
+    if (walConfig.enabled) {
+      const opened = await openWal({ ...walConfig, minNextSeq })
+      this.wal = opened.wal
+      for (const r of recordsToReplay(opened.records, committed)) {
+        this.buffers[r.table].push({ seq: r.seq, rows: r.rows, bytes: r.bytes, at: now })
+        this.replayedRows += r.rows.length
+      }
+    } else {
+      this.wal = disabledWal(minNextSeq)
+    }
+    const { flushBatchSize } = this.o.config.iceberg
+    for (const table of TABLE_NAMES) {
+      this.flushers[table] = new TableFlusher({
+        table,
+        buffer: this.buffers[table],
+        writer: this.o.writer,
+        writerId: this.writerId,
+        durableSeq: () => this.wal.durableSeq,
+        maxRowsPerAppend: Math.max(flushBatchSize, 20_000),
+        backoff: this.o.backoff ?? { initialMs: 250, maxMs: 5000 },
+        onCommitted: (t) => this.afterCommit(t),
+        logger: this.o.logger,
+      })
+    }
+    this.state = 'running'
+    this.updateGauges()
+    if (this.replayedRows > 0) {
+      this.o.logger?.info({ rows: this.replayedRows, writerId: this.writerId }, 'replaying write-ahead log')
+      for (const t of TABLE_NAMES) if (!this.buffers[t].isEmpty) this.flushers[t].trigger()
+    }
+  }
+
+  /** Uncommitted rows across all tables. */
+  get backlogRows(): number {
+    return this.buffers.pa_events.rowCount + this.buffers.pa_sessions.rowCount
+  }
+
+  async accept(rows: RowsByTable): Promise<void> {
+    if (this.state !== 'running') {
+      metrics.eventsRejected.inc({ reason: 'shutting_down' }, rows.pa_events.length)
+      if (this.state === 'new') throw new FloeError('buffer not started')
+      throw new BackpressureError(5)
+    }
+    const n = rows.pa_events.length + rows.pa_sessions.length
+    if (n === 0) return
+    // An empty backlog takes any request (a batch larger than the limit must not be refused forever).
+    if (this.backlogRows > 0 && this.backlogRows + n > this.o.config.backlogMaxRows) {
+      metrics.backpressure.set(1)
+      metrics.eventsRejected.inc({ reason: 'backpressure' }, rows.pa_events.length)
+      throw new BackpressureError(this.retryAfterSeconds())
+    }
+    // One WAL record for the whole call: its rows are durable together or not at all.
+    const appended = this.wal.append(rows as unknown as Record<TableName, Row[]>)
+    const at = Date.now()
+    for (const table of TABLE_NAMES) {
+      const tableRows = rows[table] as unknown as Row[]
+      if (tableRows.length === 0) continue
+      const bytes = appended.sizes[table] ?? tableRows.length * ESTIMATED_ROW_BYTES
+      if (this.buffers[table].isEmpty) this.armTimer(table, this.intervalMs)
+      this.buffers[table].push({ seq: appended.seq, rows: tableRows, bytes, at })
+    }
+    try {
+      await appended.durable
+    } catch (err) {
+      // Never acknowledged, so it must not be committed either.
+      for (const t of TABLE_NAMES) this.buffers[t].remove(new Set([appended.seq]))
+      metrics.eventsRejected.inc({ reason: 'wal_error' }, rows.pa_events.length)
+      this.o.logger?.error({ err }, 'write-ahead log append failed; answering 503')
+      // Not kept, so not acknowledged: the client should retry (disk full is often transient).
+      throw new BackpressureError(5)
+    }
+    for (const table of TABLE_NAMES) {
+      if (rows[table].length === 0) continue
+      metrics.eventsAccepted.inc({ table }, rows[table].length)
+      const b = this.buffers[table]
+      const { flushBatchSize, flushMaxBytes } = this.o.config.iceberg
+      if (b.rowCount >= flushBatchSize || b.byteCount >= flushMaxBytes) this.flushers[table].trigger()
+    }
+    this.updateGauges()
+  }
+
+  /** Commits everything accepted so far; resolves with the snapshots made per table. */
+  async flush(): Promise<FlushResult> {
+    if (this.state === 'new') throw new FloeError('buffer not started')
+    // Every table gets its attempt even if another fails; the first failure is reported.
+    const [events, sessions] = await Promise.allSettled(TABLE_NAMES.map((t) => this.flushers[t].flushNow()))
+    if (events.status === 'rejected') throw events.reason
+    if (sessions.status === 'rejected') throw sessions.reason
+    await this.truncateWal()
+    this.updateGauges()
+    return { pa_events: events.value, pa_sessions: sessions.value }
+  }
+
+  /**
+   * Graceful drain: stop accepting, flush and commit with retries until `deadline` (ms epoch), then
+   * close the WAL. Returns false if rows were left uncommitted (they stay in the WAL for next start).
+   */
+  async close(deadline = Date.now() + 25_000): Promise<boolean> {
+    if (this.state === 'closed' || this.state === 'new') return true
+    this.state = 'closing'
+    for (const t of TABLE_NAMES) clearTimeout(this.timers[t])
+    let done = false
+    let delay = 100
+    while (!done && Date.now() < deadline) {
+      try {
+        await this.flush()
+        done = this.backlogRows === 0
+      } catch (err) {
+        this.o.logger?.warn({ err }, 'flush during shutdown failed; retrying until the deadline')
+        await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(0, deadline - Date.now()))))
+        delay = Math.min(delay * 2, 2000)
+      }
+    }
+    for (const t of TABLE_NAMES) this.flushers[t].stop()
+    await this.wal.close()
+    await this.lock?.release()
+    this.state = 'closed'
+    return done
+  }
+
+  walSizeBytes(): number {
+    return this.wal.sizeBytes()
+  }
+
+  private retryAfterSeconds(): number {
+    const ms = Math.max(...TABLE_NAMES.map((t) => this.flushers[t].retryDelayMs))
+    return Math.max(1, Math.ceil(ms / 1000))
+  }
+
+  private armTimer(table: TableName, ms: number): void {
+    if (this.timers[table] || this.state !== 'running') return
+    const timer = setTimeout(() => {
+      this.timers[table] = undefined
+      this.flushers[table].trigger()
+    }, ms)
+    timer.unref()
+    this.timers[table] = timer
+  }
+
+  /** Deletes WAL segments older than the oldest row still waiting in any table. */
+  private truncateWal(): Promise<void> {
+    const firsts = TABLE_NAMES.map((t) => this.buffers[t].firstSeq).filter(
+      (s): s is number => s !== undefined,
+    )
+    return this.wal.truncate(firsts.length ? Math.min(...firsts) - 1 : this.wal.durableSeq)
+  }
+
+  private afterCommit(table: TableName): void {
+    this.truncateWal().catch((err) => this.o.logger?.warn({ err }, 'WAL truncation failed'))
+    // Rows that arrived during the flush: the interval counts from the oldest of them.
+    const oldest = this.buffers[table].oldestAt
+    clearTimeout(this.timers[table])
+    this.timers[table] = undefined
+    if (oldest !== undefined) this.armTimer(table, Math.max(0, oldest + this.intervalMs - Date.now()))
+    if (this.backlogRows < this.o.config.backlogMaxRows) metrics.backpressure.set(0)
+    this.updateGauges()
+  }
+
+  private updateGauges(): void {
+    for (const t of TABLE_NAMES) {
+      metrics.bufferedRows.set({ table: t }, this.buffers[t].rowCount)
+      metrics.bufferedBytes.set({ table: t }, this.buffers[t].byteCount)
+    }
+    metrics.walBytes.set(this.wal.sizeBytes())
+    metrics.walSegments.set(this.wal.segmentCount())
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * One table's flush loop: takes the durable prefix of its TableBuffer, appends it as one snapshot
+ * (through the TableWriter, which owns conflict handling: reload + rebuild on the new parent), and
+ * drops the rows only after the commit succeeded.
+ *
+ * Concurrency: all work for a table runs on one promise chain, so a table never has two appends in
+ * flight. That keeps its snapshots in WAL seq order, which is what makes "committed = seq <= the
+ * newest snapshot's floe.wal-seq" (recovery.ts) true.
+ *
+ * Failure: a failed append (S3 or catalog down, retries exhausted, state unknown) keeps the rows and
+ * retries with exponential backoff. Before the next attempt the table is reloaded and whatever this
+ * writer's snapshots already hold is dropped, so an append whose outcome was unknown never lands twice.
+ */
+import type { Logger } from 'pino'
+import type { TableName } from '../rows.ts'
+import type { AppendResult, TableWriter } from '../write/append.ts'
+import { metrics } from '../observe/metrics.ts'
+import { committedSeq, summaryFor } from './recovery.ts'
+import type { TableBuffer } from './table-buffer.ts'
+
+export interface FlusherOptions {
+  table: TableName
+  buffer: TableBuffer
+  writer: Pick<TableWriter, 'append' | 'load'>
+  writerId: string
+  /** Highest seq that is durable in the WAL; only rows up to it may be committed. */
+  durableSeq: () => number
+  /** Upper bound on rows per snapshot (bounds Parquet writer memory after an outage). */
+  maxRowsPerAppend: number
+  backoff: { initialMs: number; maxMs: number }
+  /** Called after every successful commit (WAL truncation, re-arming timers, gauges). */
+  onCommitted: (table: TableName) => void
+  logger?: Pick<Logger, 'warn' | 'info'>
+}
+
+export class TableFlusher {
+  private chain: Promise<unknown> = Promise.resolve()
+  private queued = false
+  private retryTimer: NodeJS.Timeout | undefined
+  private failures = 0
+  /** After a failed append the table state is uncertain: reload before the next attempt. */
+  private mustReconcile = false
+  private stopped = false
+  lastError: unknown
+
+  constructor(private readonly o: FlusherOptions) {}
+
+  get failing(): boolean {
+    return this.failures > 0
+  }
+
+  /** Delay before the next retry while failing, for Retry-After. */
+  get retryDelayMs(): number {
+    return this.failures === 0 ? 0 : this.backoffMs()
+  }
+
+  /** Background flush of everything durable; on failure it retries by itself with backoff. */
+  trigger(): void {
+    if (this.queued || this.stopped) return
+    this.queued = true
+    this.serial(() => {
+      this.queued = false
+      return this.drain(Number.MAX_SAFE_INTEGER)
+    }).catch(() => this.scheduleRetry())
+  }
+
+  /**
+   * Commits every row durable at call time (waiting for a flush already running) and returns the
+   * snapshots made. Throws if an append fails; the rows stay buffered and background retry goes on.
+   */
+  flushNow(): Promise<AppendResult[]> {
+    const target = this.o.durableSeq()
+    const run = this.serial(() => this.drain(target))
+    run.catch(() => this.scheduleRetry())
+    return run
+  }
+
+  /** No more background work (shutdown); flushNow still works. */
+  stop(): void {
+    this.stopped = true
+    clearTimeout(this.retryTimer)
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn)
+    this.chain = run.catch(() => undefined)
+    return run
+  }
+
+  private async drain(target: number): Promise<AppendResult[]> {
+    const results: AppendResult[] = []
+    for (;;) {
+      if (this.mustReconcile) {
+        try {
+          await this.reconcile()
+        } catch (err) {
+          this.failed(err, 0)
+          throw err
+        }
+      }
+      const batch = this.o.buffer.take(Math.min(target, this.o.durableSeq()), this.o.maxRowsPerAppend)
+      if (batch.entries.length === 0) return results
+      const started = performance.now()
+      let result: AppendResult
+      try {
+        result = await this.o.writer.append(this.o.table, batch.rows, {
+          summary: summaryFor(this.o.writerId, batch.maxSeq),
+        })
+      } catch (err) {
+        this.mustReconcile = true
+        this.failed(err, batch.rows.length)
+        throw err
+      }
+      this.o.buffer.drop(batch.maxSeq)
+      this.failures = 0
+      this.lastError = undefined
+      const labels = { table: this.o.table }
+      metrics.flushDuration.observe(labels, (performance.now() - started) / 1000)
+      metrics.flushRows.observe(labels, batch.rows.length)
+      metrics.flushBytes.observe(labels, batch.bytes)
+      metrics.commits.inc(labels)
+      if (result.attempts > 1) metrics.commitConflicts.inc(labels, result.attempts - 1)
+      results.push(result)
+      this.o.onCommitted(this.o.table)
+    }
+  }
+
+  private failed(err: unknown, rows: number): void {
+    this.failures++
+    this.lastError = err
+    metrics.flushRetries.inc({ table: this.o.table, error: (err as Error)?.name ?? 'Error' })
+    this.o.logger?.warn(
+      { table: this.o.table, rows, err, attempt: this.failures },
+      'flush failed; rows kept, will retry',
+    )
+  }
+
+  /** Drops rows that this writer's snapshots already hold (an append whose outcome was unknown). */
+  private async reconcile(): Promise<void> {
+    const loaded = await this.o.writer.load(this.o.table)
+    const seq = committedSeq(loaded.metadata, this.o.writerId)
+    this.o.buffer.drop(seq)
+    this.mustReconcile = false
+    this.o.onCommitted(this.o.table)
+  }
+
+  private backoffMs(): number {
+    const { initialMs, maxMs } = this.o.backoff
+    return Math.min(maxMs, initialMs * 2 ** Math.min(this.failures - 1, 20))
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped || this.retryTimer) return
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+      this.trigger()
+    }, this.backoffMs())
+    this.retryTimer.unref()
+  }
+}

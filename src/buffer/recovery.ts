@@ -1,0 +1,111 @@
+/**
+ * Recovery: which write-ahead-log records are already in Iceberg?
+ *
+ * Every snapshot Floe commits carries, in its summary, the id of the writer (stable per WAL
+ * directory) and the highest WAL seq of the rows it contains. A table's rows are committed in seq
+ * order, one flush at a time, so "committed" for a table is exactly "seq <= the wal-seq of this
+ * writer's newest snapshot in the table's history". A crash between the Iceberg commit and the WAL
+ * truncation therefore never duplicates rows: replay skips what the snapshot chain already holds.
+ *
+ * Limit: if the snapshot holding a writer's newest position is expired (and its ancestors with it)
+ * while uncommitted-looking records still sit in the WAL, they would be replayed again. Records are
+ * truncated right after their commit, so this needs a crash and an expiry within that window.
+ */
+import { randomUUID } from 'node:crypto'
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import type { Row, TableName } from '../rows.ts'
+import { fsyncDir } from '../storage/local.ts'
+import { TABLE_NAMES } from '../rows.ts'
+import type { Snapshot, TableMetadata } from '../write/metadata.ts'
+import type { TableWriter } from '../write/append.ts'
+import type { WalRecord } from './wal-record.ts'
+
+export const WRITER_ID_KEY = 'floe.writer-id'
+export const WAL_SEQ_KEY = 'floe.wal-seq'
+
+export type Positions = Record<TableName, number>
+
+/** The writer id for a WAL directory, created (durably) on first use. */
+export async function ensureWriterId(walDir: string): Promise<string> {
+  await fs.mkdir(walDir, { recursive: true })
+  const file = path.join(walDir, 'writer-id')
+  try {
+    const id = (await fs.readFile(file, 'utf8')).trim()
+    if (id) return id
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+  const id = randomUUID()
+  const tmp = `${file}.${process.pid}.tmp`
+  const h = await fs.open(tmp, 'w')
+  try {
+    await h.writeFile(id + '\n')
+    await h.sync()
+  } finally {
+    await h.close()
+  }
+  await fs.rename(tmp, file)
+  // The id names this log in snapshot summaries: its directory entry must survive a power loss too.
+  await fsyncDir(walDir)
+  return id
+}
+
+/** Snapshots of the current branch, newest first. */
+export function* ancestors(metadata: TableMetadata): Generator<Snapshot> {
+  const byId = new Map<bigint, Snapshot>()
+  for (const s of metadata.snapshots ?? []) byId.set(BigInt(s['snapshot-id']), s)
+  const current = metadata.refs?.main?.['snapshot-id'] ?? metadata['current-snapshot-id']
+  let id: bigint | undefined = current === undefined || current === null ? undefined : BigInt(current)
+  const seen = new Set<bigint>()
+  while (id !== undefined && id >= 0n && !seen.has(id)) {
+    seen.add(id)
+    const s = byId.get(id)
+    if (!s) return
+    yield s
+    const parent = s['parent-snapshot-id']
+    id = parent === undefined || parent === null ? undefined : BigInt(parent)
+  }
+}
+
+/** Highest WAL seq of `writerId` that the table's history contains (0 if none). */
+export function committedSeq(metadata: TableMetadata, writerId: string): number {
+  for (const s of ancestors(metadata)) {
+    if (s.summary?.[WRITER_ID_KEY] !== writerId) continue
+    const seq = Number(s.summary[WAL_SEQ_KEY])
+    if (Number.isSafeInteger(seq) && seq >= 0) return seq
+  }
+  return 0
+}
+
+export async function committedPositions(
+  writer: Pick<TableWriter, 'load'>,
+  writerId: string,
+): Promise<Positions> {
+  const out = {} as Positions
+  for (const t of TABLE_NAMES) out[t] = committedSeq((await writer.load(t)).metadata, writerId)
+  return out
+}
+
+export interface ReplayEntry {
+  seq: number
+  table: TableName
+  rows: Row[]
+  bytes: number
+}
+
+/** Per table, the rows of records not yet in that table, in seq order. */
+export function recordsToReplay(records: readonly WalRecord[], committed: Positions): ReplayEntry[] {
+  const out: ReplayEntry[] = []
+  for (const r of records)
+    for (const t of TABLE_NAMES) {
+      const rows = r.tables[t]
+      if (rows && rows.length > 0 && r.seq > committed[t])
+        out.push({ seq: r.seq, table: t, rows, bytes: r.bytes })
+    }
+  return out
+}
+
+export function summaryFor(writerId: string, walSeq: number): Record<string, string> {
+  return { [WRITER_ID_KEY]: writerId, [WAL_SEQ_KEY]: String(walSeq) }
+}

@@ -1,0 +1,278 @@
+/**
+ * Write-ahead log: accepted rows are appended here before `/api/send` answers 2xx, and replayed on
+ * start if they were not committed to Iceberg (see recovery.ts).
+ *
+ * Layout: `<dir>/<first seq, 20 digits>.wal` segment files of records (wal-record.ts). A segment
+ * holds seqs [its name, next segment's name - 1]; the newest one is the active segment.
+ *
+ * Group commit: `append` assigns the seq synchronously and queues the record. File operations run
+ * one at a time on one promise chain; each write takes *every* record queued so far and issues one
+ * write (+ one fdatasync under `always`), so concurrent requests share one fsync.
+ *
+ * When an event is durable (`FLOE_WAL_FSYNC`), i.e. when `durable` resolves and the receiver may answer 2xx:
+ * - `always` (default): after write + fdatasync of its group; survives a process crash, OS crash
+ *   and power loss (to the extent the disk honours flushes).
+ * - `interval`: after write(2) to the kernel; survives a process crash (SIGKILL, OOM); an OS crash
+ *   or power loss can lose what was written in the last `FLOE_WAL_FSYNC_INTERVAL_MS`.
+ * - `never`: after write(2); survives a process crash; the OS decides when it reaches the disk.
+ *
+ * Truncation: once every record of a segment is committed to Iceberg, the segment is deleted. The
+ * active segment is rotated first when it is fully committed, so its file can go too.
+ */
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import type { TableName } from '../rows.ts'
+import { fsyncDir } from '../storage/local.ts'
+import { decodeSegment, encodeRecord, type TableRows, type WalRecord } from './wal-record.ts'
+
+export type FsyncPolicy = 'always' | 'interval' | 'never'
+
+export interface WalOptions {
+  dir: string
+  fsync: FsyncPolicy
+  fsyncIntervalMs: number
+  /** Rotate the active segment above this size (default 64 MiB). */
+  segmentMaxBytes?: number
+  /** Seqs below this are known to be used (e.g. committed per the snapshot summaries). */
+  minNextSeq?: number
+}
+
+export interface Appended {
+  seq: number
+  /** Bytes of each table's rows in the record (absent for a disabled log). */
+  sizes: Partial<Record<TableName, number>>
+  /** Resolves once the record is durable per the fsync policy; rejects if the write failed. */
+  durable: Promise<void>
+}
+
+export interface WriteAheadLog {
+  readonly enabled: boolean
+  /** Highest seq whose record is durable; a flush may only commit rows up to it. */
+  readonly durableSeq: number
+  /** One record for all tables of one `accept`: durable together or not at all. */
+  append(tables: TableRows): Appended
+  /** Deletes segments whose records all have seq <= throughSeq. */
+  truncate(throughSeq: number): Promise<void>
+  sizeBytes(): number
+  segmentCount(): number
+  close(): Promise<void>
+}
+
+interface Pending {
+  seq: number
+  buf: Buffer
+  resolve: () => void
+  reject: (err: unknown) => void
+}
+
+const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024
+const SEGMENT_RE = /^(\d{20})\.wal$/
+
+function segmentName(firstSeq: number): string {
+  return `${String(firstSeq).padStart(20, '0')}.wal`
+}
+
+/** Reads all segments (oldest first); a torn tail of any segment is ignored. */
+export async function readWal(dir: string): Promise<{ records: WalRecord[]; segments: Map<number, number> }> {
+  await fs.mkdir(dir, { recursive: true })
+  const firsts = (await fs.readdir(dir))
+    .map((n) => SEGMENT_RE.exec(n)?.[1])
+    .filter((s): s is string => s !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b)
+  const records: WalRecord[] = []
+  const segments = new Map<number, number>()
+  for (const first of firsts) {
+    const buf = await fs.readFile(path.join(dir, segmentName(first)))
+    segments.set(first, buf.length)
+    for (const r of decodeSegment(buf).records) {
+      // Seqs only grow across segments; anything else is a leftover that was never acknowledged.
+      if (records.length === 0 || r.seq > records[records.length - 1].seq) records.push(r)
+    }
+  }
+  return { records, segments }
+}
+
+class FileWal implements WriteAheadLog {
+  readonly enabled = true
+  durableSeq: number
+  private nextSeq: number
+  private pending: Pending[] = []
+  private scheduled = false
+  private io: Promise<void> = Promise.resolve()
+  private dirty = false
+  /** A write failed: the active segment may end in a partial record. */
+  private broken = false
+  private closed = false
+  private timer: NodeJS.Timeout | undefined
+  private activeFirst: number
+  private lastWritten: number
+
+  constructor(
+    private readonly opts: WalOptions,
+    private handle: fs.FileHandle,
+    firstSeq: number,
+    /** firstSeq → bytes of every segment file, active one included. */
+    private readonly segments: Map<number, number>,
+  ) {
+    this.nextSeq = firstSeq
+    this.durableSeq = firstSeq - 1
+    this.lastWritten = firstSeq - 1
+    this.activeFirst = firstSeq
+    if (opts.fsync === 'interval') {
+      this.timer = setInterval(() => this.enqueue(() => this.syncIfDirty()), opts.fsyncIntervalMs)
+      this.timer.unref()
+    }
+  }
+
+  append(tables: TableRows): Appended {
+    if (this.closed) throw new Error('write-ahead log is closed')
+    const seq = this.nextSeq++
+    const { buf, sizes } = encodeRecord(seq, tables)
+    let resolve!: () => void
+    let reject!: (err: unknown) => void
+    const durable = new Promise<void>((res, rej) => {
+      resolve = res
+      reject = rej
+    })
+    this.pending.push({ seq, buf, resolve, reject })
+    if (!this.scheduled) {
+      this.scheduled = true
+      this.enqueue(() => this.writeGroup())
+    }
+    return { seq, sizes, durable }
+  }
+
+  private enqueue(op: () => Promise<void>): Promise<void> {
+    const next = this.io.then(op)
+    this.io = next.catch(() => undefined)
+    return next
+  }
+
+  /** One write (+ fdatasync under `always`) for every record queued since the last group. */
+  private async writeGroup(): Promise<void> {
+    this.scheduled = false
+    const group = this.pending
+    this.pending = []
+    if (group.length === 0) return
+    try {
+      // After a failed write the segment may end in a partial record, and decoding stops there:
+      // never append acknowledged records behind it.
+      if (this.broken) {
+        // Named after the first seq it will hold: unique, since failed seqs are never reused.
+        await this.rotate(group[0].seq)
+        this.broken = false
+      }
+      const bytes = group.length === 1 ? group[0].buf : Buffer.concat(group.map((p) => p.buf))
+      let off = 0
+      while (off < bytes.length) off += (await this.handle.write(bytes, off, bytes.length - off)).bytesWritten
+      if (this.opts.fsync === 'always') await this.handle.datasync()
+      else this.dirty = true
+      this.segments.set(this.activeFirst, (this.segments.get(this.activeFirst) ?? 0) + bytes.length)
+      this.lastWritten = group[group.length - 1].seq
+      this.durableSeq = this.lastWritten
+      for (const p of group) p.resolve()
+    } catch (err) {
+      this.broken = true
+      for (const p of group) p.reject(err)
+      return
+    }
+    if ((this.segments.get(this.activeFirst) ?? 0) >= (this.opts.segmentMaxBytes ?? DEFAULT_SEGMENT_BYTES))
+      await this.rotate()
+  }
+
+  private async syncIfDirty(): Promise<void> {
+    if (!this.dirty) return
+    this.dirty = false
+    await this.handle.datasync()
+  }
+
+  /** Closes the active segment and opens a new one named after the next seq to be written. */
+  private async rotate(firstSeq = this.lastWritten + 1): Promise<void> {
+    if (this.opts.fsync !== 'never') await this.syncIfDirty()
+    await this.handle.close()
+    this.activeFirst = firstSeq
+    this.handle = await fs.open(path.join(this.opts.dir, segmentName(this.activeFirst)), 'a')
+    this.segments.set(this.activeFirst, 0)
+    // The new file name must survive power loss too, or recovery would not know the seq floor.
+    if (this.opts.fsync === 'always') await fsyncDir(this.opts.dir)
+  }
+
+  truncate(throughSeq: number): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.closed) return
+      // Rotate a fully committed active segment so it can go now, and (under steady load, when the
+      // active segment is never fully committed) a large one so that it can go at the next flush.
+      const activeBytes = this.segments.get(this.activeFirst) ?? 0
+      const max = this.opts.segmentMaxBytes ?? DEFAULT_SEGMENT_BYTES
+      if (activeBytes > 0 && (this.lastWritten <= throughSeq || activeBytes >= max / 16)) await this.rotate()
+      const firsts = [...this.segments.keys()].sort((a, b) => a - b)
+      for (let i = 0; i < firsts.length - 1; i++) {
+        // A closed segment's last seq is the next segment's first seq - 1.
+        if (firsts[i + 1] - 1 > throughSeq) break
+        await fs.rm(path.join(this.opts.dir, segmentName(firsts[i])), { force: true })
+        this.segments.delete(firsts[i])
+      }
+    })
+  }
+
+  sizeBytes(): number {
+    let n = 0
+    for (const b of this.segments.values()) n += b
+    return n
+  }
+
+  segmentCount(): number {
+    return this.segments.size
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    clearInterval(this.timer)
+    await this.enqueue(async () => {
+      await this.writeGroup()
+      if (this.opts.fsync !== 'never') await this.syncIfDirty()
+      this.closed = true
+      await this.handle.close()
+    })
+  }
+}
+
+/**
+ * Opens the log for appending and returns the records already in it (for replay). Writing always
+ * starts in a fresh segment, so a torn tail of the previous run is never appended to.
+ */
+export async function openWal(opts: WalOptions): Promise<{ wal: WriteAheadLog; records: WalRecord[] }> {
+  const { records, segments } = await readWal(opts.dir)
+  const lastRecord = records.length ? records[records.length - 1].seq : 0
+  // An empty active segment's name is the seq floor when every record has been truncated.
+  const maxFirst = Math.max(0, ...segments.keys())
+  const firstSeq = Math.max(lastRecord + 1, maxFirst, opts.minNextSeq ?? 1, 1)
+  const file = path.join(opts.dir, segmentName(firstSeq))
+  const handle = await fs.open(file, 'a')
+  const existing = (await handle.stat()).size
+  if (existing > 0) {
+    // Only possible if the newest segment is torn right at its first record: start after it.
+    await handle.close()
+    return openWal({ ...opts, minNextSeq: firstSeq + 1 })
+  }
+  segments.set(firstSeq, 0)
+  if (opts.fsync === 'always') await fsyncDir(opts.dir)
+  return { wal: new FileWal(opts, handle, firstSeq, segments), records }
+}
+
+/** `FLOE_WAL_ENABLED=false`: no log at all (rows are lost on a crash); used to measure WAL cost. */
+export function disabledWal(minNextSeq = 1): WriteAheadLog {
+  let next = minNextSeq
+  return {
+    enabled: false,
+    get durableSeq() {
+      return next - 1
+    },
+    append: () => ({ seq: next++, sizes: {}, durable: Promise.resolve() }),
+    truncate: async () => undefined,
+    sizeBytes: () => 0,
+    segmentCount: () => 0,
+    close: async () => undefined,
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The one place that turns `ICEBERG_CATALOG_TYPE` into a Catalog. Operators' guide per type:
+ * docs/catalogs.md.
+ *
+ * - jdbc (default): Iceberg Java's JdbcCatalog tables in Postgres (`DATABASE_URL`) or embedded PGlite.
+ * - rest: an Iceberg REST catalog at `ICEBERG_CATALOG_URI` (`ICEBERG_CATALOG_CREDENTIALS`,
+ *   `ICEBERG_CATALOG_WAREHOUSE`, `ICEBERG_CATALOG_SCOPE`).
+ * - hadoop: file-system tables in the warehouse itself (needs create-if-absent from the store).
+ * - glue: AWS Glue; `ICEBERG_CATALOG_URI` overrides the Glue endpoint (VPC endpoint, test double),
+ *   region and credentials as for S3 (`AWS_REGION`, `AWS_ACCESS_KEY_ID`, … or the default chain).
+ */
+import type { FloeConfig } from '../config.ts'
+import { ConfigError } from '../errors.ts'
+import type { FileIO } from '../storage/file-io.ts'
+import type { SqlClient } from '../storage/sql.ts'
+import type { Catalog } from './catalog.ts'
+import { GlueCatalog } from './glue.ts'
+import { HadoopCatalog } from './hadoop.ts'
+import { JdbcCatalog } from './jdbc.ts'
+import { RestCatalog } from './rest.ts'
+
+export type { Catalog, CatalogType, LoadedTable, TableIdentifier, AppendCommit } from './catalog.ts'
+
+export interface CatalogDeps {
+  /** Required for jdbc (Postgres or PGlite). */
+  sql?: SqlClient
+  /** The warehouse FileIO: metadata files of jdbc, hadoop and glue tables are written through it. */
+  io: FileIO
+  /** Where catalog warnings go (e.g. the unsafe hadoop mode); default console.warn. */
+  warn?: (message: string) => void
+}
+
+export function createCatalog(config: FloeConfig, deps: CatalogDeps): Catalog {
+  const ice = config.iceberg
+  switch (ice.catalogType) {
+    case 'jdbc':
+      if (!deps.sql)
+        throw new ConfigError('ICEBERG_CATALOG_TYPE', 'jdbc needs a SQL store (DATABASE_URL or embedded)')
+      return new JdbcCatalog({ sql: deps.sql, io: deps.io, name: ice.catalogName })
+    case 'rest':
+      if (!ice.catalogUri)
+        throw new ConfigError('ICEBERG_CATALOG_URI', 'is required when ICEBERG_CATALOG_TYPE=rest')
+      return new RestCatalog({
+        uri: ice.catalogUri,
+        credentials: ice.catalogCredentials,
+        warehouse: ice.catalogWarehouse,
+        scope: ice.catalogScope,
+        name: ice.catalogName,
+      })
+    case 'hadoop':
+      return new HadoopCatalog({
+        io: deps.io,
+        warehouse: ice.warehouse,
+        name: ice.catalogName,
+        allowUnsafeCommits: ice.hadoopAllowUnsafeCommits ?? false,
+        warn: deps.warn,
+      })
+    case 'glue': {
+      const s3 = ice.s3
+      const keys =
+        s3?.accessKeyId && s3.secretAccessKey
+          ? { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }
+          : undefined
+      return new GlueCatalog({
+        io: deps.io,
+        name: ice.catalogName,
+        // Without a bucket there is no region in the config; the AWS SDK's own chain (AWS_REGION,
+        // profile) then applies, as it does for credentials.
+        region: s3?.region,
+        endpoint: ice.catalogUri,
+        credentials: keys,
+      })
+    }
+  }
+}

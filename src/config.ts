@@ -1,0 +1,206 @@
+/**
+ * One config object, parsed and validated once at start from the environment; passed down, so no
+ * code below reads `process.env`. Every variable is documented in README.md and `.env.example`.
+ * A missing or invalid value throws ConfigError naming the variable.
+ */
+import path from 'node:path'
+import { ConfigError } from './errors.ts'
+import type { CatalogType } from './commit/catalog.ts'
+
+export interface S3Config {
+  bucket: string
+  /** Key prefix of the warehouse inside the bucket, ends with `/` (default `product-analytics/`). */
+  prefix: string
+  endpoint: string | undefined
+  region: string
+  forcePathStyle: boolean
+  accessKeyId: string | undefined
+  secretAccessKey: string | undefined
+  /** Store enforces `If-None-Match: *` (AWS S3, Garage, MinIO: true; s3rver: false). Default true. */
+  conditionalWrites?: boolean
+}
+
+export interface FloeConfig {
+  port: number
+  host: string
+  publicUrl: string
+  /** Postgres URL; undefined = embedded PGlite under `dataDir`. */
+  databaseUrl: string | undefined
+  dataDir: string
+  adminToken: string | undefined
+  appSecret: string
+  geoliteDbPath: string | undefined
+  clientIpHeader: string | undefined
+  ignoreIp: string[]
+  disableBotCheck: boolean
+  corsAllowAll: boolean
+  rateLimit: { perIpPerMinute: number; perSitePerMinute: number }
+  bodyLimitBytes: number
+  iceberg: {
+    catalogType: CatalogType
+    catalogName: string
+    catalogUri: string | undefined
+    catalogCredentials: string | undefined
+    catalogWarehouse: string | undefined
+    /** OAuth2 scope for rest client credentials (default `catalog`; Polaris wants `PRINCIPAL_ROLE:ALL`). */
+    catalogScope?: string
+    namespace: string
+    /** Warehouse root URI: `file:///abs/data/warehouse` or `s3://bucket/prefix`. */
+    warehouse: string
+    s3: S3Config | undefined
+    flushIntervalSeconds: number
+    flushBatchSize: number
+    flushMaxBytes: number
+    restReadToken: string | undefined
+    restWriteEnabled: boolean
+    /**
+     * S3 settings handed to REST readers in load-table `config` instead of Floe's own: the endpoint
+     * as readers reach it and an (ideally read-only) key pair. Floe's own keys are never handed out.
+     */
+    restReaderS3: { endpoint?: string; accessKeyId?: string; secretAccessKey?: string }
+    /** hadoop catalog on a store without If-None-Match: commit anyway (single writer only). */
+    hadoopAllowUnsafeCommits?: boolean
+  }
+  wal: {
+    dir: string
+    /** `always`: fsync before answering 2xx (group commit); `interval`: fsync every walFsyncMs; `never`. */
+    fsync: 'always' | 'interval' | 'never'
+    fsyncIntervalMs: number
+    enabled: boolean
+  }
+  backlogMaxRows: number
+  shutdownTimeoutSeconds: number
+  logLevel: string
+}
+
+type Env = Record<string, string | undefined>
+
+function str(env: Env, name: string, fallback?: string): string | undefined {
+  const v = env[name]
+  return v === undefined || v === '' ? fallback : v
+}
+
+function int(env: Env, name: string, fallback: number, min = 0): number {
+  const v = str(env, name)
+  if (v === undefined) return fallback
+  if (!/^\d+$/.test(v)) throw new ConfigError(name, `must be an integer, got "${v}"`)
+  const n = Number(v)
+  if (n < min) throw new ConfigError(name, `must be >= ${min}, got ${n}`)
+  return n
+}
+
+function bool(env: Env, name: string, fallback = false): boolean {
+  const v = str(env, name)
+  if (v === undefined) return fallback
+  if (/^(1|true|yes|on)$/i.test(v)) return true
+  if (/^(0|false|no|off)$/i.test(v)) return false
+  throw new ConfigError(name, `must be true or false, got "${v}"`)
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const v = str(env, name, fallback) as T
+  if (!allowed.includes(v)) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${v}"`)
+  return v
+}
+
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeConfig {
+  const port = int(env, 'PORT', 8080)
+  if (port > 65535) throw new ConfigError('PORT', `must be a TCP port, got ${port}`)
+  const host = str(env, 'HOST', '0.0.0.0')!
+  const publicUrl = str(env, 'PUBLIC_URL', `http://localhost:${port}`)!
+  try {
+    new URL(publicUrl)
+  } catch {
+    throw new ConfigError('PUBLIC_URL', `must be an absolute URL, got "${publicUrl}"`)
+  }
+  const dataDir = path.resolve(cwd, str(env, 'FLOE_DATA_DIR', './data')!)
+  const databaseUrl = str(env, 'DATABASE_URL')
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl))
+    throw new ConfigError('DATABASE_URL', 'must be a postgres:// URL')
+
+  const bucket = str(env, 'ICEBERG_S3_BUCKET')
+  let s3: S3Config | undefined
+  if (bucket !== undefined) {
+    let prefix = str(env, 'ICEBERG_S3_PREFIX', 'product-analytics/')!
+    if (prefix !== '' && !prefix.endsWith('/')) prefix += '/'
+    s3 = {
+      bucket,
+      prefix,
+      endpoint: str(env, 'ICEBERG_S3_ENDPOINT'),
+      region: str(env, 'AWS_REGION', 'us-east-1')!,
+      forcePathStyle: bool(env, 'ICEBERG_S3_PATH_STYLE', str(env, 'ICEBERG_S3_ENDPOINT') !== undefined),
+      accessKeyId: str(env, 'AWS_ACCESS_KEY_ID'),
+      secretAccessKey: str(env, 'AWS_SECRET_ACCESS_KEY'),
+      conditionalWrites: bool(env, 'ICEBERG_S3_CONDITIONAL_WRITES', true),
+    }
+  }
+  const warehouse = s3
+    ? `s3://${s3.bucket}/${s3.prefix.replace(/\/$/, '')}`.replace(/\/$/, '')
+    : 'file://' + path.resolve(cwd, str(env, 'ICEBERG_WAREHOUSE', path.join(dataDir, 'warehouse'))!)
+
+  const catalogType = oneOf(env, 'ICEBERG_CATALOG_TYPE', ['jdbc', 'rest', 'hadoop', 'glue'] as const, 'jdbc')
+  const catalogUri = str(env, 'ICEBERG_CATALOG_URI')
+  if (catalogType === 'rest' && catalogUri === undefined)
+    throw new ConfigError('ICEBERG_CATALOG_URI', 'is required when ICEBERG_CATALOG_TYPE=rest')
+
+  const appSecret = str(env, 'APP_SECRET')
+  if (appSecret === undefined && databaseUrl !== undefined)
+    throw new ConfigError('APP_SECRET', 'is required when DATABASE_URL is set (it seeds session ids)')
+
+  const ignoreIp = (str(env, 'IGNORE_IP', '') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+
+  return {
+    port,
+    host,
+    publicUrl: publicUrl.replace(/\/$/, ''),
+    databaseUrl,
+    dataDir,
+    adminToken: str(env, 'ADMIN_TOKEN'),
+    // Embedded default only: a fixed dev secret keeps ids stable across restarts of a laptop demo.
+    appSecret: appSecret ?? 'floe-embedded-dev-secret',
+    geoliteDbPath: str(env, 'GEOLITE_DB_PATH'),
+    clientIpHeader: str(env, 'CLIENT_IP_HEADER')?.toLowerCase(),
+    ignoreIp,
+    disableBotCheck: bool(env, 'DISABLE_BOT_CHECK'),
+    corsAllowAll: bool(env, 'CORS_ALLOW_ALL'),
+    rateLimit: {
+      perIpPerMinute: int(env, 'RATE_LIMIT_IP_PER_MINUTE', 600),
+      perSitePerMinute: int(env, 'RATE_LIMIT_SITE_PER_MINUTE', 60_000),
+    },
+    bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024),
+    iceberg: {
+      catalogType,
+      catalogName: str(env, 'ICEBERG_CATALOG_NAME', 'floe')!,
+      catalogUri,
+      catalogCredentials: str(env, 'ICEBERG_CATALOG_CREDENTIALS'),
+      catalogWarehouse: str(env, 'ICEBERG_CATALOG_WAREHOUSE'),
+      catalogScope: str(env, 'ICEBERG_CATALOG_SCOPE'),
+      namespace: str(env, 'ICEBERG_NAMESPACE', 'analytics')!,
+      warehouse,
+      s3,
+      flushIntervalSeconds: int(env, 'ICEBERG_FLUSH_INTERVAL_SECONDS', 30, 1),
+      flushBatchSize: int(env, 'ICEBERG_FLUSH_BATCH_SIZE', 1000, 1),
+      flushMaxBytes: int(env, 'ICEBERG_FLUSH_MAX_BYTES', 16 * 1024 * 1024, 1024),
+      restReadToken: str(env, 'ICEBERG_REST_READ_TOKEN'),
+      restWriteEnabled: bool(env, 'ICEBERG_REST_WRITE_ENABLED'),
+      restReaderS3: {
+        endpoint: str(env, 'ICEBERG_REST_S3_ENDPOINT'),
+        accessKeyId: str(env, 'ICEBERG_REST_S3_ACCESS_KEY_ID'),
+        secretAccessKey: str(env, 'ICEBERG_REST_S3_SECRET_ACCESS_KEY'),
+      },
+      hadoopAllowUnsafeCommits: bool(env, 'ICEBERG_HADOOP_ALLOW_UNSAFE_COMMITS'),
+    },
+    wal: {
+      dir: path.resolve(cwd, str(env, 'FLOE_WAL_DIR', path.join(dataDir, 'wal'))!),
+      fsync: oneOf(env, 'FLOE_WAL_FSYNC', ['always', 'interval', 'never'] as const, 'always'),
+      fsyncIntervalMs: int(env, 'FLOE_WAL_FSYNC_INTERVAL_MS', 100, 1),
+      enabled: bool(env, 'FLOE_WAL_ENABLED', true),
+    },
+    backlogMaxRows: int(env, 'FLOE_BACKLOG_MAX_ROWS', 200_000, 1),
+    shutdownTimeoutSeconds: int(env, 'FLOE_SHUTDOWN_TIMEOUT_SECONDS', 25, 1),
+    logLevel: str(env, 'LOG_LEVEL', 'info')!,
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Umami's `x-umami-cache` token (umami.md §1.5): an HS256 JWT without `exp`, keyed with the sha512
+ * hex string of APP_SECRET, payload `{websiteId, sessionId, visitId, iat}` in that key order, which
+ * is what jsonwebtoken emits for that object. Hand-written over node:crypto (one HMAC and base64url)
+ * rather than adding jsonwebtoken for a single fixed algorithm; verification rejects any other
+ * `alg`, so the classic `alg: none` / key-confusion attacks do not apply.
+ */
+import { createHash, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto'
+
+export interface CacheToken {
+  websiteId?: string
+  sessionId: string
+  visitId: string
+  /** Seconds since epoch when the visit started (carried unchanged while the visit lasts). */
+  iat: number
+}
+
+const HEADER = Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url')
+
+// The key (128 hex chars) is longer than SHA-256's 64-byte block, so HMAC itself would first
+// replace it by sha256(key) on every call (RFC 2104 §2). Doing that once per secret gives the same
+// MAC and saves the per-call key setup.
+const keys = new Map<string, KeyObject>()
+function keyFor(secret: string): KeyObject {
+  let key = keys.get(secret)
+  if (key === undefined) {
+    const raw = Buffer.from(secret, 'utf8')
+    key = createSecretKey(raw.length > 64 ? createHash('sha256').update(raw).digest() : raw)
+    if (keys.size > 16) keys.clear()
+    keys.set(secret, key)
+  }
+  return key
+}
+
+function sign(data: string, secret: string): string {
+  return createHmac('sha256', keyFor(secret)).update(data).digest('base64url')
+}
+
+export function signCacheToken(token: CacheToken, secret: string): string {
+  // Fixed key order; JSON.stringify drops an undefined websiteId like jsonwebtoken does.
+  const ordered = {
+    websiteId: token.websiteId,
+    sessionId: token.sessionId,
+    visitId: token.visitId,
+    iat: token.iat,
+  }
+  const payload = Buffer.from(JSON.stringify(ordered)).toString('base64url')
+  return `${HEADER}.${payload}.${sign(`${HEADER}.${payload}`, secret)}`
+}
+
+/** The token's claims, or null for anything invalid (Umami ignores a bad token, never errors). */
+export function verifyCacheToken(raw: string | undefined, secret: string): CacheToken | null {
+  if (!raw || raw.length > 2048) return null
+  const parts = raw.split('.')
+  if (parts.length !== 3) return null
+  const [h, p, s] = parts
+  try {
+    const header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8')) as { alg?: unknown }
+    if (header.alg !== 'HS256') return null
+    const expected = Buffer.from(sign(`${h}.${p}`, secret))
+    const given = Buffer.from(s)
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null
+    const claims = JSON.parse(Buffer.from(p, 'base64url').toString('utf8')) as Record<string, unknown>
+    if (typeof claims !== 'object' || claims === null) return null
+    const { websiteId, sessionId, visitId, iat } = claims
+    if (typeof sessionId !== 'string' || typeof visitId !== 'string') return null
+    return {
+      websiteId: typeof websiteId === 'string' ? websiteId : undefined,
+      sessionId,
+      visitId,
+      iat: typeof iat === 'number' && Number.isFinite(iat) ? iat : 0,
+    }
+  } catch {
+    return null
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Typed errors, each telling the caller what to do. HTTP mapping lives once in `src/receive/`.
+ */
+
+export class FloeError extends Error {
+  override name = 'FloeError'
+}
+
+/** Bad input from a client: answer 400 and name the field. */
+export class ValidationError extends FloeError {
+  override name = 'ValidationError'
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`)
+  }
+}
+
+/** The site id is unknown or the site was deleted: answer 400. */
+export class UnknownSiteError extends FloeError {
+  override name = 'UnknownSiteError'
+  constructor(readonly siteId: string) {
+    super(`website: unknown or deleted site ${siteId}`)
+  }
+}
+
+/** Unflushed backlog is over its limit: answer 503 with Retry-After and let the client retry. */
+export class BackpressureError extends FloeError {
+  override name = 'BackpressureError'
+  constructor(readonly retryAfterSeconds: number) {
+    super(`ingest backlog is full; retry after ${retryAfterSeconds}s`)
+  }
+}
+
+/** Rows do not match the table schema (wrong type, missing required column). Nothing was written. */
+export class SchemaMismatchError extends FloeError {
+  override name = 'SchemaMismatchError'
+  constructor(
+    readonly table: string,
+    readonly column: string,
+    message: string,
+  ) {
+    super(`${table}.${column}: ${message}`)
+  }
+}
+
+/**
+ * Another writer moved the table's current metadata first. Safe to retry: reload the table and
+ * rebuild the manifest list on the new parent (never resend the stale one).
+ */
+export class CommitConflictError extends FloeError {
+  override name = 'CommitConflictError'
+  isConflict(): true {
+    return true
+  }
+}
+
+/**
+ * The catalog may or may not have applied the commit (timeout, 5xx, lost connection). Do not
+ * blindly re-commit: reload the table and look for the commit's `floe.commit-id` in the snapshots.
+ */
+export class CommitStateUnknownError extends FloeError {
+  override name = 'CommitStateUnknownError'
+  constructor(
+    message: string,
+    override readonly cause?: unknown,
+  ) {
+    super(message)
+  }
+}
+
+/** Commit retries were exhausted; the rows are still held by the caller (buffer/WAL). */
+export class CommitRetriesExhaustedError extends FloeError {
+  override name = 'CommitRetriesExhaustedError'
+}
+
+/** Table or namespace does not exist in the catalog. */
+export class NoSuchTableError extends FloeError {
+  override name = 'NoSuchTableError'
+}
+
+/** Bad configuration: start-up stops with a message naming the variable. */
+export class ConfigError extends FloeError {
+  override name = 'ConfigError'
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`)
+  }
+}
+
+/** A file the caller expected (metadata, manifest, data file) is not in storage. */
+export class FileNotFoundError extends FloeError {
+  override name = 'FileNotFoundError'
+  constructor(readonly uri: string) {
+    super(`file not found: ${uri}`)
+  }
+}
+
+/** The client IP matches IGNORE_IP: answer 403 (Umami's behaviour); nothing is stored. */
+export class IgnoredIpError extends FloeError {
+  override name = 'IgnoredIpError'
+  constructor() {
+    super('Forbidden')
+  }
+}
+
+/** Admin API without a Bearer token (401) or with a wrong one (403). */
+export class AuthError extends FloeError {
+  override name = 'AuthError'
+  constructor(
+    readonly status: 401 | 403,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+/** A site id given to the admin API does not exist (404). */
+export class SiteNotFoundError extends FloeError {
+  override name = 'SiteNotFoundError'
+  constructor(readonly siteId: string) {
+    super(`site ${siteId} not found`)
+  }
+}

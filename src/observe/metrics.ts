@@ -1,0 +1,90 @@
+/**
+ * Prometheus metrics (prom-client), served at `GET /metrics` (src/receive/metrics-route.ts).
+ *
+ * One module-level registry (not prom-client's global default, so tests and embedders that import
+ * prom-client themselves do not collide). Other stages import the counters directly, e.g.
+ * `metrics.eventsRejected.inc({ reason: 'bot' })`.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+export const registry = new Registry()
+collectDefaultMetrics({ register: registry, prefix: 'floe_' })
+
+const registers = [registry]
+
+export const metrics = {
+  /** Rows accepted into the buffer (durable in the WAL), per table. */
+  eventsAccepted: new Counter({
+    name: 'floe_events_accepted_total',
+    help: 'Rows accepted (durable in the write-ahead log) per table',
+    labelNames: ['table'] as const,
+    registers,
+  }),
+  /** Events not accepted, by reason (validation, unknown_site, bot, backpressure, shutting_down, wal_error, ...). */
+  eventsRejected: new Counter({
+    name: 'floe_events_rejected_total',
+    help: 'Events not accepted, by reason',
+    labelNames: ['reason'] as const,
+    registers,
+  }),
+  bufferedRows: new Gauge({
+    name: 'floe_buffered_rows',
+    help: 'Rows accepted but not yet committed to Iceberg, per table',
+    labelNames: ['table'] as const,
+    registers,
+  }),
+  bufferedBytes: new Gauge({
+    name: 'floe_buffered_bytes',
+    help: 'Encoded size of rows accepted but not yet committed, per table',
+    labelNames: ['table'] as const,
+    registers,
+  }),
+  flushDuration: new Histogram({
+    name: 'floe_flush_duration_seconds',
+    help: 'Time of one successful flush (Parquet + manifests + commit), per table',
+    labelNames: ['table'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers,
+  }),
+  flushRows: new Histogram({
+    name: 'floe_flush_rows',
+    help: 'Rows per successful flush, per table',
+    labelNames: ['table'] as const,
+    buckets: [1, 10, 100, 1000, 5000, 10000, 50000, 100000],
+    registers,
+  }),
+  flushBytes: new Histogram({
+    name: 'floe_flush_bytes',
+    help: 'Encoded row bytes per successful flush, per table',
+    labelNames: ['table'] as const,
+    buckets: [1e3, 1e4, 1e5, 1e6, 4e6, 16e6, 64e6],
+    registers,
+  }),
+  commits: new Counter({
+    name: 'floe_commits_total',
+    help: 'Snapshots committed, per table',
+    labelNames: ['table'] as const,
+    registers,
+  }),
+  commitConflicts: new Counter({
+    name: 'floe_commit_conflicts_total',
+    help: 'Commit attempts that lost to another writer and were rebuilt on the new parent',
+    labelNames: ['table'] as const,
+    registers,
+  }),
+  flushRetries: new Counter({
+    name: 'floe_flush_retries_total',
+    help: 'Failed flushes that keep their rows and retry with backoff, per table and error',
+    labelNames: ['table', 'error'] as const,
+    registers,
+  }),
+  walBytes: new Gauge({ name: 'floe_wal_bytes', help: 'Size of the write-ahead log on disk', registers }),
+  walSegments: new Gauge({ name: 'floe_wal_segments', help: 'Write-ahead log segment files', registers }),
+  backpressure: new Gauge({
+    name: 'floe_backpressure',
+    help: '1 while /api/send answers 503 because the unflushed backlog is over FLOE_BACKLOG_MAX_ROWS',
+    registers,
+  }),
+}
+
+export type Metrics = typeof metrics

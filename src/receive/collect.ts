@@ -1,0 +1,135 @@
+/**
+ * `POST /api/send` and `POST /api/batch` (Umami v3, umami.md §1-2), registered under `/api`, with
+ * their CORS (site allowlist or `*`), text/plain JSON bodies, and per-IP / per-site rate limits.
+ * A 2xx is sent only after the sink resolved (rows durable per the WAL policy).
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import cors from '@fastify/cors'
+import type { EventSink } from '../buffer/sink.ts'
+import type { RowsByTable } from '../rows.ts'
+import { ValidationError } from '../errors.ts'
+import type { Pipeline, RequestContext, SendResponse } from '../enrich/process.ts'
+import type { CorsAllowlist } from './cors.ts'
+import { toHttpError } from './http-errors.ts'
+import { createLimiter, ipRateKey } from './rate-limit.ts'
+
+export const MAX_BATCH_ITEMS = 1000
+
+export interface CollectOptions {
+  pipeline: Pipeline
+  sink: EventSink
+  allowlist: CorsAllowlist
+  corsAllowAll: boolean
+  rateLimit: { perIpPerMinute: number; perSitePerMinute: number }
+}
+
+const sendResponseSchema = {
+  200: {
+    type: 'object',
+    properties: {
+      cache: { type: 'string' },
+      sessionId: { type: 'string' },
+      visitId: { type: 'string' },
+      beep: { type: 'string' },
+    },
+  },
+}
+
+function context(req: FastifyRequest): RequestContext {
+  return { headers: req.headers, socketIp: req.socket.remoteAddress, receivedAt: Date.now() }
+}
+
+function websiteOf(item: unknown): string | undefined {
+  const w = (item as { payload?: { website?: unknown } } | null)?.payload?.website
+  return typeof w === 'string' ? w.toLowerCase().slice(0, 36) : undefined
+}
+
+export async function collectPlugin(app: FastifyInstance, opts: CollectOptions): Promise<void> {
+  const { pipeline, sink } = opts
+  await app.register(cors, {
+    origin: opts.corsAllowAll ? '*' : (origin, cb) => cb(null, opts.allowlist.allows(origin)),
+    methods: ['POST'],
+    allowedHeaders: ['Content-Type', 'x-umami-cache'],
+    maxAge: 86400,
+  })
+  // The tracker sends application/json, but Umami parses any body as JSON (`text/plain` included).
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
+
+  const perIp = createLimiter(app, 'ip', opts.rateLimit.perIpPerMinute)
+  const perSite = createLimiter(app, 'site', opts.rateLimit.perSitePerMinute)
+  // Per IP before the body is read; per site once the body names the site(s).
+  app.addHook('onRequest', async (req) => {
+    if (req.method === 'POST') await perIp.hit(req, ipRateKey(pipeline.clientIp(context(req))))
+  })
+  app.addHook('preHandler', async (req) => {
+    const items = Array.isArray(req.body) ? req.body.slice(0, MAX_BATCH_ITEMS) : [req.body]
+    for (const item of items) {
+      const site = websiteOf(item)
+      if (site) await perSite.hit(req, site)
+    }
+  })
+
+  async function accept(rows: RowsByTable, rollbacks: Array<() => void>): Promise<void> {
+    if (rows.pa_events.length === 0 && rows.pa_sessions.length === 0) return
+    try {
+      await sink.accept(rows)
+    } catch (err) {
+      for (const r of rollbacks) r()
+      throw err
+    }
+  }
+
+  app.post('/send', { schema: { response: sendResponseSchema } }, async (req) => {
+    const outcome = await pipeline.process(req.body, context(req))
+    if (outcome.kind === 'bot') return { beep: 'boop' }
+    await accept(outcome.rows, [outcome.rollback])
+    return outcome.response
+  })
+
+  app.post('/batch', async (req) => {
+    const body = req.body
+    if (!Array.isArray(body))
+      throw new ValidationError('body', 'must be a JSON array of {type, payload} objects')
+    if (body.length > MAX_BATCH_ITEMS)
+      throw new ValidationError('body', `must hold at most ${MAX_BATCH_ITEMS} items`)
+    body.forEach((item, i) => {
+      if (typeof item !== 'object' || item === null || Array.isArray(item))
+        throw new ValidationError(`body.${i}`, 'must be an object {type, payload}')
+    })
+    const ctx = context(req)
+    const rows: RowsByTable = { pa_events: [], pa_sessions: [] }
+    const rollbacks: Array<() => void> = []
+    const details: Array<{ index: number; response: unknown }> = []
+    // Umami: null, then `??=` the first processed item's cache (a bot item sets undefined).
+    let cache: string | null | undefined = null
+    // Items run in order, like Umami's sequential re-POSTs with the same headers.
+    for (let index = 0; index < body.length; index++) {
+      let response: SendResponse | { beep: string }
+      try {
+        const outcome = await pipeline.process(body[index], ctx)
+        if (outcome.kind === 'bot') response = { beep: 'boop' }
+        else {
+          rows.pa_events.push(...outcome.rows.pa_events)
+          rows.pa_sessions.push(...outcome.rows.pa_sessions)
+          rollbacks.push(outcome.rollback)
+          response = outcome.response
+        }
+      } catch (err) {
+        const http = toHttpError(err)
+        if (http.status >= 500) throw err
+        details.push({ index, response: http.body })
+        continue
+      }
+      cache ??= 'cache' in response ? response.cache : undefined
+    }
+    // One sink call for the whole batch: all accepted items become durable together or not at all.
+    await accept(rows, rollbacks)
+    return {
+      size: body.length,
+      processed: body.length - details.length,
+      errors: details.length,
+      details,
+      cache,
+    }
+  })
+}

@@ -1,0 +1,168 @@
+/**
+ * FileIO for a local folder warehouse (`file:///abs/path` URIs, as Iceberg metadata stores them).
+ *
+ * Durability: a file is complete or absent, never torn. Every write goes to a temp file in the same
+ * directory, is fsynced, then renamed (or hard-linked for writeIfAbsent) into place, and the
+ * directory is fsynced so the new name itself survives a power loss. Newly created parent
+ * directories are fsynced into their parents too.
+ */
+import { randomUUID } from 'node:crypto'
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { FileNotFoundError, FloeError } from '../errors.ts'
+import type { FileIO } from './file-io.ts'
+
+/** Temp files carry this suffix; `list` hides them (a crash can leave one behind). */
+const TEMP_SUFFIX = '.floe-tmp'
+
+/**
+ * `file:///abs/p` and Java's `file:/abs/p` → `/abs/p`. Iceberg locations are plain strings, not
+ * percent-encoded URLs, so the path is taken literally (a space stays a space).
+ */
+export function localPath(uri: string): string {
+  let p: string
+  if (uri.startsWith('file://')) p = uri.slice('file://'.length)
+  else if (uri.startsWith('file:')) p = uri.slice('file:'.length)
+  else throw new FloeError(`not a file:// URI: ${uri}`)
+  if (!p.startsWith('/')) throw new FloeError(`file URI must hold an absolute path: ${uri}`)
+  return p
+}
+
+/** `/abs/p` → `file:///abs/p`. */
+export function fileUri(absPath: string): string {
+  if (!path.isAbsolute(absPath)) throw new FloeError(`not an absolute path: ${absPath}`)
+  return 'file://' + absPath
+}
+
+function isCode(err: unknown, code: string): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === code
+}
+
+/**
+ * fsync a directory, so the names created, renamed or removed in it survive a power loss (the
+ * files' own fsync does not cover their directory entries). Also used by the WAL (buffer/wal.ts).
+ */
+export async function fsyncDir(dir: string): Promise<void> {
+  const h = await fs.open(dir, 'r')
+  try {
+    await h.sync()
+  } finally {
+    await h.close()
+  }
+}
+
+/** mkdir -p, then fsync every directory that was created into its parent. */
+async function ensureDir(dir: string): Promise<void> {
+  const first = await fs.mkdir(dir, { recursive: true })
+  if (first === undefined) return
+  // `first` is the topmost directory created; fsync its parent and each created level.
+  let d = dir
+  const created: string[] = []
+  while (d.length >= first.length) {
+    created.push(d)
+    d = path.dirname(d)
+  }
+  for (const c of created.reverse()) await fsyncDir(path.dirname(c))
+}
+
+async function writeTemp(dir: string, base: string, bytes: Uint8Array): Promise<string> {
+  const tmp = path.join(dir, `.${base}.${randomUUID()}${TEMP_SUFFIX}`)
+  const h = await fs.open(tmp, 'wx')
+  try {
+    await h.writeFile(bytes)
+    await h.sync()
+  } catch (err) {
+    await h.close()
+    await fs.rm(tmp, { force: true })
+    throw err
+  }
+  await h.close()
+  return tmp
+}
+
+export class LocalFileIO implements FileIO {
+  readonly conditionalWrites = true
+
+  async read(uri: string): Promise<Uint8Array> {
+    try {
+      const buf = await fs.readFile(localPath(uri))
+      return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
+    } catch (err) {
+      if (isCode(err, 'ENOENT')) throw new FileNotFoundError(uri)
+      throw err
+    }
+  }
+
+  async write(uri: string, bytes: Uint8Array): Promise<void> {
+    const target = localPath(uri)
+    const dir = path.dirname(target)
+    await ensureDir(dir)
+    const tmp = await writeTemp(dir, path.basename(target), bytes)
+    try {
+      await fs.rename(tmp, target)
+    } catch (err) {
+      await fs.rm(tmp, { force: true })
+      throw err
+    }
+    await fsyncDir(dir)
+  }
+
+  /** link(2) fails with EEXIST if the name exists, so exactly one of concurrent creators wins. */
+  async writeIfAbsent(uri: string, bytes: Uint8Array): Promise<boolean> {
+    const target = localPath(uri)
+    const dir = path.dirname(target)
+    await ensureDir(dir)
+    const tmp = await writeTemp(dir, path.basename(target), bytes)
+    try {
+      await fs.link(tmp, target)
+    } catch (err) {
+      if (isCode(err, 'EEXIST')) return false
+      throw err
+    } finally {
+      await fs.rm(tmp, { force: true })
+    }
+    await fsyncDir(dir)
+    return true
+  }
+
+  async exists(uri: string): Promise<boolean> {
+    try {
+      await fs.stat(localPath(uri))
+      return true
+    } catch (err) {
+      if (isCode(err, 'ENOENT')) return false
+      throw err
+    }
+  }
+
+  async delete(uri: string): Promise<void> {
+    await fs.rm(localPath(uri), { force: true })
+  }
+
+  /** All files whose URI starts with `prefix` (recursive; `.../metadata/snap-` works too). */
+  async list(prefix: string): Promise<string[]> {
+    // Plain string-prefix semantics, as in S3's ListObjectsV2, so both stores answer alike.
+    const p = localPath(prefix)
+    const root = p.endsWith('/') ? p : path.dirname(p)
+    const out: string[] = []
+    const walk = async (dir: string): Promise<void> => {
+      let entries
+      try {
+        entries = await fs.readdir(dir, { withFileTypes: true })
+      } catch (err) {
+        if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) return
+        throw err
+      }
+      for (const e of entries) {
+        const full = path.join(dir, e.name)
+        if (e.isDirectory()) {
+          if (full.startsWith(p) || p.startsWith(full + '/')) await walk(full)
+        } else if (!e.name.endsWith(TEMP_SUFFIX) && full.startsWith(p)) {
+          out.push(fileUri(full))
+        }
+      }
+    }
+    await walk(root)
+    return out.sort()
+  }
+}

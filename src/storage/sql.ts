@@ -1,0 +1,19 @@
+/**
+ * A minimal SQL client shared by the JDBC catalog and the site store, implemented over node-postgres
+ * (`DATABASE_URL`) and over PGlite (the embedded default, same SQL dialect). Only `$1`-style
+ * parameters are used so both accept the same text.
+ *
+ * Implementations: `pg.ts` (PgSql), `pglite.ts` (PGliteSql); `openSql(config)` in `index.ts` picks one.
+ */
+export interface SqlResult<R> {
+  rows: R[]
+  /** Rows affected by INSERT/UPDATE/DELETE (the JDBC catalog's CAS checks this equals 1). */
+  rowCount: number
+}
+
+export interface SqlClient {
+  query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<SqlResult<R>>
+  /** Runs `fn` in one transaction on one connection. */
+  transaction<T>(fn: (tx: Pick<SqlClient, 'query'>) => Promise<T>): Promise<T>
+  close(): Promise<void>
+}

@@ -1,0 +1,282 @@
+/**
+ * The write side's one entry point for the flush path: rows → Parquet data files (one per
+ * partition) → manifest → manifest list on the current parent → new metadata → catalog commit.
+ *
+ * Contract agreed with buffer/ and commit/:
+ * - Data files and the manifest are written once per append; on CommitConflictError the table is
+ *   reloaded and only the manifest list + metadata are rebuilt on the new parent (never resend a
+ *   stale manifest list: that drops other writers' snapshots).
+ * - Every snapshot summary carries `floe.commit-id` (a fresh UUID per append call) so that a
+ *   CommitStateUnknownError is resolved by reloading and searching for it, never by re-committing.
+ * - `summary` lets the buffer record its write-ahead-log position (e.g. `floe.writer-id`,
+ *   `floe.wal-seq`) so recovery can tell which log entries a snapshot already contains.
+ * - Rows are validated against the schema before anything is written (SchemaMismatchError).
+ *
+ * Failure guarantees: nothing reaches the catalog unless every data file and the manifest were
+ * written; after a definite failure (validation, upload error, conflicts exhausted) the files this
+ * append wrote are deleted best-effort. After an *unknown* outcome that a reload could not settle,
+ * files are kept (the commit may still be live) and CommitStateUnknownError is thrown.
+ */
+import { randomUUID } from 'node:crypto'
+import type { Row, TableName } from '../rows.ts'
+import { TABLE_NAMES } from '../rows.ts'
+import type { FloeConfig } from '../config.ts'
+import type { Catalog, LoadedTable, TableIdentifier } from '../commit/catalog.ts'
+import type { FileIO } from '../storage/file-io.ts'
+import {
+  CommitConflictError,
+  CommitRetriesExhaustedError,
+  CommitStateUnknownError,
+  NoSuchTableError,
+} from '../errors.ts'
+import type { TableDefinition } from './metadata.ts'
+import { defaultSpec, newTableMetadata } from './metadata.ts'
+import { loadTableDefinitions } from './table-definition.ts'
+import { validateRows } from './validate.ts'
+import { bindSpec } from './partition.ts'
+import type { ParquetWriteOptions } from './parquet.ts'
+import { addedManifestFile, currentManifests, writeManifestList } from './manifest-list.ts'
+import { addAppendSnapshot, findSnapshotByCommitId, newSnapshotId, type AppendStats } from './snapshot.ts'
+import { metadataDir } from './metadata-file.ts'
+import { deleteAll, stageAppend, type StagedAppend } from './data-files.ts'
+
+export interface AppendOptions {
+  /** Extra snapshot summary properties (string values only). */
+  summary?: Record<string, string>
+}
+
+export interface AppendResult {
+  table: TableName
+  snapshotId: bigint
+  metadataLocation: string
+  dataFiles: number
+  records: number
+  /** Commit attempts used (1 = no conflict). */
+  attempts: number
+}
+
+export interface TableWriter {
+  /** Creates namespace and tables on first use (idempotent). */
+  ensureTables(): Promise<void>
+  append(table: TableName, rows: Row[], options?: AppendOptions): Promise<AppendResult>
+  /** Current state of a table (for recovery checks and the read side). */
+  load(table: TableName): Promise<LoadedTable>
+}
+
+export interface RetryPolicy {
+  /** Commit attempts before CommitRetriesExhaustedError (default 12). */
+  maxAttempts: number
+  /** First backoff in ms (default 25); doubles per attempt up to `maxDelayMs` (default 2000). */
+  baseDelayMs: number
+  maxDelayMs: number
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 12, baseDelayMs: 25, maxDelayMs: 2000 }
+
+interface CommonOptions {
+  catalog: Catalog
+  io: FileIO
+  /** Table definitions (default: `schemas/*.json`). */
+  definitions?: Record<TableName, TableDefinition>
+  retry?: Partial<RetryPolicy>
+  parquet?: ParquetWriteOptions
+  /** Injectable for tests; default setTimeout. */
+  sleep?: (ms: number) => Promise<void>
+}
+
+/** Either explicit namespace + warehouse URI, or the app config (`iceberg.namespace`, `.warehouse`). */
+export type TableWriterOptions = CommonOptions &
+  ({ namespace: string[]; warehouse: string } | { config: Pick<FloeConfig, 'iceberg'> })
+
+/** Exponential backoff with "equal jitter": half fixed, half random, so racing writers spread out. */
+export function backoffDelay(attempt: number, policy: RetryPolicy): number {
+  const d = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1))
+  return d / 2 + Math.random() * (d / 2)
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+export function createTableWriter(opts: TableWriterOptions): TableWriter {
+  const { catalog, io } = opts
+  const namespace = 'config' in opts ? opts.config.iceberg.namespace.split('.') : opts.namespace
+  const warehouse = ('config' in opts ? opts.config.iceberg.warehouse : opts.warehouse).replace(/\/+$/, '')
+  const definitions = opts.definitions ?? loadTableDefinitions()
+  const retry: RetryPolicy = { ...DEFAULT_RETRY, ...opts.retry }
+  const sleep = opts.sleep ?? defaultSleep
+  const idOf = (table: TableName): TableIdentifier => ({ namespace, name: table })
+  // Appends to one table from this process run one at a time: they would only conflict with each
+  // other. Other processes are handled by the commit retry loop.
+  const queues = new Map<TableName, Promise<unknown>>()
+
+  async function ensureTable(table: TableName): Promise<LoadedTable> {
+    const id = idOf(table)
+    const existing = await catalog.loadTable(id)
+    if (existing) return existing
+    await catalog.createNamespaceIfAbsent(namespace)
+    const location = [warehouse, ...namespace, table].join('/')
+    return catalog.createTableIfAbsent(id, newTableMetadata(definitions[table], location, randomUUID()))
+  }
+
+  async function load(table: TableName): Promise<LoadedTable> {
+    const loaded = await catalog.loadTable(idOf(table))
+    if (!loaded)
+      throw new NoSuchTableError(
+        `table ${[...namespace, table].join('.')} does not exist; call ensureTables()`,
+      )
+    return loaded
+  }
+
+  async function appendNow(table: TableName, rows: Row[], options: AppendOptions): Promise<AppendResult> {
+    const def = definitions[table]
+    if (!def) throw new NoSuchTableError(`no table definition for ${table}`)
+    validateRows(table, def.schema, rows) // before anything is written
+    let base = await ensureTable(table)
+    if (rows.length === 0) {
+      const id = base.metadata['current-snapshot-id']
+      return {
+        table,
+        snapshotId: id,
+        metadataLocation: base.metadataLocation,
+        dataFiles: 0,
+        records: 0,
+        attempts: 0,
+      }
+    }
+    const commitId = randomUUID()
+    const snapshotId = newSnapshotId()
+    const spec = defaultSpec(base.metadata)
+    const fields = bindSpec(spec, def.schema)
+    const staged = await stageAppend(io, {
+      schema: def.schema,
+      spec,
+      fields,
+      properties: base.metadata.properties ?? {},
+      location: base.metadata.location,
+      metadataDir: metadataDir(base.metadata),
+      commitId,
+      snapshotId,
+      rows,
+      parquet: opts.parquet,
+    })
+    const stats: AppendStats = {
+      addedDataFiles: staged.files.length,
+      addedRecords: BigInt(rows.length),
+      addedFilesSize: staged.files.reduce((s, f) => s + f.fileSizeInBytes, 0n),
+      changedPartitionCount: staged.files.length,
+    }
+    const summary = { ...options.summary, 'floe.commit-id': commitId }
+    const result = (loaded: LoadedTable, attempts: number): AppendResult => ({
+      table,
+      snapshotId,
+      metadataLocation: loaded.metadataLocation,
+      dataFiles: staged.files.length,
+      records: rows.length,
+      attempts,
+    })
+
+    let unknownOutcome = false // some attempt may have landed: never delete files after that
+    const manifestLists: string[] = []
+    for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
+      if (attempt > 1) {
+        await sleep(backoffDelay(attempt - 1, retry))
+        try {
+          base = await load(table)
+        } catch (err) {
+          if (unknownOutcome)
+            throw new CommitStateUnknownError(`reload of ${table} failed after an unknown commit`, err)
+          await deleteAll(io, [...staged.written, ...manifestLists])
+          throw err
+        }
+        // An earlier attempt whose outcome was unknown may have landed after all.
+        if (findSnapshotByCommitId(base.metadata, commitId)) return result(base, attempt - 1)
+      }
+      let listPath: string
+      let commitMetadata
+      try {
+        ;({ listPath, commitMetadata } = await buildAttempt(base, attempt))
+      } catch (err) {
+        if (!unknownOutcome) await deleteAll(io, [...staged.written, ...manifestLists])
+        throw err
+      }
+      try {
+        const committed = await catalog.commitAppend(idOf(table), {
+          base,
+          metadata: commitMetadata,
+          snapshotId,
+        })
+        return result(committed, attempt)
+      } catch (err) {
+        if (err instanceof CommitConflictError) {
+          manifestLists.pop()
+          await deleteAll(io, [listPath]) // this attempt's list is certainly unreferenced
+          continue
+        }
+        if (err instanceof CommitStateUnknownError) {
+          unknownOutcome = true
+          manifestLists.pop() // may be referenced now
+          continue // the next iteration reloads and looks for our commit id first
+        }
+        if (!unknownOutcome) await deleteAll(io, [...staged.written, ...manifestLists])
+        throw err
+      }
+    }
+    if (unknownOutcome) {
+      throw new CommitStateUnknownError(
+        `append to ${table}: outcome unknown after ${retry.maxAttempts} attempts`,
+      )
+    }
+    await deleteAll(io, [...staged.written, ...manifestLists])
+    throw new CommitRetriesExhaustedError(
+      `append to ${table}: ${retry.maxAttempts} commit attempts lost to concurrent writers; rows are kept, retry later`,
+    )
+
+    /** Manifest list on the current parent + next metadata, for one attempt. */
+    async function buildAttempt(loaded: LoadedTable, attempt: number) {
+      const sequenceNumber = loaded.metadata['last-sequence-number'] + 1n
+      const parentManifests = await currentManifests(io, loaded.metadata)
+      const added = addedManifestFile({
+        path: staged.manifestPath,
+        length: staged.manifestLength,
+        specId: spec['spec-id'],
+        snapshotId,
+        fields,
+        files: staged.files,
+        sequenceNumber,
+      })
+      const parentId = loaded.metadata['current-snapshot-id']
+      const listBytes = writeManifestList({
+        snapshotId,
+        parentSnapshotId: parentId === -1n || parentId === null ? undefined : parentId,
+        sequenceNumber,
+        manifests: [added, ...parentManifests],
+      })
+      const listPath = `${metadataDir(loaded.metadata)}/snap-${snapshotId}-${attempt}-${commitId}.avro`
+      await io.write(listPath, listBytes)
+      manifestLists.push(listPath)
+      const commitMetadata = addAppendSnapshot(loaded.metadata, {
+        snapshotId,
+        manifestListLocation: listPath,
+        stats,
+        extraSummary: summary,
+        baseMetadataLocation: loaded.metadataLocation,
+      })
+      return { listPath, commitMetadata }
+    }
+  }
+
+  return {
+    async ensureTables() {
+      for (const table of TABLE_NAMES) await ensureTable(table)
+    },
+    append(table, rows, options = {}) {
+      const prev = queues.get(table) ?? Promise.resolve()
+      const run = prev.then(() => appendNow(table, rows, options))
+      queues.set(
+        table,
+        run.catch(() => undefined),
+      )
+      return run
+    },
+    load,
+  }
+}

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest'
+import { encodeParquet } from '../../src/write/parquet.ts'
+import { fileMetrics } from '../../src/write/metrics.ts'
+import { encodeBound } from '../../src/write/bounds.ts'
+import { loadTableDefinition } from '../../src/write/table-definition.ts'
+import { eventRows } from './support/event-rows.ts'
+
+const def = loadTableDefinition('pa_events')
+const hex = (b: Uint8Array | undefined) => (b ? Buffer.from(b).toString('hex') : undefined)
+
+describe('data file metrics from the Parquet footer', () => {
+  const rows = eventRows(200, { seed: 11 })
+  rows.forEach((r, i) => {
+    r.event_data =
+      i % 4 === 0
+        ? null
+        : i % 4 === 1
+          ? {}
+          : i % 4 === 2
+            ? { a: 'x', b: null as unknown as string }
+            : { c: 'y' }
+    r.url_path = i === 5 ? '/a-very-long-path-beyond-sixteen-chars' : '/p' + (i % 10)
+  })
+  const bytes = encodeParquet(def.schema, rows)
+  const m = fileMetrics(bytes, def.schema)
+
+  it('counts records, file size and row-group split offsets', () => {
+    expect(m.recordCount).toBe(200n)
+    expect(m.fileSizeInBytes).toBe(BigInt(bytes.length))
+    expect(m.splitOffsets).toEqual([4n])
+  })
+
+  it('keys value/null counts and column sizes by field id', () => {
+    expect(m.valueCounts.get(1)).toBe(200n)
+    expect(m.nullValueCounts.get(1)).toBe(0n)
+    const nullNames = rows.filter((r) => r.event_name === null).length
+    expect(m.nullValueCounts.get(8)).toBe(BigInt(nullNames))
+    for (const f of def.schema.fields)
+      if (typeof f.type === 'string') expect(m.columnSizes.get(f.id)! > 0n).toBe(true)
+  })
+
+  it('reports real entry counts for map key/value columns and no bounds inside maps', () => {
+    // 50 maps {a, b:null} + 50 maps {c}: 150 entries, 50 null values; null/empty maps are not entries.
+    expect(m.valueCounts.get(38)).toBe(150n)
+    expect(m.nullValueCounts.get(38)).toBe(0n)
+    expect(m.valueCounts.get(39)).toBe(150n)
+    expect(m.nullValueCounts.get(39)).toBe(50n)
+    expect(m.lowerBounds.has(38) || m.lowerBounds.has(39) || m.lowerBounds.has(37)).toBe(false)
+    expect(m.valueCounts.has(37)).toBe(false)
+  })
+
+  it('encodes bounds per the spec: timestamps in µs, ints, truncated strings', () => {
+    const times = rows.map((r) => r.event_time)
+    expect(hex(m.lowerBounds.get(5))).toBe(hex(encodeBound('timestamptz', Math.min(...times))))
+    expect(hex(m.upperBounds.get(5))).toBe(hex(encodeBound('timestamptz', Math.max(...times))))
+    expect(hex(m.lowerBounds.get(7))).toBe(
+      hex(encodeBound('int', Math.min(...rows.map((r) => r.event_type)))),
+    )
+    // url_path max is '/p9' (> '/a-very-long...'); min is the long one truncated to 16 code points
+    expect(Buffer.from(m.lowerBounds.get(9)!).toString()).toBe('/a-very-long-pat')
+    expect(Buffer.from(m.upperBounds.get(9)!).toString()).toBe('/p9')
+  })
+
+  it('honours metrics modes from table properties', () => {
+    const counts = fileMetrics(bytes, def.schema, {
+      'write.metadata.metrics.default': 'counts',
+      'write.metadata.metrics.column.event_time': 'full',
+      'write.metadata.metrics.column.url_path': 'none',
+    })
+    expect(counts.lowerBounds.has(1)).toBe(false)
+    expect(counts.valueCounts.get(1)).toBe(200n)
+    expect(counts.lowerBounds.has(5)).toBe(true)
+    expect(counts.valueCounts.has(9)).toBe(false)
+  })
+})
