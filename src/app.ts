@@ -44,7 +44,7 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
   const logger = opts.logger ?? pino({ level: config.logLevel })
   const sql = await openSql(config)
   const io = openFileIO(config)
-  const catalog = createCatalog(config, { sql, io, warn: (m) => logger.warn(m) })
+  const catalog = await createCatalog(config, { sql, io, warn: (m) => logger.warn(m) })
   const writer = createTableWriter({ catalog, io, config })
   const sites = await SiteStore.open(sql)
   const geo: GeoReader | undefined = config.geoliteDbPath

@@ -14,10 +14,6 @@ import { ConfigError } from '../errors.ts'
 import type { FileIO } from '../storage/file-io.ts'
 import type { SqlClient } from '../storage/sql.ts'
 import type { Catalog } from './catalog.ts'
-import { GlueCatalog } from './glue.ts'
-import { HadoopCatalog } from './hadoop.ts'
-import { JdbcCatalog } from './jdbc.ts'
-import { RestCatalog } from './rest.ts'
 
 export type { Catalog, CatalogType, LoadedTable, TableIdentifier, AppendCommit } from './catalog.ts'
 
@@ -30,16 +26,22 @@ export interface CatalogDeps {
   warn?: (message: string) => void
 }
 
-export function createCatalog(config: FloeConfig, deps: CatalogDeps): Catalog {
+/**
+ * Each catalog module is imported only when chosen: the Glue SDK alone adds ~16 MB of RSS to a
+ * process that never talks to Glue.
+ */
+export async function createCatalog(config: FloeConfig, deps: CatalogDeps): Promise<Catalog> {
   const ice = config.iceberg
   switch (ice.catalogType) {
     case 'jdbc':
       if (!deps.sql)
         throw new ConfigError('ICEBERG_CATALOG_TYPE', 'jdbc needs a SQL store (DATABASE_URL or embedded)')
+      const { JdbcCatalog } = await import('./jdbc.ts')
       return new JdbcCatalog({ sql: deps.sql, io: deps.io, name: ice.catalogName })
-    case 'rest':
+    case 'rest': {
       if (!ice.catalogUri)
         throw new ConfigError('ICEBERG_CATALOG_URI', 'is required when ICEBERG_CATALOG_TYPE=rest')
+      const { RestCatalog } = await import('./rest.ts')
       return new RestCatalog({
         uri: ice.catalogUri,
         credentials: ice.catalogCredentials,
@@ -47,7 +49,9 @@ export function createCatalog(config: FloeConfig, deps: CatalogDeps): Catalog {
         scope: ice.catalogScope,
         name: ice.catalogName,
       })
-    case 'hadoop':
+    }
+    case 'hadoop': {
+      const { HadoopCatalog } = await import('./hadoop.ts')
       return new HadoopCatalog({
         io: deps.io,
         warehouse: ice.warehouse,
@@ -55,7 +59,9 @@ export function createCatalog(config: FloeConfig, deps: CatalogDeps): Catalog {
         allowUnsafeCommits: ice.hadoopAllowUnsafeCommits ?? false,
         warn: deps.warn,
       })
+    }
     case 'glue': {
+      const { GlueCatalog } = await import('./glue.ts')
       const s3 = ice.s3
       const keys =
         s3?.accessKeyId && s3.secretAccessKey

@@ -10,14 +10,12 @@ import type { SqlClient } from './sql.ts'
 import { LocalFileIO } from './local.ts'
 import { S3FileIO } from './s3.ts'
 import { PgSql } from './pg.ts'
-import { PGliteSql } from './pglite.ts'
 
 export type { FileIO } from './file-io.ts'
 export type { SqlClient, SqlResult } from './sql.ts'
 export { LocalFileIO, fileUri, localPath } from './local.ts'
 export { S3FileIO, createS3Client, parseS3Uri, type S3FileIOOptions } from './s3.ts'
 export { PgSql, type PgSqlOptions } from './pg.ts'
-export { PGliteSql } from './pglite.ts'
 
 export function openFileIO(config: FloeConfig): FileIO {
   const s3 = config.iceberg.s3
@@ -38,5 +36,7 @@ export function pgliteDir(config: FloeConfig): string {
 
 export async function openSql(config: FloeConfig): Promise<SqlClient> {
   if (config.databaseUrl !== undefined) return new PgSql(config.databaseUrl)
+  // Imported only when embedded: PGlite's WASM Postgres adds ~37 MB of RSS on load.
+  const { PGliteSql } = await import('./pglite.ts')
   return PGliteSql.open(pgliteDir(config))
 }

@@ -70,7 +70,7 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
   const sql = new PgSql(db.url)
   const storage: Harness['storage'] = { down: false }
   const io = new FlakyFileIO(new LocalFileIO(), storage)
-  const catalog = createCatalog(config, { sql, io })
+  const catalog = await createCatalog(config, { sql, io })
   const writer = createTableWriter({ catalog, io, config })
   return {
     config,

@@ -17,34 +17,34 @@ const cfg = (env: Record<string, string>) =>
 
 describe('createCatalog', () => {
   it('defaults to jdbc named by ICEBERG_CATALOG_NAME, and needs a SQL store for it', async () => {
-    expect(() => createCatalog(cfg({}), { io })).toThrow(ConfigError)
+    await expect(createCatalog(cfg({}), { io })).rejects.toThrow(ConfigError)
     // Construction runs no SQL (tables are created lazily), so an unused client is enough here.
     const sql = {} as SqlClient
-    const c = createCatalog(cfg({ ICEBERG_CATALOG_NAME: 'prod' }), { io, sql })
+    const c = await createCatalog(cfg({ ICEBERG_CATALOG_NAME: 'prod' }), { io, sql })
     expect([c.type, c.name]).toEqual(['jdbc', 'prod'])
   })
 
-  it('rest needs ICEBERG_CATALOG_URI', () => {
+  it('rest needs ICEBERG_CATALOG_URI', async () => {
     expect(() => cfg({ ICEBERG_CATALOG_TYPE: 'rest' })).toThrow(/ICEBERG_CATALOG_URI/)
-    const c = createCatalog(
+    const c = await createCatalog(
       cfg({ ICEBERG_CATALOG_TYPE: 'rest', ICEBERG_CATALOG_URI: 'http://127.0.0.1:1' }),
       { io },
     )
     expect(c.type).toBe('rest')
   })
 
-  it('hadoop uses the warehouse, and refuses an S3 store without conditional writes unless allowed', () => {
-    expect(createCatalog(cfg({ ICEBERG_CATALOG_TYPE: 'hadoop' }), { io }).type).toBe('hadoop')
+  it('hadoop uses the warehouse, and refuses an S3 store without conditional writes unless allowed', async () => {
+    expect((await createCatalog(cfg({ ICEBERG_CATALOG_TYPE: 'hadoop' }), { io })).type).toBe('hadoop')
     const s3 = new S3FileIO({ region: 'us-east-1', conditionalWrites: false })
     const env = {
       ICEBERG_CATALOG_TYPE: 'hadoop',
       ICEBERG_S3_BUCKET: 'b',
       ICEBERG_S3_CONDITIONAL_WRITES: 'false',
     }
-    expect(() => createCatalog(cfg(env), { io: s3 })).toThrow(ConfigError)
+    await expect(createCatalog(cfg(env), { io: s3 })).rejects.toThrow(ConfigError)
     const warnings: string[] = []
     const allowed = { ...env, ICEBERG_HADOOP_ALLOW_UNSAFE_COMMITS: 'true' }
-    expect(createCatalog(cfg(allowed), { io: s3, warn: (m) => warnings.push(m) }).type).toBe('hadoop')
+    expect((await createCatalog(cfg(allowed), { io: s3, warn: (m) => warnings.push(m) })).type).toBe('hadoop')
     expect(warnings.join()).toMatch(/UNSAFE/)
   })
 
@@ -59,7 +59,7 @@ describe('createCatalog', () => {
         AWS_ACCESS_KEY_ID: 'k',
         AWS_SECRET_ACCESS_KEY: 's',
       }
-      const c = createCatalog(cfg(env), { io })
+      const c = await createCatalog(cfg(env), { io })
       expect(c.type).toBe('glue')
       await c.createNamespaceIfAbsent(['analytics'])
       expect(await c.listNamespaces()).toEqual([['analytics']])

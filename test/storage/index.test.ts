@@ -6,13 +6,13 @@ import path from 'node:path'
 import { loadConfig } from '../../src/config.ts'
 import {
   LocalFileIO,
-  PGliteSql,
   PgSql,
   S3FileIO,
   openFileIO,
   openSql,
   pgliteDir,
 } from '../../src/storage/index.ts'
+import { PGliteSql } from '../../src/storage/pglite.ts'
 import { createTestDatabase } from '../support/pg.ts'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'floe-storage-'))
