@@ -230,13 +230,24 @@ for (const r of rows)
   )
 const wal = median(withWal.map((r) => r.eventsPerSec))
 const noWal = median(withoutWal.map((r) => r.eventsPerSec))
-const peakRss = Math.max(...rows.slice(1).map((r) => r.peakRssMb))
+const walAccepted = median(withWal.map((r) => r.acceptedPerSec))
+const noWalAccepted = median(withoutWal.map((r) => r.acceptedPerSec))
+// The target applies to Floe as shipped (WAL on). Without the WAL the receiver can outrun the
+// flusher, so its backlog fills up to FLOE_BACKLOG_MAX_ROWS (see the 503s) and its RSS shows what a
+// full backlog costs, the same as during a storage outage: printed, but not the steady-state figure.
+const peakRss = Math.max(...[rows[1], ...withWal].map((r) => r.peakRssMb))
+const fullBacklogRss = Math.max(...withoutWal.map((r) => r.peakRssMb))
 console.log('')
 console.log(
-  `large batch, median of ${PAIRS}: with WAL ${wal.toFixed(0)} ev/s, without ${noWal.toFixed(0)} ev/s`,
+  `large batch, median of ${PAIRS}: with WAL ${wal.toFixed(0)} ev/s, without ${noWal.toFixed(0)} ev/s committed; ` +
+    `accepted ${walAccepted.toFixed(0)} vs ${noWalAccepted.toFixed(0)} ev/s`,
 )
-console.log(`WAL overhead: ${((1 - wal / noWal) * 100).toFixed(1)}% of throughput (target < 20%)`)
+console.log(
+  `WAL overhead: ${((1 - wal / noWal) * 100).toFixed(1)}% of committed throughput, ` +
+    `${((1 - walAccepted / noWalAccepted) * 100).toFixed(1)}% of the accept rate (target < 20%)`,
+)
 console.log(
   `targets: >= 10000 ev/s with batches → ${wal >= 10_000 ? 'met' : 'NOT met'} (${wal.toFixed(0)}); ` +
-    `peak RSS < 300 MB → ${peakRss < 300 ? 'met' : 'NOT met'} (${peakRss.toFixed(0)} MB)`,
+    `peak RSS < 300 MB with the WAL → ${peakRss < 300 ? 'met' : 'NOT met'} (${peakRss.toFixed(0)} MB); ` +
+    `with a backlog at its limit (no-WAL runs) ${fullBacklogRss.toFixed(0)} MB`,
 )

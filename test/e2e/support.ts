@@ -134,13 +134,17 @@ export interface FloeProcess {
   exited: Promise<number | null>
 }
 
+/** What `npm start` puts in NODE_OPTIONS: V8's old space bounded at 512 MB. */
+export const START_NODE_OPTIONS = '--max-old-space-size=512'
+
 export async function spawnFloe(
   env: Record<string, string>,
   opts: { startTimeoutMs?: number } = {},
 ): Promise<FloeProcess> {
   const port = Number(env.PORT)
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, ...env, PORT: String(port) },
+    // The heap bound `npm start` sets (README, Memory), unless the caller gives its own.
+    env: { NODE_OPTIONS: START_NODE_OPTIONS, ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'pipe'],
     cwd: process.cwd(),
   })
