@@ -32,7 +32,9 @@ export class PGliteSql implements SqlClient {
   /** `dataDir` undefined = in-memory (tests). */
   static async open(dataDir?: string): Promise<PGliteSql> {
     if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true })
-    const db = await PGlite.create(dataDir)
+    // The catalog and sites tables are a few KB; Postgres's default 128 MB of shared buffers would
+    // cost ~120 MB of RSS in the WASM heap (measured: 357 → 238 MB for the whole process).
+    const db = await PGlite.create(dataDir, { postgresqlconf: 'shared_buffers=16MB' })
     return new PGliteSql(db)
   }
 
