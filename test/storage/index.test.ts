@@ -4,14 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { loadConfig } from '../../src/config.ts'
-import {
-  LocalFileIO,
-  PgSql,
-  S3FileIO,
-  openFileIO,
-  openSql,
-  pgliteDir,
-} from '../../src/storage/index.ts'
+import { LocalFileIO, PgSql, S3FileIO, openFileIO, openSql, pgliteDir } from '../../src/storage/index.ts'
 import { PGliteSql } from '../../src/storage/pglite.ts'
 import { createTestDatabase } from '../support/pg.ts'
 
