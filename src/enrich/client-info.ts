@@ -1,17 +1,23 @@
 /**
- * Browser, OS and device from the User-Agent with ua-parser-js 2, plus Umami's device rule
- * (umami.md §4): `type = device.type || 'desktop'`, and a desktop whose screen is at most 1920
- * pixels wide counts as a `laptop`. Browser/OS are ua-parser-js names (`Chrome`, `Mobile Safari`,
- * `Windows`, `iOS`); Umami v3 uses detect-browser's lowercase ids there (a documented difference).
+ * Browser, OS and device from the User-Agent exactly as Umami v3's `getClientInfo` does
+ * (umami.md §4), so the columns hold the same values Umami stores:
+ * - browser and OS from detect-browser (`browserName`, `detectOS`): `chrome`, `ios`,
+ *   `edge-chromium`, …; `Windows 10`, `Mac OS`, `Android OS`, …;
+ * - device type from ua-parser-js 2 plus Umami's rule (`deviceFor`): `type = device.type ||
+ *   'desktop'`, and a desktop whose screen is at most 1920 pixels wide counts as a `laptop`.
  *
- * Parsing costs ~82 µs (libraries.md), more than the whole rest of the pipeline, while real traffic
- * repeats a small set of UA strings: results are kept in a bounded LRU keyed by the UA string.
+ * Parsing costs ~82 µs (ua-parser-js, libraries.md), more than the whole rest of the pipeline,
+ * while real traffic repeats a small set of UA strings: results are kept in a bounded LRU keyed by
+ * the UA string.
  */
+import { browserName, detectOS } from 'detect-browser'
 import { UAParser } from 'ua-parser-js'
 import { LRUCache } from 'lru-cache'
 
 export interface UserAgentInfo {
+  /** detect-browser's browser id (`chrome`, `firefox`, `ios`, `crios`, `samsung`, …) or null. */
   browser: string | null
+  /** detect-browser's OS name (`Windows 10`, `Mac OS`, `Linux`, `iOS`, `Android OS`, …) or null. */
   os: string | null
   /** ua-parser-js device type (mobile, tablet, console, smarttv, wearable, xr, embedded) or null. */
   deviceType: string | null
@@ -21,8 +27,11 @@ const EMPTY: UserAgentInfo = { browser: null, os: null, deviceType: null }
 
 export function parseUserAgent(userAgent: string | undefined): UserAgentInfo {
   if (!userAgent) return EMPTY
-  const r = new UAParser(userAgent).getResult()
-  return { browser: r.browser.name ?? null, os: r.os.name ?? null, deviceType: r.device.type ?? null }
+  return {
+    browser: browserName(userAgent) ?? null,
+    os: detectOS(userAgent) ?? null,
+    deviceType: new UAParser(userAgent).getDevice().type ?? null,
+  }
 }
 
 export type UserAgentParser = (userAgent: string | undefined) => UserAgentInfo

@@ -173,7 +173,7 @@ describe('tracker in headless Chromium', () => {
       utm_source: 'newsletter',
       hostname: 'localhost',
       page_title: 'Floe tracker',
-      browser: 'Chrome',
+      browser: 'chrome',
       os: 'Linux',
       device: 'laptop',
       screen: '1280x800',
@@ -193,7 +193,7 @@ describe('tracker in headless Chromium', () => {
       url_path: '/umami.html',
       page_title: 'Umami tracker',
       hostname: 'localhost',
-      browser: 'Chrome',
+      browser: 'chrome',
       session_id: pvBody.sessionId,
     })
     expect(flat(byName('umami-event')[0].event_data)).toEqual({ via: 'v2' })
@@ -202,7 +202,7 @@ describe('tracker in headless Chromium', () => {
     expect(sessions.map((s) => s.session_id)).toEqual([pvBody.sessionId])
     expect(sessions[0]).toMatchObject({
       site_id: siteId,
-      browser: 'Chrome',
+      browser: 'chrome',
       os: 'Linux',
       screen: '1280x800',
       language: expect.any(String),

@@ -10,14 +10,20 @@ const IPAD =
 const FIREFOX_MAC = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14.4; rv:125.0) Gecko/20100101 Firefox/125.0'
 
 describe('client info', () => {
-  it('browser and OS from ua-parser-js', () => {
-    expect(parseUserAgent(CHROME)).toEqual({ browser: 'Chrome', os: 'Windows', deviceType: null })
-    expect(parseUserAgent(IPHONE)).toMatchObject({
-      browser: 'Mobile Safari',
-      os: 'iOS',
+  it("browser and OS as Umami stores them (detect-browser's ids), device type from ua-parser-js", () => {
+    expect(parseUserAgent(CHROME)).toEqual({ browser: 'chrome', os: 'Windows 10', deviceType: null })
+    expect(parseUserAgent(IPHONE)).toEqual({ browser: 'ios', os: 'iOS', deviceType: 'mobile' })
+    expect(parseUserAgent(IPAD)).toEqual({ browser: 'ios', os: 'iOS', deviceType: 'tablet' })
+    expect(parseUserAgent(FIREFOX_MAC)).toEqual({ browser: 'firefox', os: 'Mac OS', deviceType: null })
+    const EDGE = `${CHROME} Edg/124.0.0.0`
+    const ANDROID_CHROME =
+      'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36'
+    expect(parseUserAgent(EDGE).browser).toBe('edge-chromium')
+    expect(parseUserAgent(ANDROID_CHROME)).toEqual({
+      browser: 'chrome',
+      os: 'Android OS',
       deviceType: 'mobile',
     })
-    expect(parseUserAgent(FIREFOX_MAC)).toMatchObject({ browser: 'Firefox', os: 'macOS' })
     expect(parseUserAgent(undefined)).toEqual({ browser: null, os: null, deviceType: null })
     expect(parseUserAgent('???')).toEqual({ browser: null, os: null, deviceType: null })
   })

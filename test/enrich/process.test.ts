@@ -42,7 +42,7 @@ describe('process', () => {
       event_time: AT * 1000,
       received_at: AT * 1000,
       device: 'desktop',
-      browser: 'Chrome',
+      browser: 'chrome',
       url_path: '/x',
     })
     expect(out.rows.pa_sessions[0]).toMatchObject({

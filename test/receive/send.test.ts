@@ -56,8 +56,8 @@ describe('POST /api/send', () => {
       referrer_domain: 'google.com',
       referrer_path: '/search',
       referrer_query: 'q=x',
-      browser: 'Chrome',
-      os: 'Windows',
+      browser: 'chrome',
+      os: 'Windows 10',
       device: 'laptop',
       country: 'GB',
       city: 'Bracknell',
@@ -75,7 +75,7 @@ describe('POST /api/send', () => {
     expect(second.sessionId).toBe(first.sessionId)
     expect(second.visitId).toBe(first.visitId)
     expect(r.sink.sessions.filter((s) => s.session_id === first.sessionId).length).toBe(sessionsBefore)
-    expect(r.sink.events.at(-1)).toMatchObject({ device: 'mobile', browser: 'Mobile Safari', url_path: '/b' })
+    expect(r.sink.events.at(-1)).toMatchObject({ device: 'mobile', browser: 'ios', url_path: '/b' })
   })
 
   it('answers bots with 200 beep/boop and stores nothing', async () => {
