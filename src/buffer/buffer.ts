@@ -22,6 +22,7 @@ import { TableFlusher } from './flusher.ts'
 import { disabledWal, openWal, type WriteAheadLog } from './wal.ts'
 import { committedPositions, ensureWriterId, recordsToReplay } from './recovery.ts'
 import { lockWalDir, type WalLock } from './wal-lock.ts'
+import { quarantineDir, quarantineWriter } from './quarantine.ts'
 
 /** Without a WAL there is no record size; estimate one for the bytes trigger. */
 const ESTIMATED_ROW_BYTES = 512
@@ -30,7 +31,7 @@ export interface BufferOptions {
   config: Pick<FloeConfig, 'wal' | 'backlogMaxRows'> & {
     iceberg: Pick<FloeConfig['iceberg'], 'flushIntervalSeconds' | 'flushBatchSize' | 'flushMaxBytes'>
   }
-  writer: Pick<TableWriter, 'append' | 'load' | 'ensureTables'>
+  writer: Pick<TableWriter, 'append' | 'load' | 'ensureTables' | 'invalidRows'>
   logger?: Pick<Logger, 'warn' | 'info' | 'error'>
   /** Flush-retry backoff (defaults 250 ms doubling to 5 s). */
   backoff?: { initialMs: number; maxMs: number }
@@ -100,6 +101,7 @@ export class IngestBuffer implements EventSink {
         backoff: this.o.backoff ?? { initialMs: 250, maxMs: 5000 },
         onCommitted: (t) => this.afterCommit(t),
         logger: this.o.logger,
+        quarantine: quarantineWriter(quarantineDir(walConfig.dir)),
       })
     }
     this.state = 'running'

@@ -7,12 +7,18 @@
  * flight. That keeps its snapshots in WAL seq order, which is what makes "committed = seq <= the
  * newest snapshot's floe.wal-seq" (recovery.ts) true.
  *
+ * Rows that do not fit the table schema (SchemaMismatchError; the pipeline never makes them, but a
+ * WAL written by another Floe version could hold some) would fail every attempt and block the
+ * table for good. They are written to the quarantine (durably, before they leave the buffer) and the
+ * rest of the batch is committed at once; an error log and `floe_rows_quarantined_total` say so.
+ *
  * Failure: a failed append (S3 or catalog down, retries exhausted, state unknown) keeps the rows and
  * retries with exponential backoff. Before the next attempt the table is reloaded and whatever this
  * writer's snapshots already hold is dropped, so an append whose outcome was unknown never lands twice.
  */
 import type { Logger } from 'pino'
-import type { TableName } from '../rows.ts'
+import { SchemaMismatchError } from '../errors.ts'
+import type { Row, TableName } from '../rows.ts'
 import type { AppendResult, TableWriter } from '../write/append.ts'
 import { metrics } from '../observe/metrics.ts'
 import { committedSeq, summaryFor } from './recovery.ts'
@@ -21,7 +27,7 @@ import type { TableBuffer } from './table-buffer.ts'
 export interface FlusherOptions {
   table: TableName
   buffer: TableBuffer
-  writer: Pick<TableWriter, 'append' | 'load'>
+  writer: Pick<TableWriter, 'append' | 'load' | 'invalidRows'>
   writerId: string
   /** Highest seq that is durable in the WAL; only rows up to it may be committed. */
   durableSeq: () => number
@@ -30,7 +36,14 @@ export interface FlusherOptions {
   backoff: { initialMs: number; maxMs: number }
   /** Called after every successful commit (WAL truncation, re-arming timers, gauges). */
   onCommitted: (table: TableName) => void
-  logger?: Pick<Logger, 'warn' | 'info'>
+  logger?: Pick<Logger, 'warn' | 'info' | 'error'>
+  /** Durably keeps rows that can never be committed (quarantine.ts). Without it they block. */
+  quarantine?: (table: TableName, rows: QuarantinedRow[]) => Promise<void>
+}
+
+export interface QuarantinedRow {
+  row: Row
+  reason: string
 }
 
 export class TableFlusher {
@@ -107,6 +120,7 @@ export class TableFlusher {
           summary: summaryFor(this.o.writerId, batch.maxSeq),
         })
       } catch (err) {
+        if (err instanceof SchemaMismatchError && (await this.setAside(batch.rows))) continue
         this.mustReconcile = true
         this.failed(err, batch.rows.length)
         throw err
@@ -123,6 +137,22 @@ export class TableFlusher {
       results.push(result)
       this.o.onCommitted(this.o.table)
     }
+  }
+
+  /** Quarantines the rows of `rows` that can never be committed; false if there are none. */
+  private async setAside(rows: Row[]): Promise<boolean> {
+    if (!this.o.quarantine) return false
+    const bad = this.o.writer.invalidRows(this.o.table, rows)
+    if (bad.length === 0) return false
+    const quarantined = bad.map((b) => ({ row: rows[b.index], reason: b.error.message }))
+    await this.o.quarantine(this.o.table, quarantined) // throws → the flush fails and retries
+    this.o.buffer.discardRows(new Set(quarantined.map((q) => q.row)))
+    metrics.rowsQuarantined.inc({ table: this.o.table }, bad.length)
+    this.o.logger?.error(
+      { table: this.o.table, rows: bad.length, firstReason: quarantined[0].reason },
+      'rows do not fit the table schema: set aside in the quarantine, committing the rest',
+    )
+    return true
   }
 
   private failed(err: unknown, rows: number): void {

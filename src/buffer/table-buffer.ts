@@ -52,6 +52,17 @@ export class TableBuffer {
   }
 
   /**
+   * Takes individual rows out of their entries (rows set aside in quarantine). Their seqs stay, so
+   * the entries' other rows commit as usual and the WAL record counts as committed with them.
+   */
+  discardRows(rows: ReadonlySet<Row>): void {
+    for (const e of this.entries) {
+      if (e.rows.some((r) => rows.has(r))) e.rows = e.rows.filter((r) => !rows.has(r))
+    }
+    this.recount()
+  }
+
+  /**
    * The oldest entries with seq <= maxSeq, up to about maxRows rows (at least one entry). Does not
    * remove them: `drop` does that once they are committed.
    */

@@ -78,6 +78,12 @@ export const metrics = {
     labelNames: ['table', 'error'] as const,
     registers,
   }),
+  rowsQuarantined: new Counter({
+    name: 'floe_rows_quarantined_total',
+    help: 'Accepted rows that did not fit the table schema, written to the quarantine instead',
+    labelNames: ['table'] as const,
+    registers,
+  }),
   walBytes: new Gauge({ name: 'floe_wal_bytes', help: 'Size of the write-ahead log on disk', registers }),
   walSegments: new Gauge({ name: 'floe_wal_segments', help: 'Write-ahead log segment files', registers }),
   backpressure: new Gauge({

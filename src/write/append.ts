@@ -28,11 +28,12 @@ import {
   CommitRetriesExhaustedError,
   CommitStateUnknownError,
   NoSuchTableError,
+  type SchemaMismatchError,
 } from '../errors.ts'
 import type { TableDefinition } from './metadata.ts'
 import { defaultSpec, newTableMetadata } from './metadata.ts'
 import { loadTableDefinitions } from './table-definition.ts'
-import { validateRows } from './validate.ts'
+import { invalidRows, validateRows } from './validate.ts'
 import { bindSpec } from './partition.ts'
 import type { ParquetWriteOptions } from './parquet.ts'
 import { addedManifestFile, currentManifests, writeManifestList } from './manifest-list.ts'
@@ -61,6 +62,8 @@ export interface TableWriter {
   append(table: TableName, rows: Row[], options?: AppendOptions): Promise<AppendResult>
   /** Current state of a table (for recovery checks and the read side). */
   load(table: TableName): Promise<LoadedTable>
+  /** The rows `append` would refuse with SchemaMismatchError, each with its error. */
+  invalidRows(table: TableName, rows: readonly Row[]): Array<{ index: number; error: SchemaMismatchError }>
 }
 
 export interface RetryPolicy {
@@ -278,5 +281,10 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
       return run
     },
     load,
+    invalidRows(table, rows) {
+      const def = definitions[table]
+      if (!def) throw new NoSuchTableError(`no table definition for ${table}`)
+      return invalidRows(table, def.schema, rows)
+    },
   }
 }

@@ -109,6 +109,28 @@ export function validateRows(table: string, schema: IcebergSchema, rows: readonl
 }
 
 /**
+ * Every row that does not fit `schema`, with its error (index = position in `rows`). The slow path,
+ * for the rare batch that failed `validateRows`: the flusher sets such rows aside instead of letting
+ * one bad row block its table.
+ */
+export function invalidRows(
+  table: string,
+  schema: IcebergSchema,
+  rows: readonly Row[],
+): Array<{ index: number; error: SchemaMismatchError }> {
+  const out: Array<{ index: number; error: SchemaMismatchError }> = []
+  for (let i = 0; i < rows.length; i++) {
+    try {
+      firstMismatch(table, schema, [rows[i]])
+    } catch (error) {
+      if (!(error instanceof SchemaMismatchError)) throw error
+      out.push({ index: i, error })
+    }
+  }
+  return out
+}
+
+/**
  * The fast path: every column fits, and every row has no keys beyond its defined columns (the
  * count of own enumerable keys equals the count of defined column values).
  */

@@ -1,10 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { cpSync, rmSync } from 'node:fs'
+import { cpSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import path from 'node:path'
 import { IngestBuffer, type BufferOptions } from '../../src/buffer/buffer.ts'
 import { ancestors, WAL_SEQ_KEY, WRITER_ID_KEY } from '../../src/buffer/recovery.ts'
+import { quarantineDir } from '../../src/buffer/quarantine.ts'
 import { BackpressureError } from '../../src/errors.ts'
-import type { TableName } from '../../src/rows.ts'
-import { createHarness, events, sessionRow, waitFor, type Harness } from './harness.ts'
+import type { EventRow, TableName } from '../../src/rows.ts'
+import { createHarness, eventRow, events, sessionRow, waitFor, type Harness } from './harness.ts'
 
 const open: { h: Harness; buffers: IngestBuffer[] }[] = []
 afterEach(async () => {
@@ -172,5 +174,36 @@ describe('failures, backpressure and recovery', () => {
     expect(await b.close()).toBe(true)
     expect(await totalRecords(h)).toBe(2)
     await expect(b.accept(events(['late']))).rejects.toBeInstanceOf(BackpressureError)
+  })
+
+  it('a row that does not fit the schema is quarantined; the rest of its batch commits', async () => {
+    const { h, make } = await setup({})
+    const b1 = await make()
+    // A WAL record from "another Floe version": event_type as text. The pipeline never makes this.
+    const bad = { ...eventRow('bad'), event_type: 'pageview' } as unknown as EventRow
+    await b1.accept({ pa_events: [eventRow('q0'), bad, eventRow('q1')], pa_sessions: [] })
+    const first = await b1.flush()
+    expect(first.pa_events).toHaveLength(1)
+    expect(await totalRecords(h)).toBe(2)
+    expect(b1.backlogRows).toBe(0)
+
+    const dir = quarantineDir(h.config.wal.dir)
+    const files = readdirSync(dir)
+    expect(files).toHaveLength(1)
+    const lines = readFileSync(path.join(dir, files[0]), 'utf8').trim().split('\n')
+    expect(lines).toHaveLength(1)
+    const kept = JSON.parse(lines[0]) as { table: string; reason: string; row: EventRow }
+    expect(kept.table).toBe('pa_events')
+    expect(kept.reason).toMatch(/pa_events\.event_type/)
+    expect(kept.row.event_data).toEqual({ marker: 'bad' })
+
+    // The record counts as committed: a restart replays nothing and quarantines nothing again.
+    await b1.close()
+    const b2 = await make()
+    expect(b2.replayedRows).toBe(0)
+    await b2.accept(events(['q2']))
+    await b2.flush()
+    expect(await totalRecords(h)).toBe(3)
+    expect(readdirSync(dir)).toHaveLength(1)
   })
 })
