@@ -46,7 +46,9 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
   const io = openFileIO(config)
   const catalog = await createCatalog(config, { sql, io, warn: (m) => logger.warn(m) })
   const writer = createTableWriter({ catalog, io, config })
-  const sites = await SiteStore.open(sql)
+  const sites = await SiteStore.open(sql, {
+    onError: (err) => logger.warn({ err }, 'acting on a site change from another process failed'),
+  })
   const geo: GeoReader | undefined = config.geoliteDbPath
     ? await openGeoReader(config.geoliteDbPath)
     : undefined

@@ -3,9 +3,13 @@
  *
  * `get` is what every /api/send hits, so it is cached (positive and negative answers, bounded LRU);
  * every change made through this store clears the entry and then awaits the change listeners (the
- * CORS allowlist), so once a PUT/DELETE has answered, the receiver already acts on it. Changes made
- * by another Floe process reach this one after CACHE_TTL_MS at the latest (no cross-process
- * notification).
+ * CORS allowlist), so once a PUT/DELETE has answered, the receiver already acts on it.
+ *
+ * Other Floe processes on the same Postgres (replicas behind a load balancer) hear of the change
+ * through `NOTIFY floe_sites, '<site id>'`, sent after the write: each one drops its cache entry and
+ * runs its listeners, so they act on it within milliseconds too. If the LISTEN connection breaks,
+ * everything is re-read once it is back (notifications sent meanwhile are lost); the cache TTL
+ * (CACHE_TTL_MS) bounds staleness even then. The embedded PGlite has no other processes.
  */
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -41,7 +45,16 @@ function toSite(r: SiteRecord): Site {
   }
 }
 
-export type SiteChangeListener = (site: Site) => void | Promise<void>
+/** `site` is the changed site, or null when any site may have changed (after a reconnect). */
+export type SiteChangeListener = (site: Site | null) => void | Promise<void>
+
+/** The Postgres channel site changes are announced on. */
+export const SITES_CHANNEL = 'floe_sites'
+
+export interface SiteStoreOptions {
+  /** Where failures of listeners run for another process's change go (default: ignored). */
+  onError?: (err: unknown) => void
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -65,16 +78,33 @@ export class SiteStore {
   readonly #sql: Pick<SqlClient, 'query'>
   readonly #cache = new LRUCache<string, { site: Site | null }>({ max: 10_000, ttl: CACHE_TTL_MS })
   readonly #listeners: SiteChangeListener[] = []
+  readonly #onError: (err: unknown) => void
+  readonly #instance = randomUUID()
 
-  private constructor(sql: Pick<SqlClient, 'query'>) {
+  private constructor(sql: Pick<SqlClient, 'query'>, options: SiteStoreOptions) {
     this.#sql = sql
+    this.#onError = options.onError ?? (() => {})
   }
 
-  /** Creates the table if needed (idempotent) and returns the store. */
-  static async open(sql: Pick<SqlClient, 'query'>): Promise<SiteStore> {
+  /**
+   * Creates the table if needed (idempotent) and returns the store, subscribed to other processes'
+   * site changes where the client can LISTEN.
+   */
+  static async open(
+    sql: Pick<SqlClient, 'query' | 'listen'>,
+    options: SiteStoreOptions = {},
+  ): Promise<SiteStore> {
     // One statement per query: PGlite's extended protocol takes a single statement.
     for (const stmt of DDL.replace(/--.*$/gm, '').split(';')) if (stmt.trim()) await sql.query(stmt)
-    return new SiteStore(sql)
+    const store = new SiteStore(sql, options)
+    await sql.listen?.(SITES_CHANNEL, {
+      notify: (payload) => {
+        const [from, id] = payload.split(' ')
+        if (from !== store.#instance && id) store.#heard(id)
+      },
+      resync: () => store.#heard(null),
+    })
+    return store
   }
 
   onChange(listener: SiteChangeListener): void {
@@ -147,6 +177,19 @@ export class SiteStore {
   async #changed(site: Site): Promise<Site> {
     this.#cache.delete(site.id)
     for (const l of this.#listeners) await l(site)
+    // After the local listeners: this process acts on the change before any other hears of it.
+    // The payload names this store, so its own notification, which comes back too, is skipped.
+    await this.#sql.query('SELECT pg_notify($1, $2)', [SITES_CHANNEL, `${this.#instance} ${site.id}`])
     return site
+  }
+
+  /** Another process changed site `id` (null: anything may have changed). */
+  #heard(id: string | null): void {
+    void (async () => {
+      if (id === null) this.#cache.clear()
+      else this.#cache.delete(id.toLowerCase())
+      const site = id === null ? null : await this.get(id)
+      for (const l of this.#listeners) await l(site)
+    })().catch(this.#onError)
   }
 }

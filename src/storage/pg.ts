@@ -2,7 +2,7 @@
  * SqlClient over node-postgres (`DATABASE_URL`): a small pool; transactions pin one connection.
  */
 import pg from 'pg'
-import type { SqlClient, SqlResult } from './sql.ts'
+import type { NotificationHandlers, SqlClient, SqlResult } from './sql.ts'
 
 export interface PgSqlOptions {
   /** Pool size (default 4: the catalog and site store issue few, short statements). */
@@ -17,8 +17,12 @@ function toResult<R>(res: pg.QueryResult): SqlResult<R> {
 
 export class PgSql implements SqlClient {
   readonly #pool: pg.Pool
+  readonly #connectionString: string
+  readonly #listeners = new Set<pg.Client>()
+  #closed = false
 
   constructor(connectionString: string, options: PgSqlOptions = {}) {
+    this.#connectionString = connectionString
     this.#pool = new pg.Pool({ connectionString, max: options.max ?? 4 })
     // Without a listener, an idle connection dropped by the server would crash the process;
     // the next query simply gets a fresh connection.
@@ -49,7 +53,53 @@ export class PgSql implements SqlClient {
     }
   }
 
+  /**
+   * LISTEN needs a connection of its own for as long as the process runs (a pooled one would be
+   * handed to other queries). When it breaks (server restart, network), it is re-opened with
+   * backoff and `resync` tells the caller that notifications may have been missed meanwhile.
+   */
+  async listen(channel: string, handlers: NotificationHandlers): Promise<void> {
+    const connect = async (): Promise<void> => {
+      const client = new pg.Client({ connectionString: this.#connectionString })
+      let reconnecting = false
+      const reconnect = () => {
+        if (reconnecting || this.#closed) return
+        reconnecting = true
+        this.#listeners.delete(client)
+        client.end().catch(() => {})
+        const retry = (delayMs: number) =>
+          setTimeout(() => {
+            if (this.#closed) return
+            connect().then(
+              () => handlers.resync(),
+              () => retry(Math.min(delayMs * 2, 30_000)),
+            )
+          }, delayMs).unref()
+        retry(500)
+      }
+      client.on('error', reconnect)
+      client.on('end', reconnect)
+      client.on('notification', (m) => {
+        if (m.channel === channel) handlers.notify(m.payload ?? '')
+      })
+      this.#listeners.add(client)
+      try {
+        await client.connect()
+        await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`)
+      } catch (err) {
+        this.#listeners.delete(client)
+        reconnecting = true // a failed first attempt is the caller's (or the retry loop's) to handle
+        await client.end().catch(() => {})
+        throw err
+      }
+    }
+    await connect()
+  }
+
   async close(): Promise<void> {
+    this.#closed = true
+    await Promise.all([...this.#listeners].map((c) => c.end().catch(() => {})))
+    this.#listeners.clear()
     await this.#pool.end()
   }
 }

@@ -16,4 +16,16 @@ export interface SqlClient {
   /** Runs `fn` in one transaction on one connection. */
   transaction<T>(fn: (tx: Pick<SqlClient, 'query'>) => Promise<T>): Promise<T>
   close(): Promise<void>
+  /**
+   * Postgres LISTEN on `channel` over a dedicated connection that reconnects by itself. Only where
+   * other processes can share the database (PgSql); the embedded PGlite has no such peers.
+   */
+  listen?(channel: string, handlers: NotificationHandlers): Promise<void>
+}
+
+export interface NotificationHandlers {
+  /** A NOTIFY on the channel (its payload). */
+  notify(payload: string): void
+  /** The connection was re-established: notifications sent meanwhile are lost, re-read everything. */
+  resync(): void
 }

@@ -128,6 +128,23 @@ describe('batch and sites over the socket', () => {
     expect(await res.json()).toMatchObject({ size: 2, processed: 1, errors: 1, details: [{ index: 1 }] })
   })
 
+  it('a batch that would go over the site limit is refused whole with 429, nothing stored', async () => {
+    const own = (await r.sites.create({ name: 'Batch limit', domains: [] })).id
+    const before = r.sink.batches.length
+    const items = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ type: 'event', payload: { website: own, url: `/b${i}` } }))
+    const over = await post('/api/batch', items(9), { 'x-forwarded-for': '192.0.2.41' }) // limit 8/min
+    expect(over.status).toBe(429)
+    expect(over.headers.get('retry-after')).toMatch(/^\d+$/)
+    expect(r.sink.batches.length).toBe(before)
+  })
+
+  it('GET /api/send is 404 (only POST is a route; Umami answers 405)', async () => {
+    const res = await fetch(`${base}/api/send`)
+    expect(res.status).toBe(404)
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('not-found')
+  })
+
   it('sites admin: 401/403/201', async () => {
     expect((await fetch(`${base}/api/sites`)).status).toBe(401)
     expect((await fetch(`${base}/api/sites`, { headers: { authorization: 'Bearer x' } })).status).toBe(403)

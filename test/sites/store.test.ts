@@ -8,6 +8,14 @@ import { SiteNotFoundError, ValidationError } from '../../src/errors.ts'
 import { CorsAllowlist } from '../../src/receive/cors.ts'
 import type { SqlClient } from '../../src/storage/sql.ts'
 
+async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error('timed out waiting for condition')
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
 describe('SiteStore on real Postgres', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>
   let sql: PgSql
@@ -61,7 +69,7 @@ describe('SiteStore on real Postgres', () => {
     const seen: string[] = []
     store.onChange(async (site) => {
       await new Promise((r) => setTimeout(r, 10))
-      seen.push(site.name)
+      seen.push(site?.name ?? '(all)')
     })
     await store.update(s.id, { name: 'Renamed' })
     expect(seen).toEqual(['Renamed'])
@@ -69,6 +77,55 @@ describe('SiteStore on real Postgres', () => {
     // Unknown ids are cached as null too.
     expect(await store.get('22222222-2222-4222-8222-222222222222')).toBeNull()
     expect(await store.get('not-a-uuid')).toBeNull()
+  })
+
+  it("another process's change reaches this store's cache and listeners at once (LISTEN/NOTIFY)", async () => {
+    // A second Floe process: its own pool and store on the same database.
+    const otherSql = new PgSql(db.url)
+    try {
+      const other = await SiteStore.open(otherSql)
+      const id = '33333333-3333-4333-8333-333333333333'
+      expect(await store.get(id)).toBeNull() // cached as unknown here
+      const heard: Array<string | null> = []
+      store.onChange((site) => void heard.push(site?.name ?? null))
+
+      await other.create({ name: 'Replica', domains: ['r.example'] }, id)
+      await waitUntil(() => heard.includes('Replica'))
+      expect((await store.get(id))?.name).toBe('Replica') // no 60 s wait for the cache
+      await other.softDelete(id)
+      await waitUntil(() => heard.filter((n) => n === 'Replica').length === 2)
+      expect((await store.get(id))?.deletedAt).not.toBeNull()
+
+      // The store's own changes are not echoed back to it.
+      const before = heard.length
+      await store.update((await store.create({ name: 'Own', domains: [] })).id, { name: 'Own 2' })
+      await new Promise((r) => setTimeout(r, 200))
+      expect(heard.slice(before)).toEqual(['Own', 'Own 2'])
+    } finally {
+      await otherSql.close()
+    }
+  })
+
+  it('after the LISTEN connection is cut, it reconnects and re-reads everything', async () => {
+    const otherSql = new PgSql(db.url)
+    const mySql = new PgSql(db.url)
+    try {
+      const mine = await SiteStore.open(mySql)
+      const other = await SiteStore.open(otherSql)
+      const heard: Array<string | null> = []
+      mine.onChange((site) => void heard.push(site === null ? '(resync)' : site.name))
+      // Cut this store's LISTEN connection from the server side, as a Postgres restart would.
+      await sql.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()`,
+      )
+      await waitUntil(() => heard.includes('(resync)'))
+      await other.create({ name: 'After reconnect', domains: [] })
+      await waitUntil(() => heard.includes('After reconnect'))
+    } finally {
+      await otherSql.close()
+      await mySql.close()
+    }
   })
 
   it('validates input naming the field', async () => {
