@@ -11,5 +11,6 @@ RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 8080
 VOLUME ["/app/data"]
-# tsx directly (not `npm start`) so SIGTERM reaches Floe and the buffer drains before exit.
-CMD ["node_modules/.bin/tsx", "src/main.ts"]
+# Node directly (not `npm start`) so SIGTERM reaches Floe and the buffer drains before exit; tsx is
+# loaded as a module hook, so there is no second process.
+CMD ["node", "--import", "tsx", "src/main.ts"]
