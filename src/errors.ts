@@ -75,6 +75,23 @@ export class CommitRetriesExhaustedError extends FloeError {
   override name = 'CommitRetriesExhaustedError'
 }
 
+/**
+ * The table's current schema no longer matches Floe's table definition (`schemas/*.json`): another
+ * engine dropped, re-added or retyped a column Floe writes. Appending would write data under the
+ * wrong field ids, so Floe refuses; the rows stay buffered and in the WAL (503s once the backlog is
+ * full). To fix: restore the column in the table (same id and type), or change Floe's definition.
+ */
+export class TableSchemaConflictError extends FloeError {
+  override name = 'TableSchemaConflictError'
+  constructor(
+    readonly table: string,
+    readonly column: string,
+    message: string,
+  ) {
+    super(`${table}.${column}: ${message}`)
+  }
+}
+
 /** Table or namespace does not exist in the catalog. */
 export class NoSuchTableError extends FloeError {
   override name = 'NoSuchTableError'

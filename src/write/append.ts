@@ -31,9 +31,9 @@ import {
   type SchemaMismatchError,
 } from '../errors.ts'
 import type { TableDefinition } from './metadata.ts'
-import { defaultSpec, newTableMetadata } from './metadata.ts'
+import { currentSchema, defaultSpec, newTableMetadata } from './metadata.ts'
 import { loadTableDefinitions } from './table-definition.ts'
-import { invalidRows, validateRows } from './validate.ts'
+import { checkTableSchema, invalidRows, validateRows } from './validate.ts'
 import { bindSpec } from './partition.ts'
 import type { ParquetWriteOptions } from './parquet.ts'
 import { addedManifestFile, currentManifests, writeManifestList } from './manifest-list.ts'
@@ -134,6 +134,7 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
     if (!def) throw new NoSuchTableError(`no table definition for ${table}`)
     validateRows(table, def.schema, rows) // before anything is written
     let base = await ensureTable(table)
+    let tableSchema = checkTableSchema(table, def.schema, currentSchema(base.metadata))
     if (rows.length === 0) {
       const id = base.metadata['current-snapshot-id']
       return {
@@ -151,6 +152,7 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
     const fields = bindSpec(spec, def.schema)
     const staged = await stageAppend(io, {
       schema: def.schema,
+      tableSchema,
       spec,
       fields,
       properties: base.metadata.properties ?? {},
@@ -192,6 +194,15 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
         }
         // An earlier attempt whose outcome was unknown may have landed after all.
         if (findSnapshotByCommitId(base.metadata, commitId)) return result(base, attempt - 1)
+      }
+      // Another engine may have changed the schema since the files were staged. A column it added
+      // is fine; a column Floe writes that now means something else is not.
+      try {
+        if (base.metadata['current-schema-id'] !== tableSchema['schema-id'])
+          tableSchema = checkTableSchema(table, def.schema, currentSchema(base.metadata))
+      } catch (err) {
+        if (!unknownOutcome) await deleteAll(io, [...staged.written, ...manifestLists])
+        throw err
       }
       let listPath: string
       let commitMetadata

@@ -12,7 +12,10 @@ import { fileMetrics } from './metrics.ts'
 import { writeManifest, type DataFile } from './manifest.ts'
 
 export interface StageInput {
+  /** Floe's table definition: what the Parquet files are written with. */
   schema: IcebergSchema
+  /** The table's current schema (a superset, see checkTableSchema): the manifest's `schema` header. */
+  tableSchema: IcebergSchema
   spec: PartitionSpec
   fields: readonly BoundPartitionField[]
   /** Table properties (metrics modes, `write.data.path`). */
@@ -74,7 +77,7 @@ export async function stageAppend(io: FileIO, input: StageInput): Promise<Staged
   const files = encoded.map((e) => e.file)
   const manifestPath = `${input.metadataDir}/${input.commitId}-m0.avro`
   const manifest = writeManifest({
-    schema: input.schema,
+    schema: input.tableSchema,
     spec: input.spec,
     fields: input.fields,
     snapshotId: input.snapshotId,

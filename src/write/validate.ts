@@ -9,7 +9,7 @@
  * Optional columns may be null or absent; a key that is not a column is rejected (a typo would
  * otherwise silently drop data).
  */
-import { SchemaMismatchError } from '../errors.ts'
+import { SchemaMismatchError, TableSchemaConflictError } from '../errors.ts'
 import type { Row } from '../rows.ts'
 import { columnReader } from './column-reader.ts'
 import type { IcebergField, IcebergSchema, IcebergType } from './metadata.ts'
@@ -106,6 +106,41 @@ export function validateRows(table: string, schema: IcebergSchema, rows: readonl
   if (rowsFit(schema, rows)) return
   // Only the exact check throws; rowsFit is stricter only about keys set to undefined (those pass).
   firstMismatch(table, schema, rows)
+}
+
+/**
+ * The table's current schema, after checking that every column of Floe's definition is in it with
+ * the same field id and type (nested ids included). Columns other engines added are fine: Floe's
+ * data files simply do not have them, which readers take as null. Anything else would make Floe
+ * write values under ids the table no longer means, so it throws TableSchemaConflictError.
+ */
+export function checkTableSchema(table: string, definition: IcebergSchema, current: IcebergSchema): IcebergSchema {
+  const byName = new Map(current.fields.map((f) => [f.name, f]))
+  for (const want of definition.fields) {
+    const have = byName.get(want.name)
+    if (!have)
+      throw new TableSchemaConflictError(table, want.name, `column is not in the table's current schema`)
+    if (have.id !== want.id || !sameType(have.type, want.type))
+      throw new TableSchemaConflictError(
+        table,
+        want.name,
+        `table has id ${have.id} type ${JSON.stringify(have.type)}, Floe writes id ${want.id} type ${JSON.stringify(want.type)}`,
+      )
+    if (have.required && !want.required)
+      throw new TableSchemaConflictError(table, want.name, 'the table requires it, Floe may leave it null')
+  }
+  return current
+}
+
+function sameType(a: IcebergType, b: IcebergType): boolean {
+  if (typeof a !== 'object' || typeof b !== 'object') return a === b
+  return (
+    a['key-id'] === b['key-id'] &&
+    a['value-id'] === b['value-id'] &&
+    Boolean(a['value-required']) === Boolean(b['value-required']) &&
+    sameType(a.key, b.key) &&
+    sameType(a.value, b.value)
+  )
 }
 
 /**
