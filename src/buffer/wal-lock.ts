@@ -2,12 +2,38 @@
  * One process per WAL directory: two writers appending to the same segments (and sharing one
  * writer id) would corrupt the log and break recovery's "committed = seq <= wal-seq" rule.
  *
- * `<dir>/LOCK` holds the owner's pid, created with O_EXCL. A lock left by a process that no longer
- * runs (SIGKILL, crash) is taken over; a live owner stops start-up with an error naming the setting.
+ * `<dir>/LOCK` is created with O_EXCL and holds its owner: `{pid, host, pidns, start, token}`. The
+ * owner touches its mtime every HEARTBEAT_MS. A lock left behind (SIGKILL, OOM, a container
+ * restart) must be taken over at once, or Floe would never start again; a live owner must never
+ * be, or two processes would share one writer id. Which processes can be checked decides how:
+ * - same host and pid namespace: the owner is gone if its pid is not running, is our own pid but
+ *   not a lock this process holds (a container's PID 1 restarting finds its own old lock), or now
+ *   runs a process that started at another time (pid reuse; Linux start time from /proc);
+ * - otherwise (another container or host sharing the volume): its pid means nothing here, so only
+ *   the heartbeat tells: a lock untouched for STALE_MS is taken over.
+ * A live owner stops start-up with an error naming FLOE_WAL_DIR.
  */
-import { promises as fs } from 'node:fs'
+import { promises as fs, readFileSync, readlinkSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { randomUUID } from 'node:crypto'
 import path from 'node:path'
 import { ConfigError } from '../errors.ts'
+
+export const HEARTBEAT_MS = 5_000
+export const STALE_MS = 30_000
+
+export interface LockOwner {
+  pid: number
+  host: string
+  /** The pid namespace (`/proc/self/ns/pid`), '' where there is none to read. */
+  pidns: string
+  /** Process start time in clock ticks since boot (/proc/<pid>/stat), '' where unknown. */
+  start: string
+  token: string
+}
+
+/** Tokens of the locks this process holds: a lock naming our pid is ours only if listed here. */
+const heldTokens = new Set<string>()
 
 function alive(pid: number): boolean {
   try {
@@ -18,29 +44,115 @@ function alive(pid: number): boolean {
   }
 }
 
+function pidNamespace(): string {
+  try {
+    return readlinkSync('/proc/self/ns/pid')
+  } catch {
+    return ''
+  }
+}
+
+/** Field 22 of /proc/<pid>/stat; the command name before it may hold spaces, so count after ')'. */
+export function processStart(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? ''
+  } catch {
+    return ''
+  }
+}
+
+export function currentOwner(): LockOwner {
+  return {
+    pid: process.pid,
+    host: hostname(),
+    pidns: pidNamespace(),
+    start: processStart(process.pid),
+    token: randomUUID(),
+  }
+}
+
+function parseOwner(text: string): LockOwner | undefined {
+  try {
+    const o = JSON.parse(text) as Partial<LockOwner> | number
+    // Floe 0.1 wrote the bare pid.
+    if (typeof o === 'number')
+      return { pid: o, host: hostname(), pidns: pidNamespace(), start: '', token: '' }
+    if (typeof o?.pid !== 'number') return undefined
+    return {
+      pid: o.pid,
+      host: String(o.host ?? ''),
+      pidns: String(o.pidns ?? ''),
+      start: String(o.start ?? ''),
+      token: String(o.token ?? ''),
+    }
+  } catch {
+    return undefined
+  }
+}
+
+/** Why the lock's owner is certainly gone, or undefined if it may still run. */
+function staleBecause(owner: LockOwner | undefined, ageMs: number, me: LockOwner): string | undefined {
+  const checkable = owner !== undefined && owner.host === me.host && owner.pidns === me.pidns
+  if (!checkable) return ageMs > STALE_MS ? `no heartbeat for ${Math.round(ageMs / 1000)} s` : undefined
+  if (owner.pid === me.pid)
+    return heldTokens.has(owner.token) ? undefined : 'it names this very process id (a restarted container)'
+  if (!alive(owner.pid)) return `process ${owner.pid} is not running`
+  if (owner.start && me.start && processStart(owner.pid) !== owner.start)
+    return `process id ${owner.pid} was reused`
+  return undefined
+}
+
 export interface WalLock {
+  readonly owner: LockOwner
   release(): Promise<void>
 }
 
 export async function lockWalDir(dir: string): Promise<WalLock> {
   await fs.mkdir(dir, { recursive: true })
   const file = path.join(dir, 'LOCK')
+  const me = currentOwner()
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const h = await fs.open(file, 'wx')
-      await h.writeFile(String(process.pid))
+      await h.writeFile(JSON.stringify(me))
+      await h.sync()
       await h.close()
-      return { release: () => fs.rm(file, { force: true }) }
+      return held(file, me)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
     }
-    const owner = Number((await fs.readFile(file, 'utf8').catch(() => '')).trim())
-    if (owner === process.pid || (Number.isInteger(owner) && owner > 0 && alive(owner)))
+    const [text, stat] = await Promise.all([
+      fs.readFile(file, 'utf8').catch(() => ''),
+      fs.stat(file).catch(() => undefined),
+    ])
+    if (!stat) continue // released meanwhile
+    const owner = parseOwner(text)
+    const reason = staleBecause(owner, Date.now() - stat.mtimeMs, me)
+    if (reason === undefined)
       throw new ConfigError(
         'FLOE_WAL_DIR',
-        `${dir} is in use by process ${owner}; every Floe process needs its own write-ahead log directory`,
+        `${dir} is in use by process ${owner?.pid ?? '?'} on ${owner?.host || 'another host'}; ` +
+          `every Floe process needs its own write-ahead log directory`,
       )
     await fs.rm(file, { force: true }) // stale: its owner is gone
   }
   throw new ConfigError('FLOE_WAL_DIR', `could not lock ${dir}`)
+}
+
+function held(file: string, owner: LockOwner): WalLock {
+  const now = () => new Date()
+  const heartbeat = setInterval(() => void fs.utimes(file, now(), now()).catch(() => {}), HEARTBEAT_MS)
+  heartbeat.unref()
+  heldTokens.add(owner.token)
+  return {
+    owner,
+    async release() {
+      clearInterval(heartbeat)
+      heldTokens.delete(owner.token)
+      // Only our own lock: after a takeover by someone else, theirs must stay.
+      const current = parseOwner(await fs.readFile(file, 'utf8').catch(() => ''))
+      if (current?.token === owner.token) await fs.rm(file, { force: true })
+    },
+  }
 }

@@ -1,0 +1,87 @@
+/**
+ * The WAL directory lock: a lock left behind is taken over at once (or Floe would never start
+ * again), a live owner's never (two processes would share one writer id).
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { ConfigError } from '../../src/errors.ts'
+import {
+  currentOwner,
+  lockWalDir,
+  processStart,
+  STALE_MS,
+  type LockOwner,
+} from '../../src/buffer/wal-lock.ts'
+
+const dirs: string[] = []
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+function walDirWithLock(owner: Partial<LockOwner> | number, ageMs = 0): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'floe-lock-'))
+  dirs.push(dir)
+  const file = path.join(dir, 'LOCK')
+  writeFileSync(file, JSON.stringify(typeof owner === 'number' ? owner : { ...currentOwner(), ...owner }))
+  const t = new Date(Date.now() - ageMs)
+  utimesSync(file, t, t)
+  return dir
+}
+
+async function takesOver(dir: string): Promise<boolean> {
+  try {
+    const lock = await lockWalDir(dir)
+    expect(JSON.parse(readFileSync(path.join(dir, 'LOCK'), 'utf8')).token).toBe(lock.owner.token)
+    await lock.release()
+    return true
+  } catch (err) {
+    if (err instanceof ConfigError && err.variable === 'FLOE_WAL_DIR') return false
+    throw err
+  }
+}
+
+const parent = { pid: process.ppid, start: processStart(process.ppid) } // alive, same host and pid namespace
+
+describe('WAL directory lock', () => {
+  it('refuses while the owner runs, naming FLOE_WAL_DIR', async () => {
+    expect(await takesOver(walDirWithLock(parent))).toBe(false)
+    const dir = walDirWithLock({ pid: 1 }, 0)
+    const held = await lockWalDir(path.join(dir, 'own'))
+    await expect(lockWalDir(path.join(dir, 'own'))).rejects.toThrow(/FLOE_WAL_DIR/)
+    await held.release()
+  })
+
+  it('takes over a lock whose process is gone', async () => {
+    expect(await takesOver(walDirWithLock({ pid: 2 ** 22 + 12345 }))).toBe(true)
+  })
+
+  it("takes over a lock naming this very pid: a container's PID 1 restarting", async () => {
+    expect(await takesOver(walDirWithLock({ pid: process.pid }))).toBe(true)
+  })
+
+  it('takes over a lock whose pid now runs another process (pid reuse)', async () => {
+    expect(await takesOver(walDirWithLock({ ...parent, start: '1' }))).toBe(true)
+  })
+
+  it('from another host or pid namespace: only a missing heartbeat makes it stale', async () => {
+    const foreign = { pid: process.ppid, host: 'other-host' }
+    expect(await takesOver(walDirWithLock(foreign, 1_000))).toBe(false)
+    expect(await takesOver(walDirWithLock({ ...parent, pidns: 'pid:[1]' }, 1_000))).toBe(false)
+    expect(await takesOver(walDirWithLock(foreign, STALE_MS + 5_000))).toBe(true)
+  })
+
+  it("reads Floe 0.1's bare-pid lock files", async () => {
+    expect(await takesOver(walDirWithLock(process.ppid))).toBe(false)
+    expect(await takesOver(walDirWithLock(2 ** 22 + 12345))).toBe(true)
+  })
+
+  it('release removes only its own lock', async () => {
+    const dir = walDirWithLock({ pid: 2 ** 22 + 1 })
+    const lock = await lockWalDir(dir)
+    writeFileSync(path.join(dir, 'LOCK'), JSON.stringify({ ...currentOwner(), token: 'someone-else' }))
+    await lock.release()
+    expect(JSON.parse(readFileSync(path.join(dir, 'LOCK'), 'utf8')).token).toBe('someone-else')
+  })
+})
