@@ -22,7 +22,7 @@ import type { Row, TableName } from '../rows.ts'
 import type { AppendResult, TableWriter } from '../write/append.ts'
 import { metrics } from '../observe/metrics.ts'
 import { committedSeq, summaryFor } from './recovery.ts'
-import type { TableBuffer } from './table-buffer.ts'
+import type { Batch, TableBuffer } from './table-buffer.ts'
 
 export interface FlusherOptions {
   table: TableName
@@ -38,7 +38,7 @@ export interface FlusherOptions {
   onCommitted: (table: TableName) => void
   logger?: Pick<Logger, 'warn' | 'info' | 'error'>
   /** Durably keeps rows that can never be committed (quarantine.ts). Without it they block. */
-  quarantine?: (table: TableName, rows: QuarantinedRow[]) => Promise<void>
+  quarantine?: (table: TableName, seq: number, rows: QuarantinedRow[]) => Promise<void>
 }
 
 export interface QuarantinedRow {
@@ -120,7 +120,16 @@ export class TableFlusher {
           summary: summaryFor(this.o.writerId, batch.maxSeq),
         })
       } catch (err) {
-        if (err instanceof SchemaMismatchError && (await this.setAside(batch.rows))) continue
+        if (err instanceof SchemaMismatchError) {
+          let setAside: boolean
+          try {
+            setAside = await this.setAside(batch)
+          } catch (quarantineErr) {
+            this.failed(quarantineErr, batch.rows.length) // counted and logged, retried with backoff
+            throw quarantineErr
+          }
+          if (setAside) continue
+        }
         this.mustReconcile = true
         this.failed(err, batch.rows.length)
         throw err
@@ -128,6 +137,11 @@ export class TableFlusher {
       this.o.buffer.drop(batch.maxSeq)
       this.failures = 0
       this.lastError = undefined
+      // A batch whose rows were all quarantined commits nothing: no snapshot to report.
+      if (result.records === 0) {
+        this.o.onCommitted(this.o.table)
+        continue
+      }
       const labels = { table: this.o.table }
       metrics.flushDuration.observe(labels, (performance.now() - started) / 1000)
       metrics.flushRows.observe(labels, batch.rows.length)
@@ -139,17 +153,25 @@ export class TableFlusher {
     }
   }
 
-  /** Quarantines the rows of `rows` that can never be committed; false if there are none. */
-  private async setAside(rows: Row[]): Promise<boolean> {
+  /** Quarantines the rows of `batch` that can never be committed; false if there are none. */
+  private async setAside(batch: Batch): Promise<boolean> {
     if (!this.o.quarantine) return false
-    const bad = this.o.writer.invalidRows(this.o.table, rows)
-    if (bad.length === 0) return false
-    const quarantined = bad.map((b) => ({ row: rows[b.index], reason: b.error.message }))
-    await this.o.quarantine(this.o.table, quarantined) // throws → the flush fails and retries
-    this.o.buffer.discardRows(new Set(quarantined.map((q) => q.row)))
-    metrics.rowsQuarantined.inc({ table: this.o.table }, bad.length)
+    const invalid = this.o.writer.invalidRows(this.o.table, batch.rows)
+    if (invalid.length === 0) return false
+    const reasons = new Map(invalid.map((b) => [batch.rows[b.index], b.error.message]))
+    const bad = new Set(reasons.keys())
+    let first = ''
+    // Per WAL record, so a record replayed after a crash lands in the same file (skipped then).
+    for (const entry of batch.entries) {
+      const rows = entry.rows.filter((r) => bad.has(r)).map((row) => ({ row, reason: reasons.get(row)! }))
+      if (rows.length === 0) continue
+      first ||= rows[0].reason
+      await this.o.quarantine(this.o.table, entry.seq, rows) // throws → the flush fails and retries
+    }
+    this.o.buffer.discardRows(bad)
+    metrics.rowsQuarantined.inc({ table: this.o.table }, bad.size)
     this.o.logger?.error(
-      { table: this.o.table, rows: bad.length, firstReason: quarantined[0].reason },
+      { table: this.o.table, rows: bad.size, firstReason: first },
       'rows do not fit the table schema: set aside in the quarantine, committing the rest',
     )
     return true

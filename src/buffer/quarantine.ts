@@ -2,12 +2,13 @@
  * The quarantine: rows that were acknowledged but can never be committed because they do not fit
  * the table schema (see flusher.ts). Losing them silently would break "nothing accepted is lost",
  * and retrying them forever would block the table, so they are kept here for an operator:
- * `<FLOE_WAL_DIR>/quarantine/<table>-<ms>-<n>.ndjson`, one `{"table","reason","row"}` per line,
+ * `<FLOE_WAL_DIR>/quarantine/<table>-<seq>.ndjson`, one `{"table","reason","row"}` per line,
  * 64-bit values as plain integers. Rows hold no client IP (the pipeline never puts one in a row).
  *
- * Written and fsync'd (file and folder) before the rows leave the buffer. A crash after this but
- * before the commit replays the WAL record and quarantines the same rows again, in a second file:
- * duplicates here are possible, never losses.
+ * One file per WAL record (`seq`), written and fsync'd (file and folder) before the rows leave the
+ * buffer. A crash before the commit replays the record, and its rows are found invalid again: the
+ * file is already there and is left as it is, so nothing is quarantined twice. (The WAL directory is
+ * this writer's alone, so a seq names one record.)
  */
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
@@ -19,19 +20,28 @@ export function quarantineDir(walDir: string): string {
   return path.join(walDir, 'quarantine')
 }
 
-let counter = 0
-
-export function quarantineWriter(dir: string): (table: TableName, rows: QuarantinedRow[]) => Promise<void> {
-  return async (table, rows) => {
+export function quarantineWriter(
+  dir: string,
+): (table: TableName, seq: number, rows: QuarantinedRow[]) => Promise<void> {
+  return async (table, seq, rows) => {
     await fs.mkdir(dir, { recursive: true })
-    const file = path.join(dir, `${table}-${Date.now()}-${counter++}.ndjson`)
+    const file = path.join(dir, `${table}-${String(seq).padStart(20, '0')}.ndjson`)
     const text = rows.map((q) => stringifyJson({ table, reason: q.reason, row: q.row }) + '\n').join('')
-    const handle = await fs.open(file, 'wx')
+    // Written under a temporary name and renamed: a file with the final name is always complete.
+    const tmp = `${file}.tmp`
+    const handle = await fs.open(tmp, 'w')
     try {
       await handle.writeFile(text)
       await handle.sync()
     } finally {
       await handle.close()
+    }
+    try {
+      await fs.link(tmp, file) // fails if a replay already quarantined this record: keep that one
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    } finally {
+      await fs.rm(tmp, { force: true })
     }
     const folder = await fs.open(dir, 'r')
     try {

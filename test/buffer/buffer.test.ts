@@ -3,7 +3,7 @@ import { cpSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { IngestBuffer, type BufferOptions } from '../../src/buffer/buffer.ts'
 import { ancestors, WAL_SEQ_KEY, WRITER_ID_KEY } from '../../src/buffer/recovery.ts'
-import { quarantineDir } from '../../src/buffer/quarantine.ts'
+import { quarantineDir, quarantineWriter } from '../../src/buffer/quarantine.ts'
 import { BackpressureError } from '../../src/errors.ts'
 import type { EventRow, TableName } from '../../src/rows.ts'
 import { createHarness, eventRow, events, sessionRow, waitFor, type Harness } from './harness.ts'
@@ -193,9 +193,15 @@ describe('failures, backpressure and recovery', () => {
     const lines = readFileSync(path.join(dir, files[0]), 'utf8').trim().split('\n')
     expect(lines).toHaveLength(1)
     const kept = JSON.parse(lines[0]) as { table: string; reason: string; row: EventRow }
+    const seq = Number(/^pa_events-(\d{20})\.ndjson$/.exec(files[0])![1]) // one file per WAL record
     expect(kept.table).toBe('pa_events')
     expect(kept.reason).toMatch(/pa_events\.event_type/)
     expect(kept.row.event_data).toEqual({ marker: 'bad' })
+
+    // A replay of the same record (after a crash before the commit) finds its file and keeps it.
+    await quarantineWriter(dir)('pa_events', seq, [{ row: eventRow('other'), reason: 'replayed' }])
+    expect(readdirSync(dir)).toEqual(files)
+    expect(readFileSync(path.join(dir, files[0]), 'utf8')).toContain('"marker":"bad"')
 
     // The record counts as committed: a restart replays nothing and quarantines nothing again.
     await b1.close()
