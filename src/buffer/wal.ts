@@ -82,11 +82,14 @@ export async function readWal(dir: string): Promise<{ records: WalRecord[]; segm
     .sort((a, b) => a - b)
   const records: WalRecord[] = []
   const segments = new Map<number, number>()
-  for (const first of firsts) {
-    const buf = await fs.readFile(path.join(dir, segmentName(first)))
-    segments.set(first, buf.length)
+  for (let i = 0; i < firsts.length; i++) {
+    const buf = await fs.readFile(path.join(dir, segmentName(firsts[i])))
+    segments.set(firsts[i], buf.length)
+    const next = firsts[i + 1] ?? Infinity
     for (const r of decodeSegment(buf).records) {
-      // Seqs only grow across segments; anything else is a leftover that was never acknowledged.
+      // Seqs only grow across segments, and a segment holds seqs below the next one's name:
+      // anything else is a leftover that was never acknowledged (a refused write).
+      if (r.seq >= next) continue
       if (records.length === 0 || r.seq > records[records.length - 1].seq) records.push(r)
     }
   }
@@ -103,6 +106,8 @@ class FileWal implements WriteAheadLog {
   private dirty = false
   /** A write failed: the active segment may end in a partial record. */
   private broken = false
+  /** First seq of records refused since the last good write whose bytes may still be on disk. */
+  private refusedFrom: number | undefined
   private closed = false
   private timer: NodeJS.Timeout | undefined
   private activeFirst: number
@@ -159,9 +164,13 @@ class FileWal implements WriteAheadLog {
       // After a failed write the segment may end in a partial record, and decoding stops there:
       // never append acknowledged records behind it.
       if (this.broken) {
-        // Named after the first seq it will hold: unique, since failed seqs are never reused.
-        await this.rotate(group[0].seq)
+        // Named after the first refused seq, which fences the refused records off (see the catch
+        // below); unique, since seqs are never reused. If the active segment already starts there,
+        // the fence is impossible and the next seq has to do.
+        const fence = this.refusedFrom !== undefined && this.refusedFrom > this.activeFirst
+        await this.rotate(fence ? this.refusedFrom : group[0].seq)
         this.broken = false
+        this.refusedFrom = undefined
       }
       const bytes = group.length === 1 ? group[0].buf : Buffer.concat(group.map((p) => p.buf))
       let off = 0
@@ -173,8 +182,19 @@ class FileWal implements WriteAheadLog {
       this.durableSeq = this.lastWritten
       for (const p of group) p.resolve()
     } catch (err) {
-      this.broken = true
       for (const p of group) p.reject(err)
+      // These records were refused (503), so they must never be replayed: the client may send the
+      // events again. Cut the segment back to before them; if even that fails, the next write
+      // starts a segment named after the first refused seq, and readWal ignores records of a
+      // segment at or above the next segment's name.
+      this.refusedFrom ??= group[0].seq
+      try {
+        await this.handle.truncate(this.segments.get(this.activeFirst) ?? 0)
+        await this.handle.datasync()
+        this.refusedFrom = undefined
+      } catch {
+        this.broken = true
+      }
       return
     }
     if ((this.segments.get(this.activeFirst) ?? 0) >= (this.opts.segmentMaxBytes ?? DEFAULT_SEGMENT_BYTES))
@@ -194,8 +214,10 @@ class FileWal implements WriteAheadLog {
     this.activeFirst = firstSeq
     this.handle = await fs.open(path.join(this.opts.dir, segmentName(this.activeFirst)), 'a')
     this.segments.set(this.activeFirst, 0)
-    // The new file name must survive power loss too, or recovery would not know the seq floor.
-    if (this.opts.fsync === 'always') await fsyncDir(this.opts.dir)
+    // The new file's name must survive power loss too, or its records (fdatasync'd or not) and the
+    // seq floor would go with it: under `interval` as well, which promises to lose at most the last
+    // interval.
+    if (this.opts.fsync !== 'never') await fsyncDir(this.opts.dir)
   }
 
   truncate(throughSeq: number): Promise<void> {
@@ -257,7 +279,7 @@ export async function openWal(opts: WalOptions): Promise<{ wal: WriteAheadLog; r
     return openWal({ ...opts, minNextSeq: firstSeq + 1 })
   }
   segments.set(firstSeq, 0)
-  if (opts.fsync === 'always') await fsyncDir(opts.dir)
+  if (opts.fsync !== 'never') await fsyncDir(opts.dir)
   return { wal: new FileWal(opts, handle, firstSeq, segments), records }
 }
 

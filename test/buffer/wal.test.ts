@@ -121,6 +121,35 @@ describe('WAL segments', () => {
     expect((await readWal(dir)).records.map((r) => r.seq)).toEqual([1, three.seq])
   })
 
+  it('a refused record (written, then fdatasync failed → 503) is never replayed', async () => {
+    for (const truncateFails of [false, true]) {
+      const dir = tempDir()
+      const { wal } = await openWal(opts(dir))
+      await wal.append({ pa_events: [row(1)] }).durable
+      const probe = await fs.open(path.join(dir, 'probe'), 'w')
+      const proto = Object.getPrototypeOf(probe) as Record<string, (...a: unknown[]) => Promise<unknown>>
+      await probe.close()
+      // The whole record reaches the file, then the flush to disk fails (EIO).
+      const sync = vi.spyOn(proto, 'datasync').mockImplementationOnce(async () => {
+        throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })
+      })
+      const trunc = truncateFails
+        ? vi.spyOn(proto, 'truncate').mockImplementationOnce(async () => {
+            throw Object.assign(new Error('EIO: i/o error, ftruncate'), { code: 'EIO' })
+          })
+        : undefined
+      await expect(wal.append({ pa_events: [row(2)] }).durable).rejects.toThrow(/EIO/)
+      sync.mockRestore()
+      trunc?.mockRestore()
+      const three = wal.append({ pa_events: [row(3)] })
+      await three.durable
+      // "Crash": read the log as the next start would, without closing it.
+      const replayed = (await readWal(dir)).records
+      expect(replayed.map((r) => r.seq), `truncate fails: ${truncateFails}`).toEqual([1, three.seq])
+      await wal.close()
+    }
+  })
+
   it('group commit: many concurrent appends share few fdatasyncs', async () => {
     const dir = tempDir()
     const { wal } = await openWal(opts(dir))
