@@ -70,6 +70,15 @@ export class CommitStateUnknownError extends FloeError {
   }
 }
 
+/**
+ * The table already holds rows of this append: an earlier append of the same rows whose outcome was
+ * unknown (CommitStateUnknownError) landed after all, later than the caller looked. Nothing was
+ * written by this call. Reload, drop what the table holds, and append the rest.
+ */
+export class AlreadyCommittedError extends FloeError {
+  override name = 'AlreadyCommittedError'
+}
+
 /** Commit retries were exhausted; the rows are still held by the caller (buffer/WAL). */
 export class CommitRetriesExhaustedError extends FloeError {
   override name = 'CommitRetriesExhaustedError'

@@ -17,7 +17,7 @@
  * writer's snapshots already hold is dropped, so an append whose outcome was unknown never lands twice.
  */
 import type { Logger } from 'pino'
-import { SchemaMismatchError } from '../errors.ts'
+import { AlreadyCommittedError, SchemaMismatchError } from '../errors.ts'
 import type { Row, TableName } from '../rows.ts'
 import type { AppendResult, TableWriter } from '../write/append.ts'
 import { metrics } from '../observe/metrics.ts'
@@ -118,8 +118,16 @@ export class TableFlusher {
       try {
         result = await this.o.writer.append(this.o.table, batch.rows, {
           summary: summaryFor(this.o.writerId, batch.maxSeq),
+          // An earlier append of these rows whose outcome was unknown may have landed after the
+          // reconcile looked: its floe.wal-seq then covers our oldest entry.
+          alreadyCommitted: (m) => committedSeq(m, this.o.writerId) >= batch.entries[0].seq,
         })
       } catch (err) {
+        if (err instanceof AlreadyCommittedError) {
+          this.o.logger?.warn({ table: this.o.table }, 'an earlier append landed late; reconciling')
+          this.mustReconcile = true // drop what the table holds, then take the rest again
+          continue
+        }
         if (err instanceof SchemaMismatchError) {
           let setAside: boolean
           try {

@@ -24,13 +24,14 @@ import type { FloeConfig } from '../config.ts'
 import type { Catalog, LoadedTable, TableIdentifier } from '../commit/catalog.ts'
 import type { FileIO } from '../storage/file-io.ts'
 import {
+  AlreadyCommittedError,
   CommitConflictError,
   CommitRetriesExhaustedError,
   CommitStateUnknownError,
   NoSuchTableError,
   type SchemaMismatchError,
 } from '../errors.ts'
-import type { TableDefinition } from './metadata.ts'
+import type { TableDefinition, TableMetadata } from './metadata.ts'
 import { currentSchema, defaultSpec, newTableMetadata } from './metadata.ts'
 import { loadTableDefinitions } from './table-definition.ts'
 import { checkTableSchema, invalidRows, validateRows } from './validate.ts'
@@ -44,6 +45,12 @@ import { deleteAll, stageAppend, type StagedAppend } from './data-files.ts'
 export interface AppendOptions {
   /** Extra snapshot summary properties (string values only). */
   summary?: Record<string, string>
+  /**
+   * True if the table (as loaded) already holds rows of this append, e.g. from an earlier append
+   * whose outcome was unknown and that landed late. Checked on the first load and on every reload
+   * before a commit attempt; then AlreadyCommittedError is thrown and nothing of this call stays.
+   */
+  alreadyCommitted?: (metadata: TableMetadata) => boolean
 }
 
 export interface AppendResult {
@@ -135,6 +142,8 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
     validateRows(table, def.schema, rows) // before anything is written
     let base = await ensureTable(table)
     let tableSchema = checkTableSchema(table, def.schema, currentSchema(base.metadata))
+    if (options.alreadyCommitted?.(base.metadata))
+      throw new AlreadyCommittedError(`${table}: the table already holds rows of this append`)
     if (rows.length === 0) {
       const id = base.metadata['current-snapshot-id']
       return {
@@ -196,10 +205,13 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
         if (findSnapshotByCommitId(base.metadata, commitId)) return result(base, attempt - 1)
       }
       // Another engine may have changed the schema since the files were staged. A column it added
-      // is fine; a column Floe writes that now means something else is not.
+      // is fine; a column Floe writes that now means something else is not. And an earlier append
+      // of these rows may have landed late: then committing them again would duplicate them.
       try {
         if (base.metadata['current-schema-id'] !== tableSchema['schema-id'])
           tableSchema = checkTableSchema(table, def.schema, currentSchema(base.metadata))
+        if (options.alreadyCommitted?.(base.metadata))
+          throw new AlreadyCommittedError(`${table}: the table already holds rows of this append`)
       } catch (err) {
         if (!unknownOutcome) await deleteAll(io, [...staged.written, ...manifestLists])
         throw err

@@ -114,7 +114,11 @@ export function validateRows(table: string, schema: IcebergSchema, rows: readonl
  * data files simply do not have them, which readers take as null. Anything else would make Floe
  * write values under ids the table no longer means, so it throws TableSchemaConflictError.
  */
-export function checkTableSchema(table: string, definition: IcebergSchema, current: IcebergSchema): IcebergSchema {
+export function checkTableSchema(
+  table: string,
+  definition: IcebergSchema,
+  current: IcebergSchema,
+): IcebergSchema {
   const byName = new Map(current.fields.map((f) => [f.name, f]))
   for (const want of definition.fields) {
     const have = byName.get(want.name)

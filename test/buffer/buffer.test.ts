@@ -4,7 +4,8 @@ import path from 'node:path'
 import { IngestBuffer, type BufferOptions } from '../../src/buffer/buffer.ts'
 import { ancestors, WAL_SEQ_KEY, WRITER_ID_KEY } from '../../src/buffer/recovery.ts'
 import { quarantineDir, quarantineWriter } from '../../src/buffer/quarantine.ts'
-import { BackpressureError } from '../../src/errors.ts'
+import { BackpressureError, CommitStateUnknownError } from '../../src/errors.ts'
+import type { Catalog } from '../../src/commit/catalog.ts'
 import type { EventRow, TableName } from '../../src/rows.ts'
 import { createHarness, eventRow, events, sessionRow, waitFor, type Harness } from './harness.ts'
 
@@ -16,8 +17,12 @@ afterEach(async () => {
   }
 })
 
-async function setup(env: Record<string, string>, extra: Partial<BufferOptions> = {}) {
-  const h = await createHarness({ ICEBERG_FLUSH_INTERVAL_SECONDS: '3600', ...env })
+async function setup(
+  env: Record<string, string>,
+  extra: Partial<BufferOptions> = {},
+  wrapCatalog?: (real: Catalog) => Catalog,
+) {
+  const h = await createHarness({ ICEBERG_FLUSH_INTERVAL_SECONDS: '3600', ...env }, wrapCatalog)
   const buffers: IngestBuffer[] = []
   open.push({ h, buffers })
   const make = async () => {
@@ -211,5 +216,49 @@ describe('failures, backpressure and recovery', () => {
     await b2.flush()
     expect(await totalRecords(h)).toBe(3)
     expect(readdirSync(dir)).toHaveLength(1)
+  })
+
+  it('an append whose outcome was unknown lands late, after the retry looked: no duplicate', async () => {
+    // The catalog applies commit 1 only 300 ms after answering "state unknown" (a gateway timeout),
+    // and the reload right after fails too, so the flush gives up on it; the retry's commit reaches
+    // the catalog after the late landing.
+    let commits = 0
+    let failNextLoad = false
+    let landed: Promise<unknown> = Promise.resolve()
+    const { h, make } = await setup({}, {}, (real) => ({
+      type: real.type,
+      name: real.name,
+      listNamespaces: () => real.listNamespaces(),
+      createNamespaceIfAbsent: (n) => real.createNamespaceIfAbsent(n),
+      listTables: (n) => real.listTables(n),
+      createTableIfAbsent: (id, m) => real.createTableIfAbsent(id, m),
+      close: () => real.close(),
+      async loadTable(id) {
+        if (failNextLoad) {
+          failNextLoad = false
+          throw new Error('ETIMEDOUT (catalog)')
+        }
+        return real.loadTable(id)
+      },
+      async commitAppend(id, commit) {
+        commits++
+        if (commits === 1) {
+          landed = new Promise((r) => setTimeout(r, 300)).then(() => real.commitAppend(id, commit))
+          failNextLoad = true
+          throw new CommitStateUnknownError('gateway timeout')
+        }
+        if (commits === 2) await landed
+        return real.commitAppend(id, commit)
+      },
+    }))
+    const b = await make()
+    await b.accept(events(['u0', 'u1']))
+    await expect(b.flush()).rejects.toThrow()
+    await landed
+    await waitFor(() => b.backlogRows === 0) // background retry
+    expect(await totalRecords(h)).toBe(2)
+    await b.accept(events(['u2']))
+    await b.flush()
+    expect(await totalRecords(h)).toBe(3)
   })
 })

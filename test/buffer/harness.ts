@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { loadConfig, type FloeConfig } from '../../src/config.ts'
+import type { Catalog } from '../../src/commit/catalog.ts'
 import { createCatalog } from '../../src/commit/index.ts'
 import { LocalFileIO, PgSql, type FileIO } from '../../src/storage/index.ts'
 import { createTableWriter } from '../../src/write/append.ts'
@@ -63,7 +64,11 @@ class FlakyFileIO implements FileIO {
   }
 }
 
-export async function createHarness(env: Record<string, string> = {}): Promise<Harness> {
+export async function createHarness(
+  env: Record<string, string> = {},
+  /** Fault injection around the real catalog (a wrapper, not a mock of it). */
+  wrapCatalog?: (real: Catalog) => Catalog,
+): Promise<Harness> {
   const dir = mkdtempSync(path.join(tmpdir(), 'floe-buf-'))
   const db = await createTestDatabase('floe_buf')
   const config = loadConfig({ DATABASE_URL: db.url, APP_SECRET: 'test', FLOE_DATA_DIR: dir, ...env }, dir)
@@ -71,7 +76,7 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
   const storage: Harness['storage'] = { down: false }
   const io = new FlakyFileIO(new LocalFileIO(), storage)
   const catalog = await createCatalog(config, { sql, io })
-  const writer = createTableWriter({ catalog, io, config })
+  const writer = createTableWriter({ catalog: wrapCatalog?.(catalog) ?? catalog, io, config })
   return {
     config,
     writer,

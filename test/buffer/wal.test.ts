@@ -145,7 +145,10 @@ describe('WAL segments', () => {
       await three.durable
       // "Crash": read the log as the next start would, without closing it.
       const replayed = (await readWal(dir)).records
-      expect(replayed.map((r) => r.seq), `truncate fails: ${truncateFails}`).toEqual([1, three.seq])
+      expect(
+        replayed.map((r) => r.seq),
+        `truncate fails: ${truncateFails}`,
+      ).toEqual([1, three.seq])
       await wal.close()
     }
   })
