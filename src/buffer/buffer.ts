@@ -20,7 +20,15 @@ import type { EventSink } from './sink.ts'
 import { TableBuffer } from './table-buffer.ts'
 import { TableFlusher } from './flusher.ts'
 import { disabledWal, openWal, type WriteAheadLog } from './wal.ts'
-import { committedPositions, ensureWriterId, recordsToReplay } from './recovery.ts'
+import {
+  committedPositions,
+  ensureWriterId,
+  laterPositions,
+  readCheckpoint,
+  recordsToReplay,
+  writeCheckpoint,
+  type Positions,
+} from './recovery.ts'
 import { lockWalDir, type WalLock } from './wal-lock.ts'
 import { quarantineDir, quarantineWriter } from './quarantine.ts'
 
@@ -55,6 +63,10 @@ export class IngestBuffer implements EventSink {
   writerId = ''
   /** Rows replayed from the WAL at start. */
   replayedRows = 0
+  /** Per table, the seq through which rows are committed (what the checkpoint records). */
+  private committed = Object.fromEntries(TABLE_NAMES.map((t) => [t, 0])) as Positions
+  private checkpointWrite: Promise<void> | undefined
+  private checkpointDirty = false
 
   constructor(private readonly o: BufferOptions) {
     this.intervalMs = o.flushIntervalMs ?? o.config.iceberg.flushIntervalSeconds * 1000
@@ -76,7 +88,12 @@ export class IngestBuffer implements EventSink {
     const { wal: walConfig } = this.o.config
     this.writerId = await ensureWriterId(walConfig.dir)
     await this.o.writer.ensureTables()
-    const committed = await committedPositions(this.o.writer, this.writerId)
+    // The chain may have lost this writer's markers to snapshot expiry; the checkpoint has not.
+    const committed = laterPositions(
+      await committedPositions(this.o.writer, this.writerId),
+      await readCheckpoint(walConfig.dir),
+    )
+    this.committed = { ...committed }
     const minNextSeq = Math.max(...Object.values(committed)) + 1
     const now = Date.now()
     if (walConfig.enabled) {
@@ -99,7 +116,7 @@ export class IngestBuffer implements EventSink {
         durableSeq: () => this.wal.durableSeq,
         maxRowsPerAppend: Math.max(flushBatchSize, 20_000),
         backoff: this.o.backoff ?? { initialMs: 250, maxMs: 5000 },
-        onCommitted: (t) => this.afterCommit(t),
+        onCommitted: (t, seq) => this.afterCommit(t, seq),
         logger: this.o.logger,
         quarantine: quarantineWriter(quarantineDir(walConfig.dir)),
       })
@@ -194,6 +211,7 @@ export class IngestBuffer implements EventSink {
       }
     }
     for (const t of TABLE_NAMES) this.flushers[t].stop()
+    while (this.checkpointWrite) await this.checkpointWrite
     await this.wal.close()
     await this.lock?.release()
     this.state = 'closed'
@@ -227,7 +245,11 @@ export class IngestBuffer implements EventSink {
     return this.wal.truncate(firsts.length ? Math.min(...firsts) - 1 : this.wal.durableSeq)
   }
 
-  private afterCommit(table: TableName): void {
+  private afterCommit(table: TableName, committedSeq: number): void {
+    if (committedSeq > this.committed[table]) {
+      this.committed[table] = committedSeq
+      this.saveCheckpoint()
+    }
     this.truncateWal().catch((err) => this.o.logger?.warn({ err }, 'WAL truncation failed'))
     // Rows that arrived during the flush: the interval counts from the oldest of them.
     const oldest = this.buffers[table].oldestAt
@@ -236,6 +258,29 @@ export class IngestBuffer implements EventSink {
     if (oldest !== undefined) this.armTimer(table, Math.max(0, oldest + this.intervalMs - Date.now()))
     if (this.backlogRows < this.o.config.backlogMaxRows) metrics.backpressure.set(0)
     this.updateGauges()
+  }
+
+  /** Writes the checkpoint in the background; calls during a write coalesce into one more write. */
+  private saveCheckpoint(): void {
+    if (!this.o.config.wal.enabled) return
+    if (this.checkpointWrite) {
+      this.checkpointDirty = true
+      return
+    }
+    const positions = { ...this.committed }
+    this.checkpointWrite = writeCheckpoint(
+      this.o.config.wal.dir,
+      positions,
+      this.o.config.wal.fsync !== 'never',
+    )
+      .catch((err) => this.o.logger?.warn({ err }, 'writing the committed-position checkpoint failed'))
+      .finally(() => {
+        this.checkpointWrite = undefined
+        if (this.checkpointDirty) {
+          this.checkpointDirty = false
+          this.saveCheckpoint()
+        }
+      })
   }
 
   private updateGauges(): void {

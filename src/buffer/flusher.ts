@@ -35,7 +35,8 @@ export interface FlusherOptions {
   maxRowsPerAppend: number
   backoff: { initialMs: number; maxMs: number }
   /** Called after every successful commit (WAL truncation, re-arming timers, gauges). */
-  onCommitted: (table: TableName) => void
+  /** `committedSeq`: every row of this table with seq <= it is in the table (or the quarantine). */
+  onCommitted: (table: TableName, committedSeq: number) => void
   logger?: Pick<Logger, 'warn' | 'info' | 'error'>
   /** Durably keeps rows that can never be committed (quarantine.ts). Without it they block. */
   quarantine?: (table: TableName, seq: number, rows: QuarantinedRow[]) => Promise<void>
@@ -147,7 +148,7 @@ export class TableFlusher {
       this.lastError = undefined
       // A batch whose rows were all quarantined commits nothing: no snapshot to report.
       if (result.records === 0) {
-        this.o.onCommitted(this.o.table)
+        this.o.onCommitted(this.o.table, batch.maxSeq)
         continue
       }
       const labels = { table: this.o.table }
@@ -157,7 +158,7 @@ export class TableFlusher {
       metrics.commits.inc(labels)
       if (result.attempts > 1) metrics.commitConflicts.inc(labels, result.attempts - 1)
       results.push(result)
-      this.o.onCommitted(this.o.table)
+      this.o.onCommitted(this.o.table, batch.maxSeq)
     }
   }
 
@@ -201,7 +202,7 @@ export class TableFlusher {
     const seq = committedSeq(loaded.metadata, this.o.writerId)
     this.o.buffer.drop(seq)
     this.mustReconcile = false
-    this.o.onCommitted(this.o.table)
+    this.o.onCommitted(this.o.table, seq)
   }
 
   private backoffMs(): number {

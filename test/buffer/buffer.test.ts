@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { cpSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { IngestBuffer, type BufferOptions } from '../../src/buffer/buffer.ts'
-import { ancestors, WAL_SEQ_KEY, WRITER_ID_KEY } from '../../src/buffer/recovery.ts'
+import { ancestors, summaryFor, WAL_SEQ_KEY, WRITER_ID_KEY } from '../../src/buffer/recovery.ts'
 import { quarantineDir, quarantineWriter } from '../../src/buffer/quarantine.ts'
 import { BackpressureError, CommitStateUnknownError } from '../../src/errors.ts'
 import type { Catalog } from '../../src/commit/catalog.ts'
@@ -260,5 +260,36 @@ describe('failures, backpressure and recovery', () => {
     await b.accept(events(['u2']))
     await b.flush()
     expect(await totalRecords(h)).toBe(3)
+  })
+
+  it("another engine expires this writer's marker snapshots: the checkpoint still stops a replay", async () => {
+    const { h, make } = await setup({ ICEBERG_FLUSH_BATCH_SIZE: '2' })
+    const b1 = await make()
+    // pa_events reaches its batch size and commits; the session row of the same WAL record waits
+    // for its interval, so the record stays in the WAL.
+    await b1.accept({ pa_events: events(['x0', 'x1']).pa_events, pa_sessions: [sessionRow()] })
+    await waitFor(async () => (await totalRecords(h)) === 2)
+    await waitFor(() => existsSync(path.join(h.config.wal.dir, 'committed')))
+    // Another replica commits, then expire_snapshots(retain_last => 1) drops our marker snapshot.
+    await h.writer.append('pa_events', events(['other']).pa_events, { summary: summaryFor('writer-B', 1) })
+    const loaded = await h.writer.load('pa_events')
+    const current = loaded.metadata['current-snapshot-id']
+    const expired = {
+      ...loaded.metadata,
+      snapshots: loaded.metadata.snapshots.filter((s) => s['snapshot-id'] === current),
+      'snapshot-log': [],
+    }
+    await h.catalog.commitAppend(
+      { namespace: h.config.iceberg.namespace.split('.'), name: 'pa_events' },
+      { base: loaded, metadata: expired, snapshotId: current },
+    )
+    expect(await snapshots(h)).toHaveLength(1)
+    // "Crash": abandon b1 without a flush; its lock is taken over as a dead owner's would be.
+    await b1.close(Date.now())
+    const b2 = await make()
+    expect(b2.replayedRows).toBe(1) // the session row only
+    await b2.flush()
+    expect(await totalRecords(h)).toBe(3)
+    expect(await totalRecords(h, 'pa_sessions')).toBe(1)
   })
 })

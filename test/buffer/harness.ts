@@ -19,6 +19,8 @@ import { DESKTOP_CLIENT, eventRow as buildEventRow, sessionRow as buildSessionRo
 export interface Harness {
   config: FloeConfig
   writer: TableWriter
+  /** The real catalog (unwrapped), for changes made as another engine would make them. */
+  catalog: Catalog
   /** `down`: every file operation fails; `failPaths`: only operations on URIs containing it. */
   storage: { down: boolean; failPaths?: string }
   dir: string
@@ -80,6 +82,7 @@ export async function createHarness(
   return {
     config,
     writer,
+    catalog,
     storage,
     dir,
     databaseUrl: db.url,
