@@ -13,8 +13,10 @@
  * (count, byte size, deflate-raw data, sync marker).
  */
 import { randomBytes } from 'node:crypto'
-import { deflateRawSync, inflateRawSync } from 'node:zlib'
+import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib'
 import avsc from 'avsc'
+import { decompress as zstdDecompress } from 'fzstd'
+import { snappyUncompress } from 'hyparquet'
 
 /** Avro `long` as JS bigint (zig-zag varint of the full 64-bit value). */
 const BigIntLong = avsc.types.LongType.__with({
@@ -83,7 +85,33 @@ export interface AvroFile<T> {
   records: T[]
 }
 
-/** Read an Avro object container file (codecs null and deflate), longs as bigint. */
+/** Snappy block as Avro frames it: the compressed data, then the CRC32 (big-endian) of the result. */
+function unsnappy(block: Buffer): Buffer {
+  const data = block.subarray(0, block.length - 4)
+  let length = 0
+  for (let i = 0, shift = 0; i < 5; i++, shift += 7) {
+    length += (data[i] & 0x7f) * 2 ** shift // snappy starts with the uncompressed length as a varint
+    if (data[i] < 0x80) break
+  }
+  const out = Buffer.alloc(length)
+  snappyUncompress(data, out)
+  if (crc32(out) !== block.readUInt32BE(block.length - 4)) throw new Error('Avro snappy block: CRC mismatch')
+  return out
+}
+
+/**
+ * Block decoders by `avro.codec`. Floe writes deflate (Java's default), but another engine writing
+ * to the same table may be set to snappy or zstandard (`write.avro.compression-codec`), and Floe
+ * must read its manifests to append. Only bzip2 is missing (no maintained decoder on npm).
+ */
+const DECODERS: Record<string, (block: Buffer) => Buffer> = {
+  null: (b) => b,
+  deflate: (b) => inflateRawSync(b),
+  snappy: unsnappy,
+  zstandard: (b) => Buffer.from(zstdDecompress(b)),
+}
+
+/** Read an Avro object container file, longs as bigint. */
 export function readAvroFile<T = Record<string, unknown>>(bytes: Uint8Array): AvroFile<T> {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   if (!buf.subarray(0, 4).equals(MAGIC)) throw new Error('not an Avro object container file')
@@ -93,7 +121,8 @@ export function readAvroFile<T = Record<string, unknown>>(bytes: Uint8Array): Av
   }
   const schema: unknown = JSON.parse(header.meta['avro.schema'].toString('utf8'))
   const codec = header.meta['avro.codec']?.toString('utf8') ?? 'null'
-  if (codec !== 'null' && codec !== 'deflate') throw new Error(`unsupported Avro codec ${codec}`)
+  const decode = DECODERS[codec]
+  if (!decode) throw new Error(`unsupported Avro codec ${codec}`)
   const metadata: Record<string, string> = {}
   for (const [k, v] of Object.entries(header.meta))
     if (!k.startsWith('avro.')) metadata[k] = v.toString('utf8')
@@ -105,7 +134,7 @@ export function readAvroFile<T = Record<string, unknown>>(bytes: Uint8Array): Av
     const size = LONG.decode(buf, count.offset) as { value: number; offset: number }
     const end = size.offset + size.value
     const block = buf.subarray(size.offset, end)
-    const data = codec === 'deflate' ? inflateRawSync(block) : block
+    const data = decode(block)
     let p = 0
     for (let i = 0; i < count.value; i++) {
       const r = type.decode(data, p) as { value: T; offset: number }

@@ -125,6 +125,11 @@ export function fileMetrics(
   const nullCounts = new Map<number, bigint>()
   const mins = new Map<number, Raw>()
   const maxs = new Map<number, Raw>()
+  // The Parquet writer cuts long string statistics (to 64 bytes) and says so: such a value is a
+  // valid lower bound, but a cut max is *below* the real one. Truncate mode re-truncates and
+  // increments it, which is still a true upper bound; `full` promises exact values, so there the
+  // inexact bound is left out (readers then simply do not prune on it).
+  const inexact = new Set<number>()
   const splitOffsets: bigint[] = []
 
   for (const rg of footer.row_groups) {
@@ -139,6 +144,7 @@ export function fileMetrics(
       numValues.set(id, (numValues.get(id) ?? 0n) + md.num_values)
       const st = md.statistics
       if (st?.null_count !== undefined) nullCounts.set(id, (nullCounts.get(id) ?? 0n) + BigInt(st.null_count))
+      if (st?.is_max_value_exact === false || st?.is_min_value_exact === false) inexact.add(id)
       const lo = (st?.min_value ?? st?.min) as Raw | undefined
       const hi = (st?.max_value ?? st?.max) as Raw | undefined
       if (lo !== undefined && lo !== null) {
@@ -171,6 +177,7 @@ export function fileMetrics(
       valueCounts.set(id, numValues.get(id)!)
       if (nullCounts.has(id)) nullValueCounts.set(id, nullCounts.get(id)!)
       if (mode.kind === 'counts' || typeof field.type === 'object') continue
+      if (mode.kind === 'full' && inexact.has(id)) continue
       const lo = mins.get(id)
       const hi = maxs.get(id)
       const lb = lo === undefined ? undefined : lowerBound(field.type, lo, mode)

@@ -72,4 +72,18 @@ describe('data file metrics from the Parquet footer', () => {
     expect(counts.lowerBounds.has(5)).toBe(true)
     expect(counts.valueCounts.has(9)).toBe(false)
   })
+
+  it('a string longer than the Parquet statistics keep: truncate mode stays a true bound, full leaves it out', () => {
+    const long = eventRows(3, { seed: 3 })
+    long.forEach((r, i) => (r.url_path = '/' + 'é'.repeat(70) + i)) // 141+ bytes: cut to 64 in the footer
+    const file = encodeParquet(def.schema, long)
+    const truncated = fileMetrics(file, def.schema)
+    const upper = Buffer.from(truncated.upperBounds.get(9)!).toString()
+    expect(upper > long[2].url_path!).toBe(true) // 16 chars, last one incremented: above every value
+    expect(Buffer.from(truncated.lowerBounds.get(9)!).toString() <= long[0].url_path!).toBe(true)
+    const full = fileMetrics(file, def.schema, { 'write.metadata.metrics.column.url_path': 'full' })
+    expect(full.upperBounds.has(9)).toBe(false)
+    expect(full.lowerBounds.has(9)).toBe(false)
+    expect(full.valueCounts.get(9)).toBe(3n)
+  })
 })
