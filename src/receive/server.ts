@@ -86,16 +86,16 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
       },
     })
   })
-  // One log line per response, without IP or headers (see logging.ts); skipped cheaply when the
-  // level is above info (the hot path builds no log object then).
-  const logRequests = deps.logger.isLevelEnabled('info')
-  app.addHook('onResponse', async (req, reply) => {
-    if (logRequests)
+  // One log line per response, without IP or headers (see logging.ts); no hook at all when the
+  // level is above info, so the hot path pays nothing for it then.
+  if (deps.logger.isLevelEnabled('info'))
+    app.addHook('onResponse', (req, reply, done) => {
       req.log.info(
         { req, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
         'request',
       )
-  })
+      done()
+    })
 
   await app.register(rateLimit, { global: false })
   await app.register(collectPlugin, {
