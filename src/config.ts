@@ -16,6 +16,8 @@ export interface S3Config {
   forcePathStyle: boolean
   accessKeyId: string | undefined
   secretAccessKey: string | undefined
+  /** `AWS_SESSION_TOKEN`, with temporary keys. */
+  sessionToken?: string
   /** Store enforces `If-None-Match: *` (AWS S3, Garage, MinIO: true; s3rver: false). Default true. */
   conditionalWrites?: boolean
 }
@@ -131,6 +133,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
       forcePathStyle: bool(env, 'ICEBERG_S3_PATH_STYLE', str(env, 'ICEBERG_S3_ENDPOINT') !== undefined),
       accessKeyId: str(env, 'AWS_ACCESS_KEY_ID'),
       secretAccessKey: str(env, 'AWS_SECRET_ACCESS_KEY'),
+      sessionToken: str(env, 'AWS_SESSION_TOKEN'),
       conditionalWrites: bool(env, 'ICEBERG_S3_CONDITIONAL_WRITES', true),
     }
   }

@@ -28,6 +28,7 @@ import {
 } from '@aws-sdk/client-glue'
 import { CommitConflictError, CommitStateUnknownError, FloeError, NoSuchTableError } from '../errors.ts'
 import type { FileIO } from '../storage/file-io.ts'
+import { AWS_TIMEOUTS } from '../storage/s3.ts'
 import type { IcebergType, TableMetadata } from '../write/metadata.ts'
 import { nextMetadataLocation, readMetadataFile, writeMetadataFile } from '../write/metadata-file.ts'
 import type { AppendCommit, Catalog, LoadedTable, TableIdentifier } from './catalog.ts'
@@ -39,7 +40,7 @@ export interface GlueCatalogOptions {
   region: string | undefined
   /** Endpoint override (VPC endpoint, or the recorded-behaviour double in tests). */
   endpoint?: string
-  credentials?: { accessKeyId: string; secretAccessKey: string }
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
   /** Glue catalog id (AWS account id) when it is not the caller's own account. */
   catalogId?: string
 }
@@ -87,6 +88,7 @@ export class GlueCatalog implements Catalog {
       ...(options.region ? { region: options.region } : {}),
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
       ...(options.credentials ? { credentials: options.credentials } : {}),
+      requestHandler: AWS_TIMEOUTS,
     })
   }
 
@@ -197,7 +199,11 @@ export class GlueCatalog implements Catalog {
       return { metadataLocation: location, metadata }
     } catch (err) {
       if (errorName(err) !== 'AlreadyExistsException') throw err
-      // Lost the creation race: our file was never referenced, the winner's table is current.
+      // Either another writer won the creation race, or our own CreateTable was applied and its
+      // answer lost, so the SDK's retry met our table. Only in the first case is our file unused.
+      const table = await this.#getTable(id)
+      if (table && this.#metadataLocationOf(id, table) === location)
+        return { metadataLocation: location, metadata }
       await this.#io.delete(location)
       const now = await this.loadTable(id)
       if (!now) throw new FloeError(`Glue table ${id.name} vanished while being created`)
@@ -213,6 +219,12 @@ export class GlueCatalog implements Catalog {
     if (this.#metadataLocationOf(id, table) !== commit.base.metadataLocation) {
       await this.#io.delete(location)
       throw new CommitConflictError(`Glue table ${id.name} moved past ${commit.base.metadataLocation}`)
+    }
+    // Without a VersionId, UpdateTable would overwrite unconditionally and could drop a concurrent
+    // append (PyIceberg refuses too).
+    if (!table.VersionId) {
+      await this.#io.delete(location)
+      throw new FloeError(`Glue table ${id.name} has no VersionId; refusing an unconditional update`)
     }
     try {
       await this.#glue.send(
@@ -237,7 +249,13 @@ export class GlueCatalog implements Catalog {
       }
       if (name === 'EntityNotFoundException') throw new NoSuchTableError(`Glue table ${id.name} was dropped`)
       const fault = (err as { $fault?: string }).$fault
-      // A 4xx other than the above was rejected before any change; anything else may have applied.
+      const attempts = (err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1
+      // A 4xx other than the above was rejected before any change, but only if it answered the
+      // first attempt: after an SDK retry, an earlier attempt may have been applied with its
+      // answer lost (then a throttled or refused retry says nothing about it). Settle by looking.
+      if (fault === 'client' && name !== 'TimeoutError' && attempts <= 1) throw err
+      if (await this.#landed(id, commit.snapshotId))
+        return { metadataLocation: location, metadata: commit.metadata }
       if (fault === 'client' && name !== 'TimeoutError') throw err
       throw new CommitStateUnknownError(`Glue UpdateTable for ${id.name} failed: ${String(err)}`, err)
     }

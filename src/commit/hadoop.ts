@@ -209,11 +209,15 @@ export class HadoopCatalog implements Catalog {
       // the caller must reload and look for its snapshot, not blindly re-commit.
       throw new CommitStateUnknownError(`hadoop commit of ${uri} failed: ${String(err)}`, err)
     }
-    if (!created && !(await this.#holds(uri, commit.snapshotId))) {
-      throw new CommitConflictError(`${uri} already exists: another writer committed first`)
+    let metadata = commit.metadata
+    if (!created) {
+      // An earlier attempt of this very commit may have landed: then its file is what is current.
+      const existing = await this.#ours(uri, commit.snapshotId)
+      if (!existing) throw new CommitConflictError(`${uri} already exists: another writer committed first`)
+      metadata = existing
     }
     await this.#writeHint(id, next)
-    return { metadataLocation: uri, metadata: commit.metadata }
+    return { metadataLocation: uri, metadata }
   }
 
   /**
@@ -221,10 +225,10 @@ export class HadoopCatalog implements Catalog {
    * if the first attempt landed, the retry gets 412 and writeIfAbsent says "exists" although the
    * file is ours. Calling that a conflict would make the writer commit the same rows again.
    */
-  async #holds(uri: string, snapshotId: bigint): Promise<boolean> {
+  async #ours(uri: string, snapshotId: bigint): Promise<TableMetadata | undefined> {
     try {
       const existing = await readMetadataFile(this.#io, uri)
-      return existing['current-snapshot-id'] === snapshotId
+      return existing['current-snapshot-id'] === snapshotId ? existing : undefined
     } catch (err) {
       throw new CommitStateUnknownError(`hadoop commit: could not read back ${uri}: ${String(err)}`, err)
     }
@@ -240,10 +244,23 @@ export class HadoopCatalog implements Catalog {
     return true
   }
 
-  /** Best effort: the commit already happened; a stale hint only costs readers a probe. */
+  /**
+   * Best effort: the commit already happened. Two writers' hint writes can land out of order
+   * (A commits v2, B commits v3 and writes 3, A's 2 lands last), and readers that trust the hint
+   * without probing forward (DuckDB's `iceberg_scan`) would then see an old snapshot. So after
+   * writing, probe forward and rewrite the hint while a newer version exists; the last writer to
+   * finish leaves the newest number.
+   */
   async #writeHint(id: TableIdentifier, version: number): Promise<void> {
     try {
-      await this.#io.write(`${this.#metadataDir(id)}/${HINT}`, new TextEncoder().encode(String(version)))
+      let v = version
+      for (let round = 0; round < 8; round++) {
+        await this.#io.write(`${this.#metadataDir(id)}/${HINT}`, new TextEncoder().encode(String(v)))
+        let newest = v
+        while (await this.#io.exists(this.#versionUri(id, newest + 1))) newest++
+        if (newest === v) return
+        v = newest
+      }
     } catch (err) {
       this.#warn(`could not update ${HINT} of ${this.tableLocation(id)} to ${version}: ${String(err)}`)
     }

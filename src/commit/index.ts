@@ -65,7 +65,11 @@ export async function createCatalog(config: FloeConfig, deps: CatalogDeps): Prom
       const s3 = ice.s3
       const keys =
         s3?.accessKeyId && s3.secretAccessKey
-          ? { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }
+          ? {
+              accessKeyId: s3.accessKeyId,
+              secretAccessKey: s3.secretAccessKey,
+              ...(s3.sessionToken ? { sessionToken: s3.sessionToken } : {}),
+            }
           : undefined
       return new GlueCatalog({
         io: deps.io,

@@ -26,6 +26,7 @@ export function openFileIO(config: FloeConfig): FileIO {
     forcePathStyle: s3.forcePathStyle,
     accessKeyId: s3.accessKeyId,
     secretAccessKey: s3.secretAccessKey,
+    sessionToken: s3.sessionToken,
     conditionalWrites: s3.conditionalWrites ?? true,
   })
 }

@@ -26,6 +26,8 @@ export interface S3FileIOOptions {
   /** Both or neither; neither = the SDK's default chain (env, profile, IMDS, web identity...). */
   accessKeyId?: string
   secretAccessKey?: string
+  /** With temporary keys (STS, SSO): `AWS_SESSION_TOKEN`. */
+  sessionToken?: string
   /** Whether the store enforces `If-None-Match: *` (default true: AWS S3, Garage, MinIO). */
   conditionalWrites?: boolean
   /** Use this client instead of building one (tests, shared clients). */
@@ -57,6 +59,8 @@ function status(err: unknown): number | undefined {
 
 function isNotFound(err: unknown): boolean {
   const e = err as AwsError | undefined
+  // A missing bucket is a configuration error, not a missing key (exists() must not say false).
+  if (e?.name === 'NoSuchBucket' || e?.Code === 'NoSuchBucket') return false
   return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || status(err) === 404
 }
 
@@ -80,6 +84,15 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true
 }
 
+/**
+ * The SDK's HTTP handler waits forever by default. A server that accepts and never answers would
+ * then stall a table's flushes for good (appends to a table run one at a time). A connection must
+ * open within 5 s and go no more than 30 s without a byte either way (so a large upload on a slow
+ * link is fine); the resulting TimeoutError is retried by the SDK and then reported (on a commit, as
+ * "state unknown"). Shared with the Glue client.
+ */
+export const AWS_TIMEOUTS = { connectionTimeout: 5_000, socketTimeout: 30_000 }
+
 export function createS3Client(o: Omit<S3FileIOOptions, 'client' | 'conditionalWrites'>): S3Client {
   if ((o.accessKeyId === undefined) !== (o.secretAccessKey === undefined))
     throw new FloeError('S3 credentials need both an access key id and a secret access key')
@@ -91,9 +104,14 @@ export function createS3Client(o: Omit<S3FileIOOptions, 'client' | 'conditionalW
     // stores; the SigV4 payload hash still protects the body.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: AWS_TIMEOUTS,
   }
   if (o.accessKeyId !== undefined && o.secretAccessKey !== undefined)
-    config.credentials = { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey }
+    config.credentials = {
+      accessKeyId: o.accessKeyId,
+      secretAccessKey: o.secretAccessKey,
+      ...(o.sessionToken ? { sessionToken: o.sessionToken } : {}),
+    }
   return new S3Client(config)
 }
 
@@ -174,6 +192,8 @@ export class S3FileIO implements FileIO {
         }),
       )
       for (const o of res.Contents ?? []) if (o.Key !== undefined) out.push(`s3://${bucket}/${o.Key}`)
+      if (res.IsTruncated && !res.NextContinuationToken)
+        throw new FloeError(`S3 listing of ${prefix} is truncated but has no continuation token`)
       token = res.IsTruncated ? res.NextContinuationToken : undefined
     } while (token !== undefined)
     return out.sort()

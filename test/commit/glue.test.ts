@@ -118,6 +118,37 @@ describe('glue catalog (recorded-behaviour double of the Glue API)', () => {
     expect((await catalog.loadTable(id))!.metadataLocation).toBe(base.metadataLocation)
   })
 
+  it("a CreateTable applied with its answer lost: the SDK retry's AlreadyExists is our own table", async () => {
+    const catalog = open()
+    const id = { namespace: ['analytics'], name: 'lost_create' }
+    glue.failNext('CreateTable', 'error-after-apply')
+    const created = await catalog.createTableIfAbsent(
+      id,
+      newTableMetadata(`${warehouse}/analytics/lost_create`),
+    )
+    // The file Glue points at is still there: the table loads.
+    const loaded = (await catalog.loadTable(id))!
+    expect(loaded.metadataLocation).toBe(created.metadataLocation)
+    expect(await io.exists(created.metadataLocation)).toBe(true)
+  })
+
+  it('an UpdateTable applied with its answer lost, then a throttled retry: landed, not a failure', async () => {
+    const catalog = open()
+    const id = { namespace: ['analytics'], name: 'throttled' }
+    const base = await catalog.createTableIfAbsent(id, newTableMetadata(`${warehouse}/analytics/throttled`))
+    glue.failNext('UpdateTable', 'error-after-apply')
+    glue.failNext('UpdateTable', 'throttle', 5)
+    const sid = snapshotId()
+    const result = await catalog.commitAppend(id, {
+      base,
+      metadata: await withAppend(io, base, sid),
+      snapshotId: sid,
+    })
+    glue.failNext('UpdateTable', 'throttle', 0)
+    expect(result.metadata['current-snapshot-id']).toBe(sid)
+    expect((await catalog.loadTable(id))!.metadata['current-snapshot-id']).toBe(sid)
+  })
+
   it('refuses a Glue table that is not an Iceberg table', async () => {
     const catalog = open()
     glue.tables.set('analytics.hive_table', {

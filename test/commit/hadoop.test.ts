@@ -109,6 +109,36 @@ describe('hadoop catalog on a local folder', () => {
     await expect(stale).rejects.toBeInstanceOf(CommitConflictError)
   })
 
+  it('hint writes landing out of order still leave the newest version in version-hint.text', async () => {
+    // A commits vN; before A's hint write lands, B commits vN+1 and writes its hint; A's stale
+    // hint lands last. Readers that trust the hint (DuckDB's iceberg_scan) must not go backwards.
+    const other = new HadoopCatalog({ io, warehouse })
+    let raced = false
+    const slowHint: FileIO = Object.assign(Object.create(io) as FileIO, {
+      conditionalWrites: true,
+      write: async (uri: string, bytes: Uint8Array) => {
+        if (uri.endsWith('version-hint.text') && !raced) {
+          raced = true
+          const base = (await other.loadTable(id))!
+          const sid = snapshotId()
+          await other.commitAppend(id, { base, metadata: await withAppend(io, base, sid), snapshotId: sid })
+        }
+        return io.write(uri, bytes)
+      },
+    })
+    const a = new HadoopCatalog({ io: slowHint, warehouse })
+    const base = (await a.loadTable(id))!
+    const sid = snapshotId()
+    const mine = await a.commitAppend(id, {
+      base,
+      metadata: await withAppend(io, base, sid),
+      snapshotId: sid,
+    })
+    const newest = Number(/v(\d+)\.metadata\.json$/.exec(mine.metadataLocation)![1]) + 1
+    expect(raced).toBe(true)
+    expect(await fs.readFile(path.join(metaDir(), 'version-hint.text'), 'utf8')).toBe(String(newest))
+  })
+
   it('refuses a table location other than <warehouse>/<namespace>/<table>', async () => {
     const other = { namespace: ['analytics'], name: 'elsewhere' }
     await expect(catalog.createTableIfAbsent(other, newTableMetadata(`${warehouse}/x/y`))).rejects.toThrow(

@@ -21,7 +21,8 @@ interface StoredTable {
   databaseName: string
 }
 
-type Fault = 'error-before-apply' | 'error-after-apply'
+/** 500 before or after applying the call, or 400 ThrottlingException (as Glue throttles). */
+type Fault = 'error-before-apply' | 'error-after-apply' | 'throttle'
 
 export interface GlueDouble {
   endpoint: string
@@ -29,7 +30,10 @@ export interface GlueDouble {
   tables: Map<string, StoredTable>
   /** Operation counts, e.g. `calls.get('UpdateTable')`. */
   calls: Map<string, number>
-  /** Make the next `times` calls of `operation` answer HTTP 500, before or after applying them. */
+  /**
+   * Make the next `times` calls of `operation` fail with `fault`. Calls queue up: a fault given
+   * while another is pending applies after it. `times` 0 clears the operation's queue.
+   */
   failNext(operation: string, fault: Fault, times?: number): void
   close(): Promise<void>
 }
@@ -47,7 +51,7 @@ export async function startGlueDouble(): Promise<GlueDouble> {
   const databases = new Map<string, Record<string, unknown>>()
   const tables = new Map<string, StoredTable>()
   const calls = new Map<string, number>()
-  const faults = new Map<string, { fault: Fault; times: number }>()
+  const faults = new Map<string, Array<{ fault: Fault; times: number }>>()
 
   const tableView = (t: StoredTable) => ({
     ...t.input,
@@ -125,11 +129,12 @@ export async function startGlueDouble(): Promise<GlueDouble> {
         })
       }
       calls.set(op, (calls.get(op) ?? 0) + 1)
-      const pending = faults.get(op)
-      const fault = pending?.fault
-      if (pending && --pending.times <= 0) faults.delete(op)
+      const queue = faults.get(op) ?? []
+      const fault = queue[0]?.fault
+      if (queue[0] && --queue[0].times <= 0) queue.shift()
       if (fault === 'error-before-apply')
         return send(500, { __type: 'InternalServiceException', Message: 'injected' })
+      if (fault === 'throttle') return send(400, { __type: 'ThrottlingException', Message: 'Rate exceeded' })
       try {
         const out = handler(JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}'))
         if (fault === 'error-after-apply')
@@ -147,7 +152,10 @@ export async function startGlueDouble(): Promise<GlueDouble> {
     endpoint: `http://127.0.0.1:${port}`,
     tables,
     calls,
-    failNext: (operation, fault, times = 1) => void faults.set(operation, { fault, times }),
+    failNext: (operation, fault, times = 1) => {
+      if (times <= 0) return void faults.delete(operation)
+      faults.set(operation, [...(faults.get(operation) ?? []), { fault, times }])
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()
