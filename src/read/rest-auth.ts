@@ -17,6 +17,13 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { notAuthorized } from './rest-errors.ts'
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A route of the Iceberg REST endpoint that needs no bearer token (only the token route). */
+    icebergPublic?: boolean
+  }
+}
+
 /** Constant-time string equality (hash first so lengths do not leak either). */
 export function sameSecret(a: string, b: string): boolean {
   const h = (s: string) => createHash('sha256').update(s).digest()

@@ -96,8 +96,10 @@ function installProtocol(app: FastifyInstance, readToken: string | undefined): v
   })
   app.setReplySerializer((payload) => stringifyJson(payload))
 
+  // Decided by the route that matched, never by the raw URL: `/v1/config#/v1/oauth/tokens` is
+  // routed to /v1/config, and a URL test would let it through without a token.
   app.addHook('onRequest', async (request) => {
-    if (request.url.split('?')[0].endsWith('/v1/oauth/tokens')) return
+    if (request.routeOptions.config?.icebergPublic === true) return
     checkBearer(request, readToken)
   })
   app.setErrorHandler((err, request, reply) => {
@@ -146,7 +148,8 @@ export const icebergRestPlugin: FastifyPluginAsync<IcebergRestOptions> = async (
     }),
   )
 
-  app.post('/v1/oauth/tokens', oauthTokenHandler(opts.readToken))
+  // The one route without a token: it is where clients get one.
+  app.post('/v1/oauth/tokens', { config: { icebergPublic: true } }, oauthTokenHandler(opts.readToken))
 
   app.get<{ Querystring: { parent?: string } }>(
     '/v1/namespaces',
@@ -208,10 +211,13 @@ export const icebergRestPlugin: FastifyPluginAsync<IcebergRestOptions> = async (
     async (request) => {
       const ns = decodeNamespace(request.params.namespace)
       const loaded = await catalog.loadTable({ namespace: ns, name: request.params.table })
+      // Always NoSuchTableException, even when the namespace is missing: Java's REST client falls
+      // back to metadata tables (`db.table.snapshots` → namespace `db.table`) only on that type,
+      // so Spark's `SELECT … FROM t.snapshots` needs it. The message still says which is missing.
       if (loaded === undefined) {
-        // Distinguish the two 404s as Java's catalogs do: clients show the exception type.
         const all = await catalog.listNamespaces()
-        throw namespaceExists(all, ns) ? noSuchTable(ns, request.params.table) : noSuchNamespace(ns)
+        if (namespaceExists(all, ns)) throw noSuchTable(ns, request.params.table)
+        throw noSuchTable(ns, request.params.table, `namespace ${ns.join('.')} does not exist`)
       }
       const metadata =
         request.query.snapshots === 'refs' ? onlyReferencedSnapshots(loaded.metadata) : loaded.metadata

@@ -31,8 +31,12 @@ export const notAuthorized = (message: string): IcebergRestError =>
   new IcebergRestError(401, 'NotAuthorizedException', message)
 export const noSuchNamespace = (ns: string[]): IcebergRestError =>
   new IcebergRestError(404, 'NoSuchNamespaceException', `Namespace does not exist: ${ns.join('.')}`)
-export const noSuchTable = (ns: string[], name: string): IcebergRestError =>
-  new IcebergRestError(404, 'NoSuchTableException', `Table does not exist: ${[...ns, name].join('.')}`)
+export const noSuchTable = (ns: string[], name: string, why?: string): IcebergRestError =>
+  new IcebergRestError(
+    404,
+    'NoSuchTableException',
+    `Table does not exist: ${[...ns, name].join('.')}${why ? ` (${why})` : ''}`,
+  )
 export const unsupported = (message: string): IcebergRestError =>
   new IcebergRestError(406, 'UnsupportedOperationException', message)
 export const alreadyExists = (message: string): IcebergRestError =>

@@ -138,7 +138,9 @@ describe('responses match the OpenAPI shapes', () => {
   it('errors are IcebergErrorResponse with the spec exception types', async () => {
     const cases: [string, string, number, string][] = [
       ['GET', '/v1/namespaces/analytics/tables/nope', 404, 'NoSuchTableException'],
-      ['GET', '/v1/namespaces/nope/tables/pa_events', 404, 'NoSuchNamespaceException'],
+      // NoSuchTable even for a missing namespace: Java clients then try `nope.pa_events` as a
+      // metadata table (`db.table.snapshots`), which they do only on that type.
+      ['GET', '/v1/namespaces/nope/tables/pa_events', 404, 'NoSuchTableException'],
       ['GET', '/v1/namespaces/nope', 404, 'NoSuchNamespaceException'],
       ['GET', '/v1/namespaces/nope/tables', 404, 'NoSuchNamespaceException'],
       ['GET', '/v1/namespaces?parent=nope', 404, 'NoSuchNamespaceException'],
@@ -155,6 +157,12 @@ describe('responses match the OpenAPI shapes', () => {
     }
     const unauth = await call(f, 'GET', '/v1/namespaces', { token: null })
     expect(unauth.status).toBe(401)
+    // The token route is public by route, not by URL: a fragment naming it opens nothing.
+    for (const sneaky of [
+      '/v1/config#/v1/oauth/tokens',
+      '/v1/namespaces/analytics/tables/pa_events#/v1/oauth/tokens',
+    ])
+      expect([sneaky, (await call(f, 'GET', sneaky, { token: null })).status]).toEqual([sneaky, 401])
     expect(unauth.headers.get('www-authenticate')).toBe('Bearer')
     assertShape('IcebergErrorResponse', unauth.json)
   })
