@@ -46,6 +46,7 @@ export interface FloeConfig {
     catalogWarehouse: string | undefined
     /** OAuth2 scope for rest client credentials (default `catalog`; Polaris wants `PRINCIPAL_ROLE:ALL`). */
     catalogScope?: string
+    catalogOauth2ServerUri?: string
     namespace: string
     /** Warehouse root URI: `file:///abs/data/warehouse` or `s3://bucket/prefix`. */
     warehouse: string
@@ -181,6 +182,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
       catalogCredentials: str(env, 'ICEBERG_CATALOG_CREDENTIALS'),
       catalogWarehouse: str(env, 'ICEBERG_CATALOG_WAREHOUSE'),
       catalogScope: str(env, 'ICEBERG_CATALOG_SCOPE'),
+      catalogOauth2ServerUri: str(env, 'ICEBERG_CATALOG_OAUTH2_SERVER_URI'),
       namespace: str(env, 'ICEBERG_NAMESPACE', 'analytics')!,
       warehouse,
       s3,

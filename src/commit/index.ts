@@ -4,7 +4,7 @@
  *
  * - jdbc (default): Iceberg Java's JdbcCatalog tables in Postgres (`DATABASE_URL`) or embedded PGlite.
  * - rest: an Iceberg REST catalog at `ICEBERG_CATALOG_URI` (`ICEBERG_CATALOG_CREDENTIALS`,
- *   `ICEBERG_CATALOG_WAREHOUSE`, `ICEBERG_CATALOG_SCOPE`).
+ *   `ICEBERG_CATALOG_WAREHOUSE`, `ICEBERG_CATALOG_SCOPE`, `ICEBERG_CATALOG_OAUTH2_SERVER_URI`).
  * - hadoop: file-system tables in the warehouse itself (needs create-if-absent from the store).
  * - glue: AWS Glue; `ICEBERG_CATALOG_URI` overrides the Glue endpoint (VPC endpoint, test double),
  *   region and credentials as for S3 (`AWS_REGION`, `AWS_ACCESS_KEY_ID`, … or the default chain).
@@ -47,6 +47,7 @@ export async function createCatalog(config: FloeConfig, deps: CatalogDeps): Prom
         credentials: ice.catalogCredentials,
         warehouse: ice.catalogWarehouse,
         scope: ice.catalogScope,
+        oauth2ServerUri: ice.catalogOauth2ServerUri,
         name: ice.catalogName,
       })
     }

@@ -30,6 +30,13 @@ export interface RestCatalogOptions {
   name?: string
   /** OAuth2 scope for client credentials (Java's default is `catalog`). */
   scope?: string
+  /**
+   * The OAuth2 token endpoint (`oauth2-server-uri`), e.g. an external IdP's; relative values are
+   * resolved against `uri`. Without it, `/v1/config`'s value, and only then the deprecated
+   * `{uri}/v1/oauth/tokens`. Needed up front because the first token is fetched before
+   * `/v1/config` can be read.
+   */
+  oauth2ServerUri?: string
   /** Per-request timeout (default 30 s). A timed-out commit is reported as state unknown. */
   timeoutMs?: number
 }
@@ -121,7 +128,11 @@ export class RestCatalog implements Catalog {
       client_secret: clientSecret,
       scope: this.#options.scope ?? 'catalog',
     })
-    const res = await fetch(this.#oauthUri ?? `${this.#base}/v1/oauth/tokens`, {
+    const configured = this.#options.oauth2ServerUri ?? this.#oauthUri
+    const endpoint = configured
+      ? new URL(configured, `${this.#options.uri.replace(/\/+$/, '')}/`).toString()
+      : `${this.#base}/v1/oauth/tokens`
+    const res = await fetch(endpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: form.toString(),
@@ -157,8 +168,9 @@ export class RestCatalog implements Catalog {
       signal: AbortSignal.timeout(this.#options.timeoutMs ?? 30_000),
     })
     const text = await res.text()
-    // A 401 is rejected before anything is applied, so one retry with a fresh token is safe.
-    if (res.status === 401 && retryAuth && this.#options.credentials?.includes(':')) {
+    // A 401 (or the optional 419 "authentication timeout") is rejected before anything is applied,
+    // so one retry with a fresh token is safe.
+    if ((res.status === 401 || res.status === 419) && retryAuth && this.#options.credentials?.includes(':')) {
       await this.#authorization(true)
       return this.#request(method, url, body, false)
     }
@@ -197,7 +209,8 @@ export class RestCatalog implements Catalog {
     const out: T[] = []
     let token: string | undefined
     do {
-      const url = await this.#url(path + (token ? `?pageToken=${encodeURIComponent(token)}` : ''))
+      const sep = path.includes('?') ? '&' : '?'
+      const url = await this.#url(path + (token ? `${sep}pageToken=${encodeURIComponent(token)}` : ''))
       const r = await this.#request('GET', url)
       if (r.status === 404) throw new NoSuchTableError(`${path}: not found in the REST catalog`)
       if (r.status !== 200) throw this.#error(r, `GET ${path}`)
@@ -210,16 +223,36 @@ export class RestCatalog implements Catalog {
 
   // --- Catalog -----------------------------------------------------------------------------------
 
+  /** Every namespace at every level (the REST API lists one level per call: `?parent=`). */
   async listNamespaces(): Promise<string[][]> {
-    return this.#listAll<string[]>('namespaces', 'namespaces')
+    const out: string[][] = []
+    const queue: string[][] = [[]]
+    while (queue.length > 0) {
+      const parent = queue.shift()!
+      const path = parent.length ? `namespaces?parent=${namespacePath(parent)}` : 'namespaces'
+      for (const ns of await this.#listAll<string[]>(path, 'namespaces')) {
+        // Flat servers ignore `parent` and answer top-level namespaces again: keep only children.
+        if (ns.length !== parent.length + 1 || parent.some((p, i) => ns[i] !== p)) continue
+        out.push(ns)
+        queue.push(ns)
+      }
+    }
+    return out
   }
 
+  /** Creates each missing level, parents first (hierarchical servers refuse a child of nothing). */
   async createNamespaceIfAbsent(namespace: string[]): Promise<void> {
-    const get = await this.#request('GET', await this.#url(`namespaces/${namespacePath(namespace)}`))
-    if (get.status === 200) return
-    const r = await this.#request('POST', await this.#url('namespaces'), { namespace, properties: {} })
-    // 409: a concurrent creator won, which is what we wanted.
-    if (r.status !== 200 && r.status !== 409) throw this.#error(r, `create namespace ${namespace.join('.')}`)
+    for (let depth = 1; depth <= namespace.length; depth++) {
+      const level = namespace.slice(0, depth)
+      const get = await this.#request('GET', await this.#url(`namespaces/${namespacePath(level)}`))
+      if (get.status === 200) continue
+      const r = await this.#request('POST', await this.#url('namespaces'), {
+        namespace: level,
+        properties: {},
+      })
+      // 409: a concurrent creator won, which is what we wanted.
+      if (r.status !== 200 && r.status !== 409) throw this.#error(r, `create namespace ${level.join('.')}`)
+    }
   }
 
   async listTables(namespace: string[]): Promise<TableIdentifier[]> {
@@ -294,7 +327,18 @@ export class RestCatalog implements Catalog {
     } catch (err) {
       throw new CommitStateUnknownError(`REST commit to ${id.name} got no answer: ${String(err)}`, err)
     }
-    if (r.status === 200) return this.#loaded(r, `commit to ${id.name}`)
+    if (r.status >= 200 && r.status < 300) {
+      // Applied, as far as the status says; without a usable CommitTableResponse we cannot know
+      // which metadata is current, and must not treat it as a failure (that deletes the files).
+      try {
+        return this.#loaded(r, `commit to ${id.name}`)
+      } catch (err) {
+        throw new CommitStateUnknownError(
+          `REST commit to ${id.name}: HTTP ${r.status} without a usable body`,
+          err,
+        )
+      }
+    }
     if (r.status === 409) throw new CommitConflictError(this.#error(r, `commit to ${id.name}`).message)
     if (r.status === 404) throw new NoSuchTableError(this.#error(r, `commit to ${id.name}`).message)
     if (r.status >= 500) throw new CommitStateUnknownError(this.#error(r, `commit to ${id.name}`).message)

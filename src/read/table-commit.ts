@@ -145,6 +145,33 @@ export function parseSnapshot(v: unknown): Snapshot {
   return snapshot
 }
 
+/** The TableUpdate actions of the Iceberg REST spec (1.x): known, so unsupported ones get 406. */
+const KNOWN_UPDATE_ACTIONS = new Set([
+  'assign-uuid',
+  'upgrade-format-version',
+  'add-schema',
+  'set-current-schema',
+  'add-spec',
+  'set-default-spec',
+  'add-sort-order',
+  'set-default-sort-order',
+  'add-snapshot',
+  'set-snapshot-ref',
+  'remove-snapshots',
+  'remove-snapshot-ref',
+  'set-location',
+  'set-properties',
+  'remove-properties',
+  'set-statistics',
+  'remove-statistics',
+  'set-partition-statistics',
+  'remove-partition-statistics',
+  'remove-partition-specs',
+  'remove-schemas',
+  'add-encryption-key',
+  'remove-encryption-key',
+])
+
 /**
  * The append an update list describes: one `add-snapshot` whose snapshot `main` then points at.
  * Floe's tables are append-only through this endpoint; other updates get 406 with the reason.
@@ -162,10 +189,13 @@ export function appendFromUpdates(updates: unknown[]): Snapshot {
         throw unsupported('set-snapshot-ref: only the main branch can be moved through Floe')
       mainRef = asLong(u['snapshot-id'])
       if (mainRef === undefined) throw badRequest('set-snapshot-ref: snapshot-id must be a long')
-    } else {
+    } else if (KNOWN_UPDATE_ACTIONS.has(u.action)) {
       throw unsupported(
         `update "${u.action}" is not supported: Floe's REST endpoint accepts appends only (add-snapshot + set-snapshot-ref main)`,
       )
+    } else {
+      // The spec: servers must reject unknown updates with 400 (406 is for known, unsupported ones).
+      throw badRequest(`unknown update action "${u.action}"`)
     }
   }
   if (snapshot === undefined)

@@ -21,7 +21,14 @@ import { createTableWriter } from '../../src/write/append.ts'
 import { eventRows, newTableMetadata, snapshotId, withAppend } from './fixtures.ts'
 
 const TOKEN = 'rest-test-secret'
-type Fault = 'none' | 'error-before-apply' | 'error-after-apply' | 'slow-after-apply' | 'drop-after-apply'
+type Fault =
+  | 'none'
+  | 'error-before-apply'
+  | 'error-after-apply'
+  | 'slow-after-apply'
+  | 'drop-after-apply'
+  | 'empty-2xx-after-apply'
+  | 'expired-token-once'
 
 describe('rest catalog client against Floe REST endpoint (with fault injection)', () => {
   let app: FastifyInstance
@@ -52,6 +59,12 @@ describe('rest catalog client against Floe REST endpoint (with fault injection)'
       },
     })
     app.addHook('onRequest', async (req, reply) => {
+      if (fault === 'expired-token-once' && !req.url.endsWith('/oauth/tokens')) {
+        fault = 'none' // 419: "authentication timeout", which the spec lets servers send
+        return reply
+          .code(419)
+          .send({ error: { message: 'token expired', type: 'AuthenticationTimeout', code: 419 } })
+      }
       if (fault === 'error-before-apply' && isCommit(req.method, req.url)) {
         await reply
           .code(503)
@@ -74,6 +87,10 @@ describe('rest catalog client against Floe REST endpoint (with fault injection)'
         return JSON.stringify({ error: { message: 'injected gateway error', type: 'BadGateway', code: 502 } })
       }
       if (fault === 'slow-after-apply') await new Promise((r) => setTimeout(r, 1500))
+      if (fault === 'empty-2xx-after-apply') {
+        reply.code(204)
+        return ''
+      }
       if (fault === 'drop-after-apply') req.raw.socket.destroy()
       return payload
     })
@@ -175,6 +192,7 @@ describe('rest catalog client against Floe REST endpoint (with fault injection)'
     ['5xx after the server applied it (answer lost)', 'error-after-apply', true],
     ['a timeout after the server applied it', 'slow-after-apply', true],
     ['a dropped connection after the server applied it', 'drop-after-apply', true],
+    ['a 2xx without a usable body after the server applied it', 'empty-2xx-after-apply', true],
   ] as const)('%s is CommitStateUnknownError; a reload tells the truth', async (_label, f, applied) => {
     const [c, id, t0] = await freshTable(`unknown_${f.replace(/-/g, '_')}`)
     fault = f
@@ -199,5 +217,44 @@ describe('rest catalog client against Floe REST endpoint (with fault injection)'
     const now = (await client().loadTable({ namespace: ['rest_writer'], name: 'pa_events' }))!
     expect(now.metadata.snapshots.map((s) => s['snapshot-id'])).toEqual([result.snapshotId])
     expect(now.metadata.snapshots[0].summary['total-records']).toBe('5')
+  })
+
+  it('a 419 (token expired) gets a fresh token and one retry', async () => {
+    const c = client()
+    await c.listNamespaces() // token fetched
+    const before = tokenForms.length
+    fault = 'expired-token-once'
+    expect(await c.listNamespaces()).toEqual(expect.any(Array))
+    expect(tokenForms.length).toBe(before + 1)
+  })
+
+  it('nested namespaces: parents are created first, and listing walks every level', async () => {
+    const c = client()
+    await c.createNamespaceIfAbsent(['lab', 'nested', 'deep'])
+    const all = (await c.listNamespaces()).map((n) => n.join('.'))
+    expect(all).toEqual(expect.arrayContaining(['lab', 'lab.nested', 'lab.nested.deep']))
+  })
+
+  it('client credentials against an external token endpoint (ICEBERG_CATALOG_OAUTH2_SERVER_URI)', async () => {
+    // A separate OAuth2 server (an IdP such as Keycloak): it hands out the catalog's bearer token.
+    const idp = Fastify()
+    const asked: string[] = []
+    idp.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_r, b, done) =>
+      done(null, Object.fromEntries(new URLSearchParams(String(b)))),
+    )
+    idp.post('/realms/lake/token', async (req) => {
+      asked.push((req.body as Record<string, string>).client_id)
+      return { access_token: TOKEN, token_type: 'bearer', expires_in: 300 }
+    })
+    const idpUri = `${await idp.listen({ port: 0, host: '127.0.0.1' })}/realms/lake/token`
+    try {
+      const before = tokenForms.length
+      const c = new RestCatalog({ uri: base, credentials: 'svc:idp-secret', oauth2ServerUri: idpUri })
+      expect(await c.listNamespaces()).toEqual(expect.any(Array))
+      expect(asked).toEqual(['svc'])
+      expect(tokenForms.length).toBe(before) // the catalog's own deprecated endpoint was never used
+    } finally {
+      await idp.close()
+    }
   })
 })

@@ -212,7 +212,7 @@ describe('commit table (append)', () => {
     expect((await f.catalog.loadTable(EVENTS))!.metadataLocation).toBe(before)
   })
 
-  it('400 for malformed or unknown requirements and a missing manifest list; 406 for non-append updates', async () => {
+  it('400 for malformed or unknown requirements, unknown updates and a missing manifest list; 406 for known non-append updates', async () => {
     const unknownReq = await appendBody(9101n)
     unknownReq.body.requirements.push({ type: 'assert-something-new' } as never)
     const r1 = await commit(unknownReq.body)
@@ -229,6 +229,11 @@ describe('commit table (append)', () => {
     props.body.updates.push({ action: 'set-properties', updates: { a: 'b' } } as never)
     const r3 = await commit(props.body)
     expect([r3.status, r3.json.error.type]).toEqual([406, 'UnsupportedOperationException'])
+
+    const unknownUpdate = await appendBody(9105n)
+    unknownUpdate.body.updates.push({ action: 'set-something-new' } as never)
+    const r4 = await commit(unknownUpdate.body)
+    expect([r4.status, r4.json.error.type]).toEqual([400, 'BadRequestException']) // spec: unknown → 400
 
     const wrongTable = await appendBody(9104n)
     wrongTable.body.identifier = { namespace: ['analytics'], name: 'pa_sessions' }
