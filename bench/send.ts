@@ -10,7 +10,7 @@
  * - Receiver only: the EventSink is a no-op counter (no WAL, no fsync), so the figure is the HTTP +
  *   enrichment cost, not durability.
  * - Each server runs in its own child process (one core), autocannon in this process (the other).
- * - Phases: warm-up; peak (closed loop, 10 connections) alternating bare/full for BENCH_ROUNDS
+ * - Phases: warm-up; peak (closed loop, 10 connections) alternating bare/stack/full for BENCH_ROUNDS
  *   rounds (median kept); then 50% of each median peak as a fixed per-connection request rate to read
  *   p99 there (autocannon's coordinated-omission correction is off in that phase: its rate limiter
  *   releases each second's budget in a burst, and the correction would count the idle rest of the
@@ -24,6 +24,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { isbot } from 'isbot'
+import { randomUUID } from 'node:crypto'
 
 const require = createRequire(import.meta.url)
 
@@ -45,6 +46,13 @@ const autocannon = require('autocannon') as (
   cb: (err: Error | null, res: Result) => void,
 ) => unknown
 const SELF = fileURLToPath(import.meta.url)
+/**
+ * - bare: a Fastify route that parses the body and answers (the reference);
+ * - stack: Floe's receiver (CORS, both rate limiters, hooks, response schema, sink) with the
+ *   enrichment replaced by a fixed answer: what the HTTP side costs without enrichment;
+ * - full: Floe's receiver as it runs.
+ */
+type Kind = 'bare' | 'stack' | 'full'
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
 const CONNECTIONS = 10
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -54,7 +62,7 @@ const GEO = [
 ].join(',')
 
 // ---------------------------------------------------------------- child: one server per process
-async function serve(kind: 'full' | 'bare'): Promise<void> {
+async function serve(kind: Kind): Promise<void> {
   const { default: Fastify } = await import('fastify')
   let app
   if (kind === 'bare') {
@@ -70,7 +78,7 @@ async function serve(kind: 'full' | 'bare'): Promise<void> {
     const { PgSql } = await import('../src/storage/pg.ts')
     const { SiteStore } = await import('../src/sites/store.ts')
     const { openGeoReader } = await import('../src/enrich/geo-reader.ts')
-    const { buildServer } = await import('../src/receive/server.ts')
+    const { buildReceiver } = await import('../src/receive/server.ts')
     const config = loadConfig({
       DATABASE_URL: process.env.BENCH_DATABASE_URL,
       APP_SECRET: 'bench-secret',
@@ -80,13 +88,24 @@ async function serve(kind: 'full' | 'bare'): Promise<void> {
     const sites = await SiteStore.open(new PgSql(config.databaseUrl!))
     let accepted = 0
     const sink = { accept: async () => void accepted++ } // no-op sink: receiver-only figure
-    app = await buildServer({
+    const receiver = await buildReceiver({
       config,
       sites,
       sink,
       geo: await openGeoReader(GEO),
       logger: pino({ level: 'warn' }),
     })
+    app = receiver.app
+    if (kind === 'stack') {
+      // Decomposition only: the pipeline answers a fixed outcome (a bench-only override).
+      const fixed = {
+        kind: 'accepted' as const,
+        rows: { pa_events: [], pa_sessions: [] },
+        response: { cache: 'x'.repeat(280), sessionId: randomUUID(), visitId: randomUUID() },
+        rollback() {},
+      }
+      receiver.pipeline.process = async () => fixed
+    }
     process.on('SIGTERM', () => {
       process.stderr.write(`accepted ${accepted}\n`)
       process.exit(0)
@@ -240,7 +259,7 @@ async function main(): Promise<void> {
   const started: Array<{ kind: string; url: string; child: ChildProcess }> = []
   let results
   try {
-    for (const kind of ['bare', 'full'])
+    for (const kind of ['bare', 'stack', 'full'])
       started.push({ kind, ...(await startServer(kind, { BENCH_DATABASE_URL: db.url })) })
     results = await measure(started, requests)
   } finally {
@@ -251,16 +270,21 @@ async function main(): Promise<void> {
     await db.drop()
   }
   console.table(results)
-  const [bare, full] = results
+  const [bare, stack, full] = results
   const ratio = full.peakRps / bare.peakRps
   console.log(`full/bare throughput ratio: ${ratio.toFixed(2)} (target >= 0.5)`)
   const cpuRatio = bare.cpuUsPerReq / full.cpuUsPerReq
   console.log(
     `server CPU per request: bare ${bare.cpuUsPerReq} µs, full ${full.cpuUsPerReq} µs → CPU-bound throughput ratio ${cpuRatio.toFixed(2)}`,
   )
+  console.log(
+    `decomposition: Floe's HTTP stack with a fixed answer ${stack.cpuUsPerReq} µs (ratio ${(stack.peakRps / bare.peakRps).toFixed(2)}), ` +
+      `enrichment in the server ${(full.cpuUsPerReq - stack.cpuUsPerReq).toFixed(1)} µs`,
+  )
   console.log(`full p99 at 50% of its peak (${full.halfRate} req/s): ${full.halfP99} ms (target < 10 ms)`)
-  if (bare.bad + full.bad > 0) console.log(`WARNING: ${bare.bad + full.bad} non-2xx responses or errors`)
+  const bad = bare.bad + stack.bad + full.bad
+  if (bad > 0) console.log(`WARNING: ${bad} non-2xx responses or errors`)
 }
 
-if (process.argv[2] === 'serve') await serve(process.argv[3] as 'full' | 'bare')
+if (process.argv[2] === 'serve') await serve(process.argv[3] as Kind)
 else await main()
