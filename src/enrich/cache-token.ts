@@ -36,15 +36,22 @@ function keyFor(secret: string): KeyObject {
 // A visit's token is the same string for every event of the visit (its `iat` is the visit start),
 // and the tracker sends it back with each one: remembering recent signatures saves the HMAC (the
 // largest single cost of /api/send after caching the User-Agent parse) for all but the first.
-// Keyed by secret and signing input, so a token can only match the signature this process made.
-const signatures = new LRUCache<string, string>({ max: 10_000 })
+// One memo per secret, keyed by the signing input, so a token can only match the signature this
+// process made with that secret. (Not one memo keyed by secret + input: the 128-character secret
+// in every key costs more to hash than it saves.)
+const signatures = new Map<string, LRUCache<string, string>>()
 
 function sign(data: string, secret: string): string {
-  const key = `${secret}\n${data}`
-  let signature = signatures.get(key)
+  let memo = signatures.get(secret)
+  if (memo === undefined) {
+    if (signatures.size > 16) signatures.clear()
+    memo = new LRUCache<string, string>({ max: 10_000 })
+    signatures.set(secret, memo)
+  }
+  let signature = memo.get(data)
   if (signature === undefined) {
     signature = createHmac('sha256', keyFor(secret)).update(data).digest('base64url')
-    signatures.set(key, signature)
+    memo.set(data, signature)
   }
   return signature
 }

@@ -41,26 +41,32 @@ export interface VisitInput {
   secret: string
 }
 
-// The hourly visit id of a session is the same for all its events in that hour: memoised (bounded).
-const hourlyVisits = new LRUCache<string, string>({ max: 100_000 })
+// The hourly visit id of a session is the same for all its events in that hour: memoised (bounded),
+// one memo per secret (the secret is 128 characters: not worth hashing into every key).
+const hourlyVisits = new Map<string, LRUCache<string, string>>()
 
 /** `uuid(sessionId, visitSalt(createdAt))`, memoised per session, hour and secret. */
 export function hourlyVisitId(sessionId: string, createdAt: Date, secret: string): string {
-  const key = `${sessionId}\n${Math.floor(createdAt.getTime() / 3_600_000)}\n${secret}`
-  let id = hourlyVisits.get(key)
+  let memo = hourlyVisits.get(secret)
+  if (memo === undefined) {
+    if (hourlyVisits.size > 16) hourlyVisits.clear()
+    memo = new LRUCache<string, string>({ max: 100_000 })
+    hourlyVisits.set(secret, memo)
+  }
+  const key = `${sessionId}\n${Math.floor(createdAt.getTime() / 3_600_000)}`
+  let id = memo.get(key)
   if (id === undefined) {
     id = umamiUuid(secret, sessionId, visitSalt(createdAt))
-    hourlyVisits.set(key, id)
+    memo.set(key, id)
   }
   return id
 }
 
 export function resolveVisit(input: VisitInput): { visitId: string; iat: number } {
-  const hourly = () => hourlyVisitId(input.sessionId, input.createdAt, input.secret)
-  let visitId = input.token?.visitId || hourly()
+  let visitId = input.token?.visitId || hourlyVisitId(input.sessionId, input.createdAt, input.secret)
   let iat = input.token?.iat || input.nowSeconds
   if (!input.hasTimestamp && input.nowSeconds - iat > VISIT_DURATION_SECONDS) {
-    visitId = hourly()
+    visitId = hourlyVisitId(input.sessionId, input.createdAt, input.secret)
     iat = input.nowSeconds
   }
   return { visitId, iat }
