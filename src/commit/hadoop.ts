@@ -89,6 +89,18 @@ export class HadoopCatalog implements Catalog {
     return `${this.#metadataDir(id)}/v${version}.metadata.json`
   }
 
+  /** Java writes `v<N>.gz.metadata.json` when `write.metadata.compression-codec=gzip`. */
+  #gzVersionUri(id: TableIdentifier, version: number): string {
+    return `${this.#metadataDir(id)}/v${version}.gz.metadata.json`
+  }
+
+  /** The file of `version` under either name, or undefined if there is none. */
+  async #existingVersion(id: TableIdentifier, version: number): Promise<string | undefined> {
+    for (const uri of [this.#versionUri(id, version), this.#gzVersionUri(id, version)])
+      if (await this.#io.exists(uri)) return uri
+    return undefined
+  }
+
   async listNamespaces(): Promise<string[][]> {
     const seen = new Map<string, string[]>()
     for (const t of await this.#listTablesUnder([])) seen.set(t.namespace.join('\u001f'), t.namespace)
@@ -142,8 +154,8 @@ export class HadoopCatalog implements Catalog {
 
   async #loadFrom(id: TableIdentifier, start: number): Promise<LoadedTable | undefined> {
     let version = start
-    while (await this.#io.exists(this.#versionUri(id, version + 1))) version++
-    const metadataLocation = this.#versionUri(id, version)
+    while ((await this.#existingVersion(id, version + 1)) !== undefined) version++
+    const metadataLocation = (await this.#existingVersion(id, version)) ?? this.#versionUri(id, version)
     try {
       return { metadataLocation, metadata: await readMetadataFile(this.#io, metadataLocation) }
     } catch (err) {
@@ -194,13 +206,20 @@ export class HadoopCatalog implements Catalog {
   async commitAppend(id: TableIdentifier, commit: AppendCommit): Promise<LoadedTable> {
     const name = commit.base.metadataLocation.slice(commit.base.metadataLocation.lastIndexOf('/') + 1)
     const m = VERSION_FILE.exec(name)
-    if (!m || commit.base.metadataLocation !== this.#versionUri(id, Number(m[1]))) {
+    const baseVersion = m ? Number(m[1]) : NaN
+    const names = m ? [this.#versionUri(id, baseVersion), this.#gzVersionUri(id, baseVersion)] : []
+    if (!m || !names.includes(commit.base.metadataLocation)) {
       throw new FloeError(
         `not a metadata file of hadoop table ${this.tableLocation(id)}: ${commit.base.metadataLocation}`,
       )
     }
     const next = Number(m[1]) + 1
     const uri = this.#versionUri(id, next)
+    // Another engine set to gzip metadata commits `v<N+1>.gz.metadata.json`, a name our
+    // create-if-absent does not cover. (Mixed writers on a hadoop table are unsupported anyway:
+    // docs/catalogs.md; this catches the plain case.)
+    if (await this.#io.exists(this.#gzVersionUri(id, next)))
+      throw new CommitConflictError(`${this.#gzVersionUri(id, next)} exists: another writer committed first`)
     let created: boolean
     try {
       created = await this.#create(uri, commit.metadata)
@@ -257,7 +276,7 @@ export class HadoopCatalog implements Catalog {
       for (let round = 0; round < 8; round++) {
         await this.#io.write(`${this.#metadataDir(id)}/${HINT}`, new TextEncoder().encode(String(v)))
         let newest = v
-        while (await this.#io.exists(this.#versionUri(id, newest + 1))) newest++
+        while ((await this.#existingVersion(id, newest + 1)) !== undefined) newest++
         if (newest === v) return
         v = newest
       }

@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { promises as fs } from 'node:fs'
 import { tmpdir } from 'node:os'
+import { gzipSync } from 'node:zlib'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HadoopCatalog } from '../../src/commit/hadoop.ts'
@@ -16,6 +17,7 @@ import { S3FileIO } from '../../src/storage/s3.ts'
 import { startTestS3, type TestS3 } from '../support/s3.ts'
 import { startConditionalTestS3 } from '../support/s3-conditional.ts'
 import { newTableMetadata, snapshotId, withAppend } from './fixtures.ts'
+import { serializeMetadata } from '../../src/write/metadata-file.ts'
 
 const s3io = (s3: TestS3, conditionalWrites: boolean) =>
   new S3FileIO({
@@ -137,6 +139,25 @@ describe('hadoop catalog on a local folder', () => {
     const newest = Number(/v(\d+)\.metadata\.json$/.exec(mine.metadataLocation)![1]) + 1
     expect(raced).toBe(true)
     expect(await fs.readFile(path.join(metaDir(), 'version-hint.text'), 'utf8')).toBe(String(newest))
+  })
+
+  it('reads and appends to a table whose metadata another engine wrote gzipped (v<N>.gz.metadata.json)', async () => {
+    const gzId = { namespace: ['analytics'], name: 'gz' }
+    const gzDir = path.join(dir, 'analytics/gz/metadata')
+    await fs.mkdir(gzDir, { recursive: true })
+    const created = newTableMetadata(`${warehouse}/analytics/gz`)
+    await fs.writeFile(path.join(gzDir, 'v1.gz.metadata.json'), gzipSync(serializeMetadata(created)))
+    await fs.writeFile(path.join(gzDir, 'version-hint.text'), '1')
+    const t1 = (await catalog.loadTable(gzId))!
+    expect(t1.metadataLocation).toBe(`${warehouse}/analytics/gz/metadata/v1.gz.metadata.json`)
+    const sid = snapshotId()
+    const t2 = await catalog.commitAppend(gzId, {
+      base: t1,
+      metadata: await withAppend(io, t1, sid),
+      snapshotId: sid,
+    })
+    expect(t2.metadataLocation).toBe(`${warehouse}/analytics/gz/metadata/v2.metadata.json`)
+    expect((await catalog.loadTable(gzId))!.metadata['current-snapshot-id']).toBe(sid)
   })
 
   it('refuses a table location other than <warehouse>/<namespace>/<table>', async () => {
