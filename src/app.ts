@@ -55,12 +55,11 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
   const buffer = new IngestBuffer({ config, writer, logger })
 
   const plugins: ServerPlugin[] = [
-    { plugin: adminFlushRoute, options: { adminToken: config.adminToken, flush: () => buffer.flush() } },
-    { plugin: metricsRoute },
-    {
-      plugin: icebergRestPlugin,
-      prefix: '/iceberg',
-      options: {
+    (app) => app.register(adminFlushRoute, { adminToken: config.adminToken, flush: () => buffer.flush() }),
+    (app) => app.register(metricsRoute),
+    (app) =>
+      app.register(icebergRestPlugin, {
+        prefix: '/iceberg',
         catalog,
         io,
         readToken: config.iceberg.restReadToken,
@@ -68,8 +67,7 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
         warehouse: config.iceberg.warehouse,
         s3: config.iceberg.s3,
         readerS3: config.iceberg.restReaderS3,
-      },
-    },
+      }),
   ]
   // Ready = the site database answers and the catalog can load a table's current metadata, which
   // also reads the metadata file from the warehouse (catalog and storage reachable).

@@ -3,7 +3,7 @@
  * admin API, health, the tracker script, extra plugins such as /iceberg/v1) without listening;
  * the caller (src/main.ts) listens and closes it.
  */
-import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync } from 'fastify'
+import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import rateLimit from '@fastify/rate-limit'
 import type { Logger } from 'pino'
 import type { FloeConfig } from '../config.ts'
@@ -18,12 +18,11 @@ import { trackerPlugin } from './tracker.ts'
 import { toHttpError } from './http-errors.ts'
 import { receiverLogger } from './logging.ts'
 
-export interface ServerPlugin {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Fastify plugins carry their own option types
-  plugin: FastifyPluginAsync<any>
-  prefix?: string
-  options?: Record<string, unknown>
-}
+/**
+ * Extra routes registered next to Floe's own (admin flush, /metrics, /iceberg/v1): a function that
+ * registers them, so each plugin keeps its own option types.
+ */
+export type ServerPlugin = (app: FastifyInstance) => PromiseLike<unknown>
 
 export interface ServerDeps {
   config: FloeConfig
@@ -125,7 +124,7 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
     }
   })
 
-  for (const p of deps.plugins ?? []) await app.register(p.plugin, { ...p.options, prefix: p.prefix })
+  for (const register of deps.plugins ?? []) await register(app as unknown as FastifyInstance)
   // Fastify types the app by its logger (pino Logger); callers see the base logger type.
   return { app: app as unknown as FastifyInstance, pipeline, allowlist }
 }
