@@ -68,9 +68,27 @@ export function signCacheToken(token: CacheToken, secret: string): string {
   return `${HEADER}.${payload}.${sign(`${HEADER}.${payload}`, secret)}`
 }
 
+// Tokens that verified, per secret: the tracker sends the same token with every event of a visit,
+// so all but the first skip the base64/JSON decoding and the comparison. Only valid tokens are kept.
+const verified = new Map<string, LRUCache<string, CacheToken>>()
+
 /** The token's claims, or null for anything invalid (Umami ignores a bad token, never errors). */
 export function verifyCacheToken(raw: string | undefined, secret: string): CacheToken | null {
   if (!raw || raw.length > 2048) return null
+  let memo = verified.get(secret)
+  if (memo === undefined) {
+    if (verified.size > 16) verified.clear()
+    memo = new LRUCache<string, CacheToken>({ max: 10_000 })
+    verified.set(secret, memo)
+  }
+  const known = memo.get(raw)
+  if (known) return known
+  const token = decodeAndVerify(raw, secret)
+  if (token) memo.set(raw, Object.freeze(token)) // shared by every caller: read-only
+  return token
+}
+
+function decodeAndVerify(raw: string, secret: string): CacheToken | null {
   const parts = raw.split('.')
   if (parts.length !== 3) return null
   const [h, p, s] = parts
