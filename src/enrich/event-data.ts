@@ -19,7 +19,9 @@ const DATETIME_REGEX = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3}(Z|\+\d{2}:\
 function leaf(v: unknown, field: string): string {
   if (typeof v === 'string') {
     if (DATETIME_REGEX.test(v)) {
-      const d = new Date(v)
+      // A value without a zone is read as UTC, as Umami's (UTC) server reads it; `new Date` alone
+      // would use this host's zone.
+      const d = new Date(/(Z|[+-]\d{2}:\d{2})$/.test(v) ? v : `${v}Z`)
       if (!Number.isNaN(d.getTime())) return d.toISOString()
     }
     return v
@@ -38,7 +40,9 @@ export function flattenData(
   field: string,
 ): Record<string, string> | null {
   if (data === undefined) return null
-  const out: Record<string, string> = {}
+  // No prototype: a data key named `__proto__` (Umami accepts any key) must become an entry,
+  // not set the object's prototype.
+  const out: Record<string, string> = Object.create(null) as Record<string, string>
   let count = 0
   const walk = (obj: Record<string, unknown>, prefix: string, depth: number) => {
     if (depth > MAX_DATA_DEPTH)

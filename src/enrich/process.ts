@@ -105,13 +105,15 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
         'payload.website',
         'short links and pixels are not supported by Floe; send website',
       )
-    const website = payload.website
+    // Umami hashes the website id as sent (session id, token claim); sites and rows use lowercase.
+    const websiteAsSent = payload.website
+    const website = websiteAsSent.toLowerCase()
     const token = verifyCacheToken(headerValue(ctx.headers, 'x-umami-cache'), secret)
     // Unlike Umami, a valid token does not skip the lookup (it is cached anyway), so a site deleted
     // after the token was issued stops receiving; a token of another site is ignored.
     const site = await opts.lookupSite(website)
     if (!site || site.deletedAt !== null) throw new UnknownSiteError(website)
-    const cache = token && token.websiteId === website ? token : null
+    const cache = token && token.websiteId?.toLowerCase() === website ? token : null
 
     const userAgent = payload.userAgent || headerValue(ctx.headers, 'user-agent') || undefined
     if (isBot(userAgent)) return { kind: 'bot' }
@@ -122,7 +124,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     const geo = locate(ip, ctx.headers, { skipHeaders: payload.ip !== undefined, reader: opts.geo })
     const createdAt =
       payload.timestamp !== undefined ? new Date(payload.timestamp * 1000) : new Date(ctx.receivedAt)
-    const sessionId = sessionIdOf(website, ip, userAgent, payload.id, createdAt)
+    const sessionId = sessionIdOf(websiteAsSent, ip, userAgent, payload.id, createdAt)
     const nowSeconds = Math.floor(ctx.receivedAt / 1000)
     const visit = resolveVisit({
       sessionId,
@@ -180,7 +182,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     }
     const response: SendResponse = {
       cache: signCacheToken(
-        { websiteId: website, sessionId, visitId: visit.visitId, iat: visit.iat },
+        { websiteId: websiteAsSent, sessionId, visitId: visit.visitId, iat: visit.iat },
         secret,
       ),
       sessionId,

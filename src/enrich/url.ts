@@ -60,7 +60,7 @@ export interface PageInput {
   hostname?: string
   referrer?: string
   title?: string
-  /** Performance rows keep the pathname only (no hash), as Umami does. */
+  /** Performance rows keep the raw pathname only (no hash, no query), as Umami does. */
   pathOnly?: boolean
 }
 
@@ -72,8 +72,9 @@ export function pageColumns(input: PageInput): UrlColumns {
     // validate.ts already checked `new URL(url, 'https://localhost')`; with a real host base it may
     // still fail, which is the hostname's fault.
     const u = new URL(input.url, base)
-    out.url_path = cut(safeDecodeURI(input.pathOnly ? u.pathname : u.pathname + u.hash), URL_LENGTH)
-    out.url_query = cut(u.search.substring(1), URL_LENGTH)
+    // Performance rows: Umami keeps the raw pathname only (no hash, no query, not decoded).
+    out.url_path = cut(input.pathOnly ? u.pathname : safeDecodeURI(u.pathname + u.hash), URL_LENGTH)
+    out.url_query = input.pathOnly ? null : cut(u.search.substring(1), URL_LENGTH)
     urlDomain = u.hostname.replace(/^www\./, '')
     for (const p of [...UTM, ...CLICK_IDS]) out[p] = cut(u.searchParams.get(p), PARAM_LENGTH)
   } else {

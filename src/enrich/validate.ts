@@ -83,7 +83,9 @@ export function validateSendBody(body: unknown): SendBody {
     const v = raw[key]
     if (v === undefined) continue
     if (typeof v !== 'string' || !UUID.test(v)) throw new ValidationError(`payload.${key}`, 'Invalid UUID')
-    out[key] = v.toLowerCase()
+    // As sent: Umami hashes the raw string into the session id (an uppercase id gives another
+    // session); process.ts lowercases it for the site lookup and the site_id column.
+    out[key] = v
   }
   if ([out.website, out.link, out.pixel].filter(Boolean).length !== 1)
     throw new ValidationError('payload.website', 'Exactly one of website, link, or pixel must be provided')
@@ -116,7 +118,8 @@ export function validateSendBody(body: unknown): SendBody {
     if (!Number.isSafeInteger(n))
       throw new ValidationError('payload.timestamp', 'must be an integer (seconds)')
     if (n < 0 || n > 8_000_000_000) throw new ValidationError('payload.timestamp', 'is out of range')
-    out.timestamp = n
+    // Umami tests `timestamp ?` : 0 (also what null, '' and false coerce to) means "not sent".
+    if (n !== 0) out.timestamp = n
   }
   for (const [key, max] of VITALS) {
     const v = raw[key]

@@ -53,7 +53,14 @@ export async function collectPlugin(app: FastifyInstance, opts: CollectOptions):
     maxAge: 86400,
   })
   // The tracker sends application/json, but Umami parses any body as JSON (`text/plain` included).
-  app.addContentTypeParser('text/plain', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
+  // Umami accepts any data key, `__proto__` and `constructor.prototype` too, so these routes do
+  // not refuse them (Fastify's default elsewhere): JSON.parse makes them plain own properties, and
+  // nothing here merges a body into another object (event data is copied into a prototype-less
+  // object, event-data.ts).
+  const parseJson = app.getDefaultJsonParser('ignore', 'ignore')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson)
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, parseJson)
 
   const perIp = createLimiter(app, 'ip', opts.rateLimit.perIpPerMinute)
   const perSite = createLimiter(app, 'site', opts.rateLimit.perSitePerMinute)

