@@ -1,7 +1,9 @@
 /**
  * Which sessions this process has already written a `pa_sessions` row for.
  *
- * Rule: pa_sessions is append-only, the latest row per session_id wins. A row is emitted
+ * Rule: pa_sessions is append-only and read through dev/sessions-view.sql: attributes from the
+ * latest row, session_data merged per key over all rows (so a row with no data, or with only the
+ * keys this process knows, never hides another process's keys). A row is emitted
  *  - for the first event of a session not in this cache (a new session, or one evicted/forgotten
  *    since, e.g. after a restart; a repeated row then is harmless: same attributes, later updated_at),
  *  - for every `identify` (distinct id and session data change), with session_data merged over

@@ -4,9 +4,10 @@
  * read back with icebird (Iceberg) and DuckDB (Parquet): every event exactly once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { readFileSync, rmSync } from 'node:fs'
+import { rmSync } from 'node:fs'
 import type { FloeApp } from '../../src/app.ts'
 import { metadataLocation, queryWithDuckDB, readWithIcebird, snapshotSummaries } from './readback.ts'
+import { duckdbSessionsQuery } from '../support/sessions-view.ts'
 import {
   ADMIN_TOKEN,
   adminFlush,
@@ -80,11 +81,7 @@ describe('send → flush → read back', () => {
     const sessions = await metadataLocation(services.db.url, 'pa_sessions')
     const sessionRows = await readWithIcebird(sessions)
     expect(sessionRows.length).toBe(report.pa_sessions.records)
-    const viewSql = readFileSync('dev/sessions-view.sql', 'utf8')
-    const trino = /AS\s+(SELECT[\s\S]*?WHERE rn = 1);/
-      .exec(viewSql)![1]
-      .replace('iceberg.analytics.pa_sessions', 't')
-    const latest = await queryWithDuckDB(sessions, trino)
+    const latest = await queryWithDuckDB(sessions, duckdbSessionsQuery('t'))
     expect(latest).toHaveLength(2)
     const identified = latest.find((r) => r.session_data !== null && r.session_data !== undefined)
     expect(identified).toBeDefined()
