@@ -67,6 +67,8 @@ export class IngestBuffer implements EventSink {
   private committed = Object.fromEntries(TABLE_NAMES.map((t) => [t, 0])) as Positions
   private checkpointWrite: Promise<void> | undefined
   private checkpointDirty = false
+  private checkpointRetry: NodeJS.Timeout | undefined
+  private checkpointFailures = 0
 
   constructor(private readonly o: BufferOptions) {
     this.intervalMs = o.flushIntervalMs ?? o.config.iceberg.flushIntervalSeconds * 1000
@@ -211,7 +213,13 @@ export class IngestBuffer implements EventSink {
       }
     }
     for (const t of TABLE_NAMES) this.flushers[t].stop()
+    if (this.checkpointRetry) {
+      clearTimeout(this.checkpointRetry) // one last attempt now
+      this.checkpointRetry = undefined
+      this.saveCheckpoint()
+    }
     while (this.checkpointWrite) await this.checkpointWrite
+    clearTimeout(this.checkpointRetry)
     await this.wal.close()
     await this.lock?.release()
     this.state = 'closed'
@@ -263,7 +271,7 @@ export class IngestBuffer implements EventSink {
   /** Writes the checkpoint in the background; calls during a write coalesce into one more write. */
   private saveCheckpoint(): void {
     if (!this.o.config.wal.enabled) return
-    if (this.checkpointWrite) {
+    if (this.checkpointWrite || this.checkpointRetry) {
       this.checkpointDirty = true
       return
     }
@@ -273,10 +281,27 @@ export class IngestBuffer implements EventSink {
       positions,
       this.o.config.wal.fsync !== 'never',
     )
-      .catch((err) => this.o.logger?.warn({ err }, 'writing the committed-position checkpoint failed'))
+      .then(
+        () => {
+          this.checkpointFailures = 0
+        },
+        (err: unknown) => {
+          // Disk full, say: keep trying (with backoff) until it lands, or snapshot expiry by
+          // another engine could later make committed records look uncommitted.
+          this.checkpointFailures++
+          this.checkpointDirty = true
+          const delay = Math.min(10_000, 100 * 2 ** Math.min(this.checkpointFailures, 7))
+          this.o.logger?.warn({ err, retryInMs: delay }, 'writing the committed-position checkpoint failed')
+          this.checkpointRetry = setTimeout(() => {
+            this.checkpointRetry = undefined
+            this.saveCheckpoint()
+          }, delay)
+          this.checkpointRetry.unref()
+        },
+      )
       .finally(() => {
         this.checkpointWrite = undefined
-        if (this.checkpointDirty) {
+        if (this.checkpointDirty && !this.checkpointRetry) {
           this.checkpointDirty = false
           this.saveCheckpoint()
         }

@@ -27,6 +27,9 @@ export interface LockOwner {
   host: string
   /** The pid namespace (`/proc/self/ns/pid`), '' where there is none to read. */
   pidns: string
+  /** This boot of the kernel (`/proc/sys/kernel/random/boot_id`): the same host name and namespace
+   * number on another machine (the initial namespace has one inode everywhere) is not this host. */
+  boot: string
   /** Process start time in clock ticks since boot (/proc/<pid>/stat), '' where unknown. */
   start: string
   token: string
@@ -41,6 +44,14 @@ function alive(pid: number): boolean {
     return true
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()
+  } catch {
+    return ''
   }
 }
 
@@ -67,6 +78,7 @@ export function currentOwner(): LockOwner {
     pid: process.pid,
     host: hostname(),
     pidns: pidNamespace(),
+    boot: bootId(),
     start: processStart(process.pid),
     token: randomUUID(),
   }
@@ -77,12 +89,13 @@ function parseOwner(text: string): LockOwner | undefined {
     const o = JSON.parse(text) as Partial<LockOwner> | number
     // Floe 0.1 wrote the bare pid.
     if (typeof o === 'number')
-      return { pid: o, host: hostname(), pidns: pidNamespace(), start: '', token: '' }
+      return { pid: o, host: hostname(), pidns: pidNamespace(), boot: bootId(), start: '', token: '' }
     if (typeof o?.pid !== 'number') return undefined
     return {
       pid: o.pid,
       host: String(o.host ?? ''),
       pidns: String(o.pidns ?? ''),
+      boot: String(o.boot ?? ''),
       start: String(o.start ?? ''),
       token: String(o.token ?? ''),
     }
@@ -93,7 +106,8 @@ function parseOwner(text: string): LockOwner | undefined {
 
 /** Why the lock's owner is certainly gone, or undefined if it may still run. */
 function staleBecause(owner: LockOwner | undefined, ageMs: number, me: LockOwner): string | undefined {
-  const checkable = owner !== undefined && owner.host === me.host && owner.pidns === me.pidns
+  const checkable =
+    owner !== undefined && owner.host === me.host && owner.pidns === me.pidns && owner.boot === me.boot
   if (!checkable) return ageMs > STALE_MS ? `no heartbeat for ${Math.round(ageMs / 1000)} s` : undefined
   if (owner.pid === me.pid)
     return heldTokens.has(owner.token) ? undefined : 'it names this very process id (a restarted container)'
@@ -112,32 +126,77 @@ export async function lockWalDir(dir: string): Promise<WalLock> {
   await fs.mkdir(dir, { recursive: true })
   const file = path.join(dir, 'LOCK')
   const me = currentOwner()
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const h = await fs.open(file, 'wx')
-      await h.writeFile(JSON.stringify(me))
-      await h.sync()
-      await h.close()
-      return held(file, me)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-    }
-    const [text, stat] = await Promise.all([
-      fs.readFile(file, 'utf8').catch(() => ''),
-      fs.stat(file).catch(() => undefined),
-    ])
-    if (!stat) continue // released meanwhile
-    const owner = parseOwner(text)
-    const reason = staleBecause(owner, Date.now() - stat.mtimeMs, me)
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if (await create(file, me)) return held(file, me)
+    const seen = await readLock(file)
+    if (!seen) continue // released meanwhile
+    const owner = parseOwner(seen.text)
+    const reason = staleBecause(owner, Date.now() - seen.mtimeMs, me)
     if (reason === undefined)
       throw new ConfigError(
         'FLOE_WAL_DIR',
         `${dir} is in use by process ${owner?.pid ?? '?'} on ${owner?.host || 'another host'}; ` +
           `every Floe process needs its own write-ahead log directory`,
       )
-    await fs.rm(file, { force: true }) // stale: its owner is gone
+    await takeOver(file, seen.text, me)
   }
   throw new ConfigError('FLOE_WAL_DIR', `could not lock ${dir}`)
+}
+
+/** Creates LOCK with its full content at once (temp file + link), or false if it exists. */
+async function create(file: string, me: LockOwner): Promise<boolean> {
+  const tmp = `${file}.${me.token}`
+  const h = await fs.open(tmp, 'w')
+  try {
+    await h.writeFile(JSON.stringify(me))
+    await h.sync()
+  } finally {
+    await h.close()
+  }
+  try {
+    await fs.link(tmp, file)
+    return true
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    return false
+  } finally {
+    await fs.rm(tmp, { force: true })
+  }
+}
+
+/** Content and mtime of one and the same LOCK file (one handle), or undefined if there is none. */
+async function readLock(file: string): Promise<{ text: string; mtimeMs: number } | undefined> {
+  let h
+  try {
+    h = await fs.open(file, 'r')
+  } catch {
+    return undefined
+  }
+  try {
+    const [stat, text] = await Promise.all([h.stat(), h.readFile('utf8')])
+    return { text, mtimeMs: stat.mtimeMs }
+  } finally {
+    await h.close()
+  }
+}
+
+/**
+ * Removes a LOCK judged stale, without ever removing another process's fresh one: two processes
+ * taking over at once would otherwise both remove and both create. Renaming is atomic, so exactly
+ * one of them moves the file; it then checks that what it moved is what it judged. If not (a
+ * fresh lock appeared in between), it puts it back.
+ */
+async function takeOver(file: string, staleText: string, me: LockOwner): Promise<void> {
+  const moved = `${file}.stale.${me.token}`
+  try {
+    await fs.rename(file, moved)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return // someone else moved it first
+    throw err
+  }
+  const text = await fs.readFile(moved, 'utf8').catch(() => '')
+  if (text !== staleText) await fs.link(moved, file).catch(() => {}) // not the one we judged
+  await fs.rm(moved, { force: true })
 }
 
 function held(file: string, owner: LockOwner): WalLock {

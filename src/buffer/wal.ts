@@ -163,15 +163,7 @@ class FileWal implements WriteAheadLog {
     try {
       // After a failed write the segment may end in a partial record, and decoding stops there:
       // never append acknowledged records behind it.
-      if (this.broken) {
-        // Named after the first refused seq, which fences the refused records off (see the catch
-        // below); unique, since seqs are never reused. If the active segment already starts there,
-        // the fence is impossible and the next seq has to do.
-        const fence = this.refusedFrom !== undefined && this.refusedFrom > this.activeFirst
-        await this.rotate(fence ? this.refusedFrom : group[0].seq)
-        this.broken = false
-        this.refusedFrom = undefined
-      }
+      await this.fence()
       const bytes = group.length === 1 ? group[0].buf : Buffer.concat(group.map((p) => p.buf))
       let off = 0
       while (off < bytes.length) off += (await this.handle.write(bytes, off, bytes.length - off)).bytesWritten
@@ -182,19 +174,13 @@ class FileWal implements WriteAheadLog {
       this.durableSeq = this.lastWritten
       for (const p of group) p.resolve()
     } catch (err) {
-      for (const p of group) p.reject(err)
-      // These records were refused (503), so they must never be replayed: the client may send the
-      // events again. Cut the segment back to before them; if even that fails, the next write
-      // starts a segment named after the first refused seq, and readWal ignores records of a
-      // segment at or above the next segment's name.
+      // These records are refused (503), so they must never be replayed: the client may send the
+      // events again. Fence them off before answering; if that fails too, before the next write
+      // and at close.
       this.refusedFrom ??= group[0].seq
-      try {
-        await this.handle.truncate(this.segments.get(this.activeFirst) ?? 0)
-        await this.handle.datasync()
-        this.refusedFrom = undefined
-      } catch {
-        this.broken = true
-      }
+      this.broken = true
+      await this.fence().catch(() => {})
+      for (const p of group) p.reject(err)
       return
     }
     if ((this.segments.get(this.activeFirst) ?? 0) >= (this.opts.segmentMaxBytes ?? DEFAULT_SEGMENT_BYTES))
@@ -207,12 +193,43 @@ class FileWal implements WriteAheadLog {
     await this.handle.datasync()
   }
 
+  /**
+   * After a failed write (`broken`), makes sure the refused records (seq >= refusedFrom) can never
+   * be replayed, whatever the disk still holds of them:
+   * - cut the active segment back to its size before them; else
+   * - if it held nothing before them, remove it and start it afresh under the same name; else
+   * - start a segment named after the first refused seq: readWal ignores records of a segment at
+   *   or above the next segment's name.
+   * Throws if none of that worked (the log then refuses writes; close() tries again).
+   */
+  private async fence(): Promise<void> {
+    if (!this.broken) return
+    const before = this.segments.get(this.activeFirst) ?? 0
+    try {
+      await this.handle.truncate(before)
+      await this.handle.datasync()
+    } catch {
+      if (before > 0) await this.rotate(this.refusedFrom)
+      else {
+        const file = path.join(this.opts.dir, segmentName(this.activeFirst))
+        await this.handle.close().catch(() => {})
+        await fs.rm(file, { force: true })
+        this.handle = await fs.open(file, 'a')
+        await fsyncDir(this.opts.dir)
+      }
+    }
+    this.broken = false
+    this.refusedFrom = undefined
+  }
+
   /** Closes the active segment and opens a new one named after the next seq to be written. */
   private async rotate(firstSeq = this.lastWritten + 1): Promise<void> {
     if (this.opts.fsync !== 'never') await this.syncIfDirty()
-    await this.handle.close()
+    // Open first: if that fails, the log still has its (old) active segment and name.
+    const next = await fs.open(path.join(this.opts.dir, segmentName(firstSeq)), 'a')
+    await this.handle.close().catch(() => {})
+    this.handle = next
     this.activeFirst = firstSeq
-    this.handle = await fs.open(path.join(this.opts.dir, segmentName(this.activeFirst)), 'a')
     this.segments.set(this.activeFirst, 0)
     // The new file's name must survive power loss too, or its records (fdatasync'd or not) and the
     // seq floor would go with it: under `interval` as well, which promises to lose at most the last
@@ -253,6 +270,7 @@ class FileWal implements WriteAheadLog {
     clearInterval(this.timer)
     await this.enqueue(async () => {
       await this.writeGroup()
+      await this.fence().catch(() => {}) // refused records of a last failed write
       if (this.opts.fsync !== 'never') await this.syncIfDirty()
       this.closed = true
       await this.handle.close()

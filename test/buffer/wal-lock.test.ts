@@ -84,4 +84,17 @@ describe('WAL directory lock', () => {
     await lock.release()
     expect(JSON.parse(readFileSync(path.join(dir, 'LOCK'), 'utf8')).token).toBe('someone-else')
   })
+
+  it('many takers of one stale lock at once: exactly one gets it', async () => {
+    for (let round = 0; round < 10; round++) {
+      const dir = walDirWithLock({ pid: 2 ** 22 + 777 })
+      const results = await Promise.allSettled(Array.from({ length: 6 }, () => lockWalDir(dir)))
+      const won = results.filter((r) => r.status === 'fulfilled')
+      expect(won).toHaveLength(1)
+      for (const r of results) if (r.status === 'rejected') expect(String(r.reason)).toMatch(/FLOE_WAL_DIR/)
+      const lock = (won[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof lockWalDir>>>).value
+      expect(JSON.parse(readFileSync(path.join(dir, 'LOCK'), 'utf8')).token).toBe(lock.owner.token)
+      await lock.release()
+    }
+  })
 })

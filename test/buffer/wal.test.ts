@@ -153,6 +153,31 @@ describe('WAL segments', () => {
     }
   })
 
+  it('a refused first record of a segment, with truncation failing too, is gone even if the process dies at once', async () => {
+    const dir = tempDir()
+    const { wal } = await openWal(opts(dir))
+    const probe = await fs.open(path.join(dir, 'probe'), 'w')
+    const proto = Object.getPrototypeOf(probe) as Record<string, (...a: unknown[]) => Promise<unknown>>
+    await probe.close()
+    const sync = vi.spyOn(proto, 'datasync').mockImplementationOnce(async () => {
+      throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })
+    })
+    const trunc = vi.spyOn(proto, 'truncate').mockImplementationOnce(async () => {
+      throw Object.assign(new Error('EIO: i/o error, ftruncate'), { code: 'EIO' })
+    })
+    const refused = wal.append({ pa_events: [row(1)] })
+    await expect(refused.durable).rejects.toThrow(/EIO/)
+    sync.mockRestore()
+    trunc.mockRestore()
+    // "Crash" right after the 503, before any other write: the next start must not replay it.
+    expect((await readWal(dir)).records.map((r) => r.seq)).toEqual([])
+    const next = wal.append({ pa_events: [row(2)] })
+    await next.durable
+    expect(next.seq).toBeGreaterThan(refused.seq)
+    expect((await readWal(dir)).records.map((r) => r.seq)).toEqual([next.seq])
+    await wal.close()
+  })
+
   it('group commit: many concurrent appends share few fdatasyncs', async () => {
     const dir = tempDir()
     const { wal } = await openWal(opts(dir))
