@@ -116,17 +116,22 @@ export class TableFlusher {
       if (batch.entries.length === 0) return results
       const started = performance.now()
       let result: AppendResult
+      let landed = 0 // this writer's committed seq, as the append's check last saw it
       try {
         result = await this.o.writer.append(this.o.table, batch.rows, {
           summary: summaryFor(this.o.writerId, batch.maxSeq),
           // An earlier append of these rows whose outcome was unknown may have landed after the
           // reconcile looked: its floe.wal-seq then covers our oldest entry.
-          alreadyCommitted: (m) => committedSeq(m, this.o.writerId) >= batch.entries[0].seq,
+          alreadyCommitted: (m) => (landed = committedSeq(m, this.o.writerId)) >= batch.entries[0].seq,
         })
       } catch (err) {
         if (err instanceof AlreadyCommittedError) {
           this.o.logger?.warn({ table: this.o.table }, 'an earlier append landed late; reconciling')
-          this.mustReconcile = true // drop what the table holds, then take the rest again
+          // Drop what the table was seen to hold (progress even if the reconcile's own load lags
+          // behind, on a catalog that is only eventually consistent), then take the rest again.
+          this.o.buffer.drop(landed)
+          this.o.onCommitted(this.o.table, landed)
+          this.mustReconcile = true
           continue
         }
         if (err instanceof SchemaMismatchError) {

@@ -16,6 +16,22 @@ import type { TableName } from '../rows.ts'
 import { stringifyJson } from '../write/json.ts'
 import type { QuarantinedRow } from './flusher.ts'
 
+async function writeNew(file: string, text: string): Promise<void> {
+  let h
+  try {
+    h = await fs.open(file, 'wx')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return
+    throw err
+  }
+  try {
+    await h.writeFile(text)
+    await h.sync()
+  } finally {
+    await h.close()
+  }
+}
+
 export function quarantineDir(walDir: string): string {
   return path.join(walDir, 'quarantine')
 }
@@ -39,7 +55,11 @@ export function quarantineWriter(
     try {
       await fs.link(tmp, file) // fails if a replay already quarantined this record: keep that one
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      const code = (err as NodeJS.ErrnoException).code
+      if (code === 'EEXIST') return
+      // No hard links on this filesystem (SMB, some FUSE mounts): create-if-absent the plain way.
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw err
+      await writeNew(file, text)
     } finally {
       await fs.rm(tmp, { force: true })
     }

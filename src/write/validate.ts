@@ -110,7 +110,8 @@ export function validateRows(table: string, schema: IcebergSchema, rows: readonl
 
 /**
  * The table's current schema, after checking that every column of Floe's definition is in it with
- * the same field id and type (nested ids included). Columns other engines added are fine: Floe's
+ * the same field id and the same type or one Iceberg promotes it to (int → long, float → double;
+ * nested ids included). Columns other engines added are fine: Floe's
  * data files simply do not have them, which readers take as null. Anything else would make Floe
  * write values under ids the table no longer means, so it throws TableSchemaConflictError.
  */
@@ -136,8 +137,15 @@ export function checkTableSchema(
   return current
 }
 
-function sameType(a: IcebergType, b: IcebergType): boolean {
-  if (typeof a !== 'object' || typeof b !== 'object') return a === b
+/** Iceberg's allowed type promotions: data written as `from` reads correctly as `to`. */
+const PROMOTIONS: Record<string, string> = { int: 'long', float: 'double' }
+
+/** Whether values Floe writes as `written` fit the table's `table` type (same, or a promotion). */
+function sameType(table: IcebergType, written: IcebergType): boolean {
+  const a = table
+  const b = written
+  if (typeof a === 'string' && typeof b === 'string') return a === b || PROMOTIONS[b] === a
+  if (typeof a !== 'object' || typeof b !== 'object') return false
   return (
     a['key-id'] === b['key-id'] &&
     a['value-id'] === b['value-id'] &&

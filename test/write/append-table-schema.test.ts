@@ -107,6 +107,13 @@ describe('appending to a table another engine evolved', () => {
     expect(header.fields.map((f) => f.name)).toContain('ab_variant')
   })
 
+  it('a column widened by an allowed promotion (int → long): appends go on', async () => {
+    await evolve((fields) =>
+      fields.map((f) => (f.name === 'event_type' ? { ...f, type: 'long' as const } : f)),
+    )
+    expect((await writer.append('pa_events', sampleEvents(3, 3))).records).toBe(3)
+  })
+
   it('a column Floe writes, dropped and re-added under a new id: refused, nothing written', async () => {
     await evolve((fields, lastId) => [
       ...fields.filter((f) => f.name !== 'gclid'),
