@@ -21,6 +21,7 @@ import { ConfigError } from '../errors.ts'
 
 export const HEARTBEAT_MS = 5_000
 export const STALE_MS = 30_000
+const CLAIM_STALE_MS = 10_000
 
 export interface LockOwner {
   pid: number
@@ -126,7 +127,7 @@ export async function lockWalDir(dir: string): Promise<WalLock> {
   await fs.mkdir(dir, { recursive: true })
   const file = path.join(dir, 'LOCK')
   const me = currentOwner()
-  for (let attempt = 0; attempt < 5; attempt++) {
+  for (let attempt = 0; attempt < 50; attempt++) {
     if (await create(file, me)) return held(file, me)
     const seen = await readLock(file)
     if (!seen) continue // released meanwhile
@@ -181,22 +182,33 @@ async function readLock(file: string): Promise<{ text: string; mtimeMs: number }
 }
 
 /**
- * Removes a LOCK judged stale, without ever removing another process's fresh one: two processes
- * taking over at once would otherwise both remove and both create. Renaming is atomic, so exactly
- * one of them moves the file; it then checks that what it moved is what it judged. If not (a
- * fresh lock appeared in between), it puts it back.
+ * Removes a LOCK judged stale, without ever removing another process's fresh one. Two processes
+ * taking over at once must not both remove and both create, so a takeover first takes a claim
+ * (`LOCK.takeover`, created exclusively), then removes LOCK only if it is still the very file that
+ * was judged (its content holds the owner's random token), and drops the claim. The lock itself is
+ * then created by the usual exclusive create, which only one process wins. A claim left by a
+ * process that died mid-takeover is cleared after CLAIM_STALE_MS.
  */
 async function takeOver(file: string, staleText: string, me: LockOwner): Promise<void> {
-  const moved = `${file}.stale.${me.token}`
+  const claim = `${file}.takeover`
+  let h
   try {
-    await fs.rename(file, moved)
+    h = await fs.open(claim, 'wx')
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return // someone else moved it first
-    throw err
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    const stat = await fs.stat(claim).catch(() => undefined)
+    if (stat && Date.now() - stat.mtimeMs > CLAIM_STALE_MS) await fs.rm(claim, { force: true })
+    await new Promise((r) => setTimeout(r, 20)) // another process is taking over: look again
+    return
   }
-  const text = await fs.readFile(moved, 'utf8').catch(() => '')
-  if (text !== staleText) await fs.link(moved, file).catch(() => {}) // not the one we judged
-  await fs.rm(moved, { force: true })
+  try {
+    await h.writeFile(me.token)
+    await h.close()
+    const now = await readLock(file)
+    if (now?.text === staleText) await fs.rm(file, { force: true })
+  } finally {
+    await fs.rm(claim, { force: true })
+  }
 }
 
 function held(file: string, owner: LockOwner): WalLock {
