@@ -130,6 +130,20 @@ export function writeManifestList(input: ManifestListInput): Uint8Array {
  * get v2's defaults for v1 data (content 0, sequence numbers 0).
  */
 export function parseManifestList(bytes: Uint8Array): ManifestFile[] {
+  return parseManifestListWithGaps(bytes).map((m) => m.manifest)
+}
+
+const COUNTS = [
+  'added_files_count',
+  'existing_files_count',
+  'deleted_files_count',
+  'added_rows_count',
+  'existing_rows_count',
+  'deleted_rows_count',
+] as const
+
+/** Like parseManifestList, also saying which entries lacked their file/row counts (v1 optional). */
+function parseManifestListWithGaps(bytes: Uint8Array): { manifest: ManifestFile; countsMissing: boolean }[] {
   const file = readAvroFile<Record<string, unknown>>(bytes)
   const writerFields = (file.schema as { fields: { name: string; 'field-id'?: number }[] }).fields
   const nameById = new Map(writerFields.map((f) => [f['field-id'], f.name]))
@@ -148,13 +162,43 @@ export function parseManifestList(bytes: Uint8Array): ManifestFile[] {
   }
   return file.records.map((r) => {
     const out: Record<string, unknown> = {}
+    let countsMissing = false
     for (const f of MANIFEST_LIST_SCHEMA.fields) {
       const writerName = nameById.get(f['field-id']) ?? f.name
       const v = r[writerName]
+      if ((v === undefined || v === null) && (COUNTS as readonly string[]).includes(f.name))
+        countsMissing = true
       out[f.name] = v === undefined || v === null ? (defaults[f.name] ?? null) : v
     }
-    return out as unknown as ManifestFile
+    return { manifest: out as unknown as ManifestFile, countsMissing }
   })
+}
+
+/**
+ * The counts of a manifest, from its entries (status 0 existing, 1 added, 2 deleted). Needed when
+ * a (v1-era) list left them out: v2 lists require them, and writing 0 would tell readers (Java's
+ * `hasAddedFiles()`/`hasExistingFiles()`) that the manifest holds no live files, so they would
+ * skip it and its rows would vanish from scans.
+ */
+async function countedFromEntries(io: FileIO, m: ManifestFile): Promise<ManifestFile> {
+  const entries = readAvroFile<{ status: number; data_file: { record_count: bigint | number } }>(
+    await io.read(m.manifest_path),
+  ).records
+  const files = [0, 0, 0]
+  const rows = [0n, 0n, 0n]
+  for (const e of entries) {
+    files[e.status] += 1
+    rows[e.status] += BigInt(e.data_file.record_count)
+  }
+  return {
+    ...m,
+    existing_files_count: files[0],
+    added_files_count: files[1],
+    deleted_files_count: files[2],
+    existing_rows_count: rows[0],
+    added_rows_count: rows[1],
+    deleted_rows_count: rows[2],
+  }
 }
 
 /** The manifests of the table's current snapshot (empty for a table without snapshots). */
@@ -165,5 +209,6 @@ export async function currentManifests(io: FileIO, metadata: TableMetadata): Pro
     if (id === undefined || id === null || id === -1n) return []
     throw new Error(`current snapshot ${id} not found in table metadata`)
   }
-  return parseManifestList(await io.read(snap['manifest-list']))
+  const listed = parseManifestListWithGaps(await io.read(snap['manifest-list']))
+  return Promise.all(listed.map((l) => (l.countsMissing ? countedFromEntries(io, l.manifest) : l.manifest)))
 }

@@ -4,6 +4,7 @@ import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import {
   addedManifestFile,
+  currentManifests,
   parseManifestList,
   writeManifestList,
   type ManifestFile,
@@ -11,7 +12,9 @@ import {
 import { bindSpec } from '../../src/write/partition.ts'
 import { writeAvroFile } from '../../src/write/avro.ts'
 import { encodeBound } from '../../src/write/bounds.ts'
-import type { DataFile } from '../../src/write/manifest.ts'
+import { writeManifest, type DataFile } from '../../src/write/manifest.ts'
+import type { TableMetadata } from '../../src/write/metadata.ts'
+import { fileUri, LocalFileIO } from '../../src/storage/local.ts'
 import { loadTableDefinition } from '../../src/write/table-definition.ts'
 import { fieldIds, readWithPythonAvro } from './support/python-avro.ts'
 
@@ -186,5 +189,51 @@ describe('manifest list Avro file (decoded by python3-avro)', () => {
       sequence_number: 0n,
       content: 0,
     })
+  })
+
+  it('a v1 list without file/row counts: the counts come from the manifest, never 0', async () => {
+    // Writing 0 would tell Java readers the manifest has no live files, and they would skip it.
+    const manifestPath = path.join(dir, 'v1-m0.avro')
+    writeFileSync(
+      manifestPath,
+      writeManifest({
+        schema: def.schema,
+        spec: def['partition-spec'],
+        fields,
+        snapshotId: 5n,
+        files: [file([20477, 'a'], 3n), file([20478, 'b'], 4n)],
+      }),
+    )
+    const listPath = path.join(dir, 'v1-list.avro')
+    writeFileSync(
+      listPath,
+      writeAvroFile(
+        {
+          type: 'record',
+          name: 'manifest_file',
+          fields: [
+            { name: 'manifest_path', type: 'string', 'field-id': 500 },
+            { name: 'manifest_length', type: 'long', 'field-id': 501 },
+            { name: 'partition_spec_id', type: 'int', 'field-id': 502 },
+            { name: 'added_snapshot_id', type: ['null', 'long'], default: null, 'field-id': 503 },
+          ],
+        },
+        [
+          {
+            manifest_path: fileUri(manifestPath),
+            manifest_length: 10n,
+            partition_spec_id: 0,
+            added_snapshot_id: 5n,
+          },
+        ],
+        { 'format-version': '1' },
+      ),
+    )
+    const metadata = {
+      'current-snapshot-id': 5n,
+      snapshots: [{ 'snapshot-id': 5n, 'manifest-list': fileUri(listPath) }],
+    } as unknown as TableMetadata
+    const [m] = await currentManifests(new LocalFileIO(), metadata)
+    expect(m).toMatchObject({ added_files_count: 2, existing_files_count: 0, added_rows_count: 7n })
   })
 })
