@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { installFetchShim, metadataLocation, readWithIcebird } from './readback.ts'
+import { installFetchShim, metadataLocation, queryWithDuckDB, readWithIcebird } from './readback.ts'
 import {
   ADMIN_TOKEN,
   adminFlush,
@@ -86,6 +86,8 @@ describe('process lifecycle', () => {
         .pa_events.metadataLocation
       expect(location.startsWith(`file://${path.join(dataDir, 'warehouse')}/`)).toBe(true)
       expect(markersOf(await readWithIcebird(location)).sort()).toEqual(['emb-0', 'emb-1', 'emb-2'])
+      const fromDuck = await queryWithDuckDB(location, 'SELECT url_path, event_data FROM t')
+      expect(markersOf(fromDuck).sort()).toEqual(['emb-0', 'emb-1', 'emb-2'])
       floe.child.kill('SIGTERM')
       expect(await floe.exited).toBe(0)
     },
