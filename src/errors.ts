@@ -101,6 +101,21 @@ export class TableSchemaConflictError extends FloeError {
   }
 }
 
+/**
+ * The store refused a write before creating anything (disk full while writing the temp file, no
+ * hard links on this filesystem, access denied on the first attempt): a definite failure, unlike
+ * an error after which the object may exist. Nothing to reconcile; the caller may clean up.
+ */
+export class WriteNotAppliedError extends FloeError {
+  override name = 'WriteNotAppliedError'
+  constructor(
+    readonly uri: string,
+    override readonly cause: unknown,
+  ) {
+    super(`write of ${uri} was refused, nothing was created: ${String(cause)}`)
+  }
+}
+
 /** Table or namespace does not exist in the catalog. */
 export class NoSuchTableError extends FloeError {
   override name = 'NoSuchTableError'

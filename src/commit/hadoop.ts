@@ -28,6 +28,7 @@ import {
   ConfigError,
   FileNotFoundError,
   FloeError,
+  WriteNotAppliedError,
 } from '../errors.ts'
 import type { FileIO } from '../storage/file-io.ts'
 import type { TableMetadata } from '../write/metadata.ts'
@@ -224,6 +225,7 @@ export class HadoopCatalog implements Catalog {
     try {
       created = await this.#create(uri, commit.metadata)
     } catch (err) {
+      if (err instanceof WriteNotAppliedError) throw err // refused outright: nothing was created
       // The PUT/link may have happened before the error (lost response, failed directory fsync):
       // the caller must reload and look for its snapshot, not blindly re-commit.
       throw new CommitStateUnknownError(`hadoop commit of ${uri} failed: ${String(err)}`, err)

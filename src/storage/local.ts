@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { FileNotFoundError, FloeError } from '../errors.ts'
+import { FileNotFoundError, FloeError, WriteNotAppliedError } from '../errors.ts'
 import type { FileIO } from './file-io.ts'
 
 /** Temp files carry this suffix; `list` hides them (a crash can leave one behind). */
@@ -33,6 +33,19 @@ export function fileUri(absPath: string): string {
   if (!path.isAbsolute(absPath)) throw new FloeError(`not an absolute path: ${absPath}`)
   return 'file://' + absPath
 }
+
+/** link(2) errors that mean no link was made (EIO and the like stay ambiguous). */
+const LINK_REFUSED = new Set([
+  'EPERM',
+  'EACCES',
+  'ENOSPC',
+  'EXDEV',
+  'ENOTSUP',
+  'EOPNOTSUPP',
+  'EROFS',
+  'EMLINK',
+  'EDQUOT',
+])
 
 function isCode(err: unknown, code: string): boolean {
   return (err as NodeJS.ErrnoException | undefined)?.code === code
@@ -107,16 +120,27 @@ export class LocalFileIO implements FileIO {
     await fsyncDir(dir)
   }
 
-  /** link(2) fails with EEXIST if the name exists, so exactly one of concurrent creators wins. */
+  /**
+   * link(2) fails with EEXIST if the name exists, so exactly one of concurrent creators wins.
+   * Failures before the link, and a link refused outright, created nothing: WriteNotAppliedError
+   * (a commit then fails for certain instead of leaving its outcome unknown).
+   */
   async writeIfAbsent(uri: string, bytes: Uint8Array): Promise<boolean> {
     const target = localPath(uri)
     const dir = path.dirname(target)
-    await ensureDir(dir)
-    const tmp = await writeTemp(dir, path.basename(target), bytes)
+    let tmp: string
+    try {
+      await ensureDir(dir)
+      tmp = await writeTemp(dir, path.basename(target), bytes)
+    } catch (err) {
+      throw new WriteNotAppliedError(uri, err)
+    }
     try {
       await fs.link(tmp, target)
     } catch (err) {
       if (isCode(err, 'EEXIST')) return false
+      if (LINK_REFUSED.has((err as NodeJS.ErrnoException).code ?? ''))
+        throw new WriteNotAppliedError(uri, err)
       throw err
     } finally {
       await fs.rm(tmp, { force: true })

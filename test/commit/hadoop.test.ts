@@ -8,9 +8,14 @@ import { promises as fs } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { gzipSync } from 'node:zlib'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { HadoopCatalog } from '../../src/commit/hadoop.ts'
-import { CommitConflictError, CommitStateUnknownError, ConfigError } from '../../src/errors.ts'
+import {
+  CommitConflictError,
+  CommitStateUnknownError,
+  ConfigError,
+  WriteNotAppliedError,
+} from '../../src/errors.ts'
 import type { FileIO } from '../../src/storage/file-io.ts'
 import { fileUri, LocalFileIO } from '../../src/storage/local.ts'
 import { S3FileIO } from '../../src/storage/s3.ts'
@@ -85,6 +90,27 @@ describe('hadoop catalog on a local folder', () => {
     const sid = snapshotId()
     const commit = c.commitAppend(id, { base, metadata: await withAppend(io, base, sid), snapshotId: sid })
     await expect(commit).rejects.toBeInstanceOf(CommitStateUnknownError)
+  })
+
+  it('a commit write the disk refuses outright (no hard links here, disk full) fails for certain, not "unknown"', async () => {
+    const link = vi
+      .spyOn(fs, 'link')
+      .mockRejectedValueOnce(
+        Object.assign(new Error('EXDEV: cross-device link not permitted'), { code: 'EXDEV' }),
+      )
+    try {
+      const base = (await catalog.loadTable(id))!
+      const sid = snapshotId()
+      const commit = catalog.commitAppend(id, {
+        base,
+        metadata: await withAppend(io, base, sid),
+        snapshotId: sid,
+      })
+      await expect(commit).rejects.toBeInstanceOf(WriteNotAppliedError)
+    } finally {
+      link.mockRestore()
+    }
+    expect((await catalog.loadTable(id))!.metadata['current-snapshot-id']).not.toBe(undefined)
   })
 
   it('a create-if-absent that landed but answered "exists" (retried PUT → 412) counts as committed', async () => {
