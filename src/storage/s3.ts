@@ -16,7 +16,7 @@ import {
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3'
-import { FileNotFoundError, FloeError } from '../errors.ts'
+import { FileNotFoundError, FloeError, WriteNotAppliedError } from '../errors.ts'
 import type { FileIO } from './file-io.ts'
 
 export interface S3FileIOOptions {
@@ -153,7 +153,15 @@ export class S3FileIO implements FileIO {
       )
       return true
     } catch (err) {
-      if (!isConditionFailed(err)) throw err
+      if (!isConditionFailed(err)) {
+        // A 4xx answering the first attempt (access denied, no such bucket): nothing was stored.
+        // After an SDK retry, an earlier attempt may have landed: leave that to the caller.
+        const s = status(err) ?? 0
+        const attempts = (err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1
+        if (s >= 400 && s < 500 && s !== 408 && s !== 429 && attempts <= 1)
+          throw new WriteNotAppliedError(uri, err)
+        throw err
+      }
       // The SDK retries on a lost response; the retry of our own successful PUT then fails the
       // condition. The bytes (unique ids and timestamps inside) tell whether the object is ours.
       const existing = await this.read(uri).catch(() => undefined)

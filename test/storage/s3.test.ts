@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { S3FileIO, parseS3Uri } from '../../src/storage/s3.ts'
-import { FileNotFoundError } from '../../src/errors.ts'
+import { FileNotFoundError, WriteNotAppliedError } from '../../src/errors.ts'
 import { startTestS3, type TestS3 } from '../support/s3.ts'
 import { startConditionalTestS3 } from '../support/s3-conditional.ts'
 
@@ -64,6 +64,11 @@ describe('S3FileIO', () => {
     expect(await io.writeIfAbsent(uri, bytes('first'))).toBe(true)
     expect(await io.writeIfAbsent(uri, bytes('second'))).toBe(false)
     expect(text(await io.read(uri))).toBe('first')
+  })
+
+  it('writeIfAbsent refused outright (no such bucket) is WriteNotAppliedError, not an unknown outcome', async () => {
+    const uri = 's3://no-such-bucket/wh/v1.metadata.json'
+    await expect(io.writeIfAbsent(uri, bytes('x'))).rejects.toBeInstanceOf(WriteNotAppliedError)
   })
 
   it('lists by prefix across pages', async () => {
