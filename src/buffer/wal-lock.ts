@@ -10,7 +10,9 @@
  *   not a lock this process holds (a container's PID 1 restarting finds its own old lock), or now
  *   runs a process that started at another time (pid reuse; Linux start time from /proc);
  * - otherwise (another container or host sharing the volume): its pid means nothing here, so only
- *   the heartbeat tells: a lock untouched for STALE_MS is taken over.
+ *   the heartbeat tells. Floe watches the lock for WATCH_MS (two heartbeats and a margin): if its
+ *   mtime does not move, the owner is gone. Only the file's own mtime is compared with itself, so
+ *   clocks that disagree between hosts cannot make a live owner look stale.
  * A live owner stops start-up with an error naming FLOE_WAL_DIR.
  */
 import { promises as fs, readFileSync, readlinkSync } from 'node:fs'
@@ -20,7 +22,8 @@ import path from 'node:path'
 import { ConfigError } from '../errors.ts'
 
 export const HEARTBEAT_MS = 5_000
-export const STALE_MS = 30_000
+/** How long an owner that cannot be checked is watched for a heartbeat. */
+export const WATCH_MS = 2 * HEARTBEAT_MS + 1_000
 const CLAIM_STALE_MS = 10_000
 
 export interface LockOwner {
@@ -106,10 +109,13 @@ function parseOwner(text: string): LockOwner | undefined {
 }
 
 /** Why the lock's owner is certainly gone, or undefined if it may still run. */
-function staleBecause(owner: LockOwner | undefined, ageMs: number, me: LockOwner): string | undefined {
-  const checkable =
-    owner !== undefined && owner.host === me.host && owner.pidns === me.pidns && owner.boot === me.boot
-  if (!checkable) return ageMs > STALE_MS ? `no heartbeat for ${Math.round(ageMs / 1000)} s` : undefined
+/** Whether this process can check the owner's pid (same host, boot and pid namespace). */
+function checkable(owner: LockOwner | undefined, me: LockOwner): owner is LockOwner {
+  return owner !== undefined && owner.host === me.host && owner.pidns === me.pidns && owner.boot === me.boot
+}
+
+/** Why a checkable owner is certainly gone, or undefined if it runs. */
+function staleBecause(owner: LockOwner, me: LockOwner): string | undefined {
   if (owner.pid === me.pid)
     return heldTokens.has(owner.token) ? undefined : 'it names this very process id (a restarted container)'
   if (!alive(owner.pid)) return `process ${owner.pid} is not running`
@@ -123,7 +129,12 @@ export interface WalLock {
   release(): Promise<void>
 }
 
-export async function lockWalDir(dir: string): Promise<WalLock> {
+export interface LockOptions {
+  /** How long to watch an owner that cannot be checked (default WATCH_MS; tests use less). */
+  watchMs?: number
+}
+
+export async function lockWalDir(dir: string, options: LockOptions = {}): Promise<WalLock> {
   await fs.mkdir(dir, { recursive: true })
   const file = path.join(dir, 'LOCK')
   const me = currentOwner()
@@ -132,7 +143,9 @@ export async function lockWalDir(dir: string): Promise<WalLock> {
     const seen = await readLock(file)
     if (!seen) continue // released meanwhile
     const owner = parseOwner(seen.text)
-    const reason = staleBecause(owner, Date.now() - seen.mtimeMs, me)
+    const reason = checkable(owner, me)
+      ? staleBecause(owner, me)
+      : await heartbeatStopped(file, seen, options.watchMs ?? WATCH_MS)
     if (reason === undefined)
       throw new ConfigError(
         'FLOE_WAL_DIR',
@@ -142,6 +155,18 @@ export async function lockWalDir(dir: string): Promise<WalLock> {
     await takeOver(file, seen.text, me)
   }
   throw new ConfigError('FLOE_WAL_DIR', `could not lock ${dir}`)
+}
+
+/** Watches LOCK for `ms`: a reason if it stayed the same file with the same mtime, else undefined. */
+async function heartbeatStopped(
+  file: string,
+  seen: { text: string; mtimeMs: number },
+  ms: number,
+): Promise<string | undefined> {
+  await new Promise((r) => setTimeout(r, ms))
+  const now = await readLock(file)
+  if (now === undefined) return 'it was released' // gone meanwhile: the takeover finds nothing
+  return now.text === seen.text && now.mtimeMs === seen.mtimeMs ? `no heartbeat for ${ms} ms` : undefined
 }
 
 /** Creates LOCK with its full content at once (temp file + link), or false if it exists. */

@@ -7,13 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { ConfigError } from '../../src/errors.ts'
-import {
-  currentOwner,
-  lockWalDir,
-  processStart,
-  STALE_MS,
-  type LockOwner,
-} from '../../src/buffer/wal-lock.ts'
+import { currentOwner, lockWalDir, processStart, type LockOwner } from '../../src/buffer/wal-lock.ts'
 
 const dirs: string[] = []
 afterEach(() => {
@@ -30,9 +24,9 @@ function walDirWithLock(owner: Partial<LockOwner> | number, ageMs = 0): string {
   return dir
 }
 
-async function takesOver(dir: string): Promise<boolean> {
+async function takesOver(dir: string, watchMs = 300): Promise<boolean> {
   try {
-    const lock = await lockWalDir(dir)
+    const lock = await lockWalDir(dir, { watchMs })
     expect(JSON.parse(readFileSync(path.join(dir, 'LOCK'), 'utf8')).token).toBe(lock.owner.token)
     await lock.release()
     return true
@@ -65,11 +59,23 @@ describe('WAL directory lock', () => {
     expect(await takesOver(walDirWithLock({ ...parent, start: '1' }))).toBe(true)
   })
 
-  it('from another host or pid namespace: only a missing heartbeat makes it stale', async () => {
+  it('from another host or pid namespace: watched for a heartbeat, never judged by clocks', async () => {
     const foreign = { pid: process.ppid, host: 'other-host' }
-    expect(await takesOver(walDirWithLock(foreign, 1_000))).toBe(false)
-    expect(await takesOver(walDirWithLock({ ...parent, pidns: 'pid:[1]' }, 1_000))).toBe(false)
-    expect(await takesOver(walDirWithLock(foreign, STALE_MS + 5_000))).toBe(true)
+    // A live owner elsewhere: its heartbeat moves the mtime while we watch.
+    const live = walDirWithLock(foreign)
+    const beat = setInterval(() => {
+      const t = new Date()
+      utimesSync(path.join(live, 'LOCK'), t, t)
+    }, 50)
+    try {
+      expect(await takesOver(live)).toBe(false)
+    } finally {
+      clearInterval(beat)
+    }
+    // A dead owner whose clock ran an hour ahead (its mtime is in our future): still taken over.
+    expect(await takesOver(walDirWithLock(foreign, -3_600_000))).toBe(true)
+    // Another pid namespace on this host, no heartbeat: taken over.
+    expect(await takesOver(walDirWithLock({ ...parent, pidns: 'pid:[1]' }, 1_000))).toBe(true)
   })
 
   it("reads Floe 0.1's bare-pid lock files", async () => {
