@@ -7,6 +7,7 @@
  */
 import { createHash, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
+import { perSecret } from './per-secret.ts'
 
 export interface CacheToken {
   websiteId?: string
@@ -21,17 +22,10 @@ const HEADER = Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url')
 // The key (128 hex chars) is longer than SHA-256's 64-byte block, so HMAC itself would first
 // replace it by sha256(key) on every call (RFC 2104 §2). Doing that once per secret gives the same
 // MAC and saves the per-call key setup.
-const keys = new Map<string, KeyObject>()
-function keyFor(secret: string): KeyObject {
-  let key = keys.get(secret)
-  if (key === undefined) {
-    const raw = Buffer.from(secret, 'utf8')
-    key = createSecretKey(raw.length > 64 ? createHash('sha256').update(raw).digest() : raw)
-    if (keys.size > 16) keys.clear()
-    keys.set(secret, key)
-  }
-  return key
-}
+const keyFor = perSecret((secret): KeyObject => {
+  const raw = Buffer.from(secret, 'utf8')
+  return createSecretKey(raw.length > 64 ? createHash('sha256').update(raw).digest() : raw)
+})
 
 // A visit's token is the same string for every event of the visit (its `iat` is the visit start),
 // and the tracker sends it back with each one: remembering recent signatures saves the HMAC (the
@@ -39,15 +33,10 @@ function keyFor(secret: string): KeyObject {
 // One memo per secret, keyed by the signing input, so a token can only match the signature this
 // process made with that secret. (Not one memo keyed by secret + input: the 128-character secret
 // in every key costs more to hash than it saves.)
-const signatures = new Map<string, LRUCache<string, string>>()
+const signatures = perSecret(() => new LRUCache<string, string>({ max: 10_000 }))
 
 function sign(data: string, secret: string): string {
-  let memo = signatures.get(secret)
-  if (memo === undefined) {
-    if (signatures.size > 16) signatures.clear()
-    memo = new LRUCache<string, string>({ max: 10_000 })
-    signatures.set(secret, memo)
-  }
+  const memo = signatures(secret)
   let signature = memo.get(data)
   if (signature === undefined) {
     signature = createHmac('sha256', keyFor(secret)).update(data).digest('base64url')
@@ -70,17 +59,12 @@ export function signCacheToken(token: CacheToken, secret: string): string {
 
 // Tokens that verified, per secret: the tracker sends the same token with every event of a visit,
 // so all but the first skip the base64/JSON decoding and the comparison. Only valid tokens are kept.
-const verified = new Map<string, LRUCache<string, CacheToken>>()
+const verified = perSecret(() => new LRUCache<string, CacheToken>({ max: 10_000 }))
 
 /** The token's claims, or null for anything invalid (Umami ignores a bad token, never errors). */
 export function verifyCacheToken(raw: string | undefined, secret: string): CacheToken | null {
   if (!raw || raw.length > 2048) return null
-  let memo = verified.get(secret)
-  if (memo === undefined) {
-    if (verified.size > 16) verified.clear()
-    memo = new LRUCache<string, CacheToken>({ max: 10_000 })
-    verified.set(secret, memo)
-  }
+  const memo = verified(secret)
   const known = memo.get(raw)
   if (known) return known
   const token = decodeAndVerify(raw, secret)

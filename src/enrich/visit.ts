@@ -5,6 +5,7 @@
  */
 import { LRUCache } from 'lru-cache'
 import { hash, umamiUuid } from './hash.ts'
+import { perSecret } from './per-secret.ts'
 import type { CacheToken } from './cache-token.ts'
 
 export const VISIT_DURATION_SECONDS = 1800
@@ -43,16 +44,11 @@ export interface VisitInput {
 
 // The hourly visit id of a session is the same for all its events in that hour: memoised (bounded),
 // one memo per secret (the secret is 128 characters: not worth hashing into every key).
-const hourlyVisits = new Map<string, LRUCache<string, string>>()
+const hourlyVisits = perSecret(() => new LRUCache<string, string>({ max: 100_000 }))
 
 /** `uuid(sessionId, visitSalt(createdAt))`, memoised per session, hour and secret. */
 export function hourlyVisitId(sessionId: string, createdAt: Date, secret: string): string {
-  let memo = hourlyVisits.get(secret)
-  if (memo === undefined) {
-    if (hourlyVisits.size > 16) hourlyVisits.clear()
-    memo = new LRUCache<string, string>({ max: 100_000 })
-    hourlyVisits.set(secret, memo)
-  }
+  const memo = hourlyVisits(secret)
   const key = `${sessionId}\n${Math.floor(createdAt.getTime() / 3_600_000)}`
   let id = memo.get(key)
   if (id === undefined) {
