@@ -12,10 +12,16 @@
  */
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
+import { WriteNotAppliedError } from '../errors.ts'
 import type { TableName } from '../rows.ts'
+import { LocalFileIO, fileUri, fsyncDir } from '../storage/local.ts'
 import { stringifyJson } from '../write/json.ts'
 import type { QuarantinedRow } from './flusher.ts'
 
+/** link(2) errors that mean "no hard links on this filesystem" (SMB, some FUSE mounts). */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV'])
+
+/** Create-if-absent without link(2): exclusive create, then write; an existing file is kept. */
 async function writeNew(file: string, text: string): Promise<void> {
   let h
   try {
@@ -30,6 +36,7 @@ async function writeNew(file: string, text: string): Promise<void> {
   } finally {
     await h.close()
   }
+  await fsyncDir(path.dirname(file))
 }
 
 export function quarantineDir(walDir: string): string {
@@ -39,35 +46,18 @@ export function quarantineDir(walDir: string): string {
 export function quarantineWriter(
   dir: string,
 ): (table: TableName, seq: number, rows: QuarantinedRow[]) => Promise<void> {
+  const io = new LocalFileIO()
   return async (table, seq, rows) => {
-    await fs.mkdir(dir, { recursive: true })
     const file = path.join(dir, `${table}-${String(seq).padStart(20, '0')}.ndjson`)
     const text = rows.map((q) => stringifyJson({ table, reason: q.reason, row: q.row }) + '\n').join('')
-    // Written under a temporary name and renamed: a file with the final name is always complete.
-    const tmp = `${file}.tmp`
-    const handle = await fs.open(tmp, 'w')
     try {
-      await handle.writeFile(text)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    try {
-      await fs.link(tmp, file) // fails if a replay already quarantined this record: keep that one
+      // Complete under its final name or not there at all; false (kept as it is) if a replay of
+      // this record already quarantined it.
+      await io.writeIfAbsent(fileUri(file), new TextEncoder().encode(text))
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      if (code === 'EEXIST') return
-      // No hard links on this filesystem (SMB, some FUSE mounts): create-if-absent the plain way.
-      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw err
+      const code = (err as { cause?: NodeJS.ErrnoException }).cause?.code
+      if (!(err instanceof WriteNotAppliedError) || !NO_HARD_LINKS.has(code ?? '')) throw err
       await writeNew(file, text)
-    } finally {
-      await fs.rm(tmp, { force: true })
-    }
-    const folder = await fs.open(dir, 'r')
-    try {
-      await folder.sync()
-    } finally {
-      await folder.close()
     }
   }
 }

@@ -20,6 +20,7 @@ import { hostname } from 'node:os'
 import { randomUUID } from 'node:crypto'
 import path from 'node:path'
 import { ConfigError } from '../errors.ts'
+import { LocalFileIO, fileUri } from '../storage/local.ts'
 
 export const HEARTBEAT_MS = 5_000
 /** How long an owner that cannot be checked is watched for a heartbeat. */
@@ -170,24 +171,8 @@ async function heartbeatStopped(
 }
 
 /** Creates LOCK with its full content at once (temp file + link), or false if it exists. */
-async function create(file: string, me: LockOwner): Promise<boolean> {
-  const tmp = `${file}.${me.token}`
-  const h = await fs.open(tmp, 'w')
-  try {
-    await h.writeFile(JSON.stringify(me))
-    await h.sync()
-  } finally {
-    await h.close()
-  }
-  try {
-    await fs.link(tmp, file)
-    return true
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-    return false
-  } finally {
-    await fs.rm(tmp, { force: true })
-  }
+function create(file: string, me: LockOwner): Promise<boolean> {
+  return new LocalFileIO().writeIfAbsent(fileUri(file), new TextEncoder().encode(JSON.stringify(me)))
 }
 
 /** Content and mtime of one and the same LOCK file (one handle), or undefined if there is none. */
