@@ -20,16 +20,9 @@ import type { EventSink } from './sink.ts'
 import { TableBuffer } from './table-buffer.ts'
 import { TableFlusher } from './flusher.ts'
 import { disabledWal, openWal, type WriteAheadLog } from './wal.ts'
-import {
-  committedPositions,
-  ensureWriterId,
-  laterPositions,
-  readCheckpoint,
-  recordsToReplay,
-  writeCheckpoint,
-  type Positions,
-} from './recovery.ts'
+import { committedPositions, ensureWriterId, laterPositions, recordsToReplay } from './recovery.ts'
 import { lockWalDir, type WalLock } from './wal-lock.ts'
+import { CheckpointSaver, readCheckpoint } from './checkpoint.ts'
 import { quarantineDir, quarantineWriter } from './quarantine.ts'
 
 /** Without a WAL there is no record size; estimate one for the bytes trigger. */
@@ -63,12 +56,8 @@ export class IngestBuffer implements EventSink {
   writerId = ''
   /** Rows replayed from the WAL at start. */
   replayedRows = 0
-  /** Per table, the seq through which rows are committed (what the checkpoint records). */
-  private committed = Object.fromEntries(TABLE_NAMES.map((t) => [t, 0])) as Positions
-  private checkpointWrite: Promise<void> | undefined
-  private checkpointDirty = false
-  private checkpointRetry: NodeJS.Timeout | undefined
-  private checkpointFailures = 0
+  /** Records committed positions on disk (WAL on only). */
+  private checkpoint: CheckpointSaver | undefined
 
   constructor(private readonly o: BufferOptions) {
     this.intervalMs = o.flushIntervalMs ?? o.config.iceberg.flushIntervalSeconds * 1000
@@ -95,7 +84,11 @@ export class IngestBuffer implements EventSink {
       await committedPositions(this.o.writer, this.writerId),
       await readCheckpoint(walConfig.dir),
     )
-    this.committed = { ...committed }
+    if (walConfig.enabled)
+      this.checkpoint = new CheckpointSaver(
+        { dir: walConfig.dir, sync: walConfig.fsync !== 'never', logger: this.o.logger },
+        committed,
+      )
     const minNextSeq = Math.max(...Object.values(committed)) + 1
     const now = Date.now()
     if (walConfig.enabled) {
@@ -213,13 +206,7 @@ export class IngestBuffer implements EventSink {
       }
     }
     for (const t of TABLE_NAMES) this.flushers[t].stop()
-    if (this.checkpointRetry) {
-      clearTimeout(this.checkpointRetry) // one last attempt now
-      this.checkpointRetry = undefined
-      this.saveCheckpoint()
-    }
-    while (this.checkpointWrite) await this.checkpointWrite
-    clearTimeout(this.checkpointRetry)
+    await this.checkpoint?.close()
     await this.wal.close()
     await this.lock?.release()
     this.state = 'closed'
@@ -254,10 +241,7 @@ export class IngestBuffer implements EventSink {
   }
 
   private afterCommit(table: TableName, committedSeq: number): void {
-    if (committedSeq > this.committed[table]) {
-      this.committed[table] = committedSeq
-      this.saveCheckpoint()
-    }
+    this.checkpoint?.advance(table, committedSeq)
     this.truncateWal().catch((err) => this.o.logger?.warn({ err }, 'WAL truncation failed'))
     // Rows that arrived during the flush: the interval counts from the oldest of them.
     const oldest = this.buffers[table].oldestAt
@@ -266,46 +250,6 @@ export class IngestBuffer implements EventSink {
     if (oldest !== undefined) this.armTimer(table, Math.max(0, oldest + this.intervalMs - Date.now()))
     if (this.backlogRows < this.o.config.backlogMaxRows) metrics.backpressure.set(0)
     this.updateGauges()
-  }
-
-  /** Writes the checkpoint in the background; calls during a write coalesce into one more write. */
-  private saveCheckpoint(): void {
-    if (!this.o.config.wal.enabled) return
-    if (this.checkpointWrite || this.checkpointRetry) {
-      this.checkpointDirty = true
-      return
-    }
-    const positions = { ...this.committed }
-    this.checkpointWrite = writeCheckpoint(
-      this.o.config.wal.dir,
-      positions,
-      this.o.config.wal.fsync !== 'never',
-    )
-      .then(
-        () => {
-          this.checkpointFailures = 0
-        },
-        (err: unknown) => {
-          // Disk full, say: keep trying (with backoff) until it lands, or snapshot expiry by
-          // another engine could later make committed records look uncommitted.
-          this.checkpointFailures++
-          this.checkpointDirty = true
-          const delay = Math.min(10_000, 100 * 2 ** Math.min(this.checkpointFailures, 7))
-          this.o.logger?.warn({ err, retryInMs: delay }, 'writing the committed-position checkpoint failed')
-          this.checkpointRetry = setTimeout(() => {
-            this.checkpointRetry = undefined
-            this.saveCheckpoint()
-          }, delay)
-          this.checkpointRetry.unref()
-        },
-      )
-      .finally(() => {
-        this.checkpointWrite = undefined
-        if (this.checkpointDirty && !this.checkpointRetry) {
-          this.checkpointDirty = false
-          this.saveCheckpoint()
-        }
-      })
   }
 
   private updateGauges(): void {

@@ -10,7 +10,7 @@
  * The snapshot chain alone is not enough: another engine may expire the snapshots that carry this
  * writer's markers (`expire_snapshots`) while committed records still sit in the WAL (a segment goes
  * only when all its records, of both tables, are committed). So each commit also updates a local
- * checkpoint, `<FLOE_WAL_DIR>/committed`, and recovery takes the larger of the two per table. The
+ * checkpoint, `<FLOE_WAL_DIR>/committed` (checkpoint.ts), and recovery takes the larger of the two per table. The
  * checkpoint is written after the commit (in the background, coalesced); a crash before it lands
  * leaves the just-committed snapshot in the chain, where recovery finds it.
  */
@@ -88,38 +88,6 @@ export async function committedPositions(
   const out = {} as Positions
   for (const t of TABLE_NAMES) out[t] = committedSeq((await writer.load(t)).metadata, writerId)
   return out
-}
-
-const CHECKPOINT_FILE = 'committed'
-
-/** The local checkpoint of committed positions; zeros where there is none (first start). */
-export async function readCheckpoint(walDir: string): Promise<Positions> {
-  const out = Object.fromEntries(TABLE_NAMES.map((t) => [t, 0])) as Positions
-  try {
-    const saved = JSON.parse(await fs.readFile(path.join(walDir, CHECKPOINT_FILE), 'utf8')) as Record<
-      string,
-      unknown
-    >
-    for (const t of TABLE_NAMES) if (Number.isSafeInteger(saved[t])) out[t] = saved[t] as number
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && !(err instanceof SyntaxError)) throw err
-  }
-  return out
-}
-
-/** Replaces the checkpoint atomically (temp file, fsync, rename, fsync of the folder unless `sync` is off). */
-export async function writeCheckpoint(walDir: string, positions: Positions, sync: boolean): Promise<void> {
-  const file = path.join(walDir, CHECKPOINT_FILE)
-  const tmp = `${file}.tmp`
-  const h = await fs.open(tmp, 'w')
-  try {
-    await h.writeFile(JSON.stringify(positions) + '\n')
-    if (sync) await h.sync()
-  } finally {
-    await h.close()
-  }
-  await fs.rename(tmp, file)
-  if (sync) await fsyncDir(walDir)
 }
 
 /** Per table, the larger of two positions. */
