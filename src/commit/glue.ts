@@ -28,7 +28,7 @@ import {
 } from '@aws-sdk/client-glue'
 import { CommitConflictError, CommitStateUnknownError, FloeError, NoSuchTableError } from '../errors.ts'
 import type { FileIO } from '../storage/file-io.ts'
-import { AWS_TIMEOUTS } from '../storage/s3.ts'
+import { AWS_TIMEOUTS, sdkAttempts } from '../storage/s3.ts'
 import type { IcebergType, TableMetadata } from '../write/metadata.ts'
 import { nextMetadataLocation, readMetadataFile, writeMetadataFile } from '../write/metadata-file.ts'
 import type { AppendCommit, Catalog, LoadedTable, TableIdentifier } from './catalog.ts'
@@ -249,11 +249,10 @@ export class GlueCatalog implements Catalog {
       }
       if (name === 'EntityNotFoundException') throw new NoSuchTableError(`Glue table ${id.name} was dropped`)
       const fault = (err as { $fault?: string }).$fault
-      const attempts = (err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1
       // A 4xx other than the above was rejected before any change, but only if it answered the
       // first attempt: after an SDK retry, an earlier attempt may have been applied with its
       // answer lost (then a throttled or refused retry says nothing about it). Settle by looking.
-      if (fault === 'client' && name !== 'TimeoutError' && attempts <= 1) throw err
+      if (fault === 'client' && name !== 'TimeoutError' && sdkAttempts(err) <= 1) throw err
       if (await this.#landed(id, commit.snapshotId))
         return { metadataLocation: location, metadata: commit.metadata }
       if (fault === 'client' && name !== 'TimeoutError') throw err

@@ -91,6 +91,14 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  * link is fine); the resulting TimeoutError is retried by the SDK and then reported (on a commit, as
  * "state unknown"). Shared with the Glue client.
  */
+/**
+ * How many attempts the AWS SDK made before this error (1 = it answered the first). After a retry,
+ * an earlier attempt may have been applied with its answer lost, so an error then proves nothing.
+ */
+export function sdkAttempts(err: unknown): number {
+  return (err as { $metadata?: { attempts?: number } } | undefined)?.$metadata?.attempts ?? 1
+}
+
 export const AWS_TIMEOUTS = { connectionTimeout: 5_000, socketTimeout: 30_000 }
 
 export function createS3Client(o: Omit<S3FileIOOptions, 'client' | 'conditionalWrites'>): S3Client {
@@ -157,8 +165,7 @@ export class S3FileIO implements FileIO {
         // A 4xx answering the first attempt (access denied, no such bucket): nothing was stored.
         // After an SDK retry, an earlier attempt may have landed: leave that to the caller.
         const s = status(err) ?? 0
-        const attempts = (err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1
-        if (s >= 400 && s < 500 && s !== 408 && s !== 429 && attempts <= 1)
+        if (s >= 400 && s < 500 && s !== 408 && s !== 429 && sdkAttempts(err) <= 1)
           throw new WriteNotAppliedError(uri, err)
         throw err
       }
