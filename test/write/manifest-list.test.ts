@@ -38,6 +38,14 @@ const file = (partition: (number | string | null)[], records: bigint): DataFile 
   splitOffsets: [4n],
 })
 
+/** The fields every v1 manifest list has (v1 leaves the counts optional). */
+const V1_REQUIRED_FIELDS = [
+  { name: 'manifest_path', type: 'string', 'field-id': 500 },
+  { name: 'manifest_length', type: 'long', 'field-id': 501 },
+  { name: 'partition_spec_id', type: 'int', 'field-id': 502 },
+  { name: 'added_snapshot_id', type: ['null', 'long'], default: null, 'field-id': 503 },
+]
+
 const JAVA_IDS = {
   'manifest_file.manifest_path': 500,
   'manifest_file.manifest_length': 501,
@@ -157,10 +165,7 @@ describe('manifest list Avro file (decoded by python3-avro)', () => {
       type: 'record',
       name: 'manifest_file',
       fields: [
-        { name: 'manifest_path', type: 'string', 'field-id': 500 },
-        { name: 'manifest_length', type: 'long', 'field-id': 501 },
-        { name: 'partition_spec_id', type: 'int', 'field-id': 502 },
-        { name: 'added_snapshot_id', type: ['null', 'long'], default: null, 'field-id': 503 },
+        ...V1_REQUIRED_FIELDS,
         { name: 'added_data_files_count', type: ['null', 'int'], default: null, 'field-id': 504 },
         { name: 'existing_data_files_count', type: ['null', 'int'], default: null, 'field-id': 505 },
         { name: 'deleted_data_files_count', type: ['null', 'int'], default: null, 'field-id': 506 },
@@ -208,16 +213,7 @@ describe('manifest list Avro file (decoded by python3-avro)', () => {
     writeFileSync(
       listPath,
       writeAvroFile(
-        {
-          type: 'record',
-          name: 'manifest_file',
-          fields: [
-            { name: 'manifest_path', type: 'string', 'field-id': 500 },
-            { name: 'manifest_length', type: 'long', 'field-id': 501 },
-            { name: 'partition_spec_id', type: 'int', 'field-id': 502 },
-            { name: 'added_snapshot_id', type: ['null', 'long'], default: null, 'field-id': 503 },
-          ],
-        },
+        { type: 'record', name: 'manifest_file', fields: V1_REQUIRED_FIELDS }, // no counts at all
         [
           {
             manifest_path: fileUri(manifestPath),
