@@ -31,7 +31,7 @@ import {
   NoSuchTableError,
   type SchemaMismatchError,
 } from '../errors.ts'
-import type { TableDefinition, TableMetadata } from './metadata.ts'
+import type { IcebergSchema, TableDefinition, TableMetadata } from './metadata.ts'
 import { currentSchema, defaultSpec, newTableMetadata } from './metadata.ts'
 import { loadTableDefinitions } from './table-definition.ts'
 import { checkTableSchema, invalidRows, validateRows } from './validate.ts'
@@ -141,9 +141,19 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
     if (!def) throw new NoSuchTableError(`no table definition for ${table}`)
     validateRows(table, def.schema, rows) // before anything is written
     let base = await ensureTable(table)
-    let tableSchema = checkTableSchema(table, def.schema, currentSchema(base.metadata))
-    if (options.alreadyCommitted?.(base.metadata))
-      throw new AlreadyCommittedError(`${table}: the table already holds rows of this append`)
+    // On every load: another engine may have changed the schema (a column it added is fine; a
+    // column Floe writes that now means something else is not), and an earlier append of these
+    // rows may have landed late (committing them again would duplicate them).
+    let checkedSchema: IcebergSchema | undefined
+    const checkBase = (loaded: LoadedTable): IcebergSchema => {
+      let schema = checkedSchema
+      if (schema === undefined || loaded.metadata['current-schema-id'] !== schema['schema-id'])
+        checkedSchema = schema = checkTableSchema(table, def.schema, currentSchema(loaded.metadata))
+      if (options.alreadyCommitted?.(loaded.metadata))
+        throw new AlreadyCommittedError(`${table}: the table already holds rows of this append`)
+      return schema
+    }
+    const tableSchema = checkBase(base)
     if (rows.length === 0) {
       const id = base.metadata['current-snapshot-id']
       return {
@@ -204,14 +214,8 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
         // An earlier attempt whose outcome was unknown may have landed after all.
         if (findSnapshotByCommitId(base.metadata, commitId)) return result(base, attempt - 1)
       }
-      // Another engine may have changed the schema since the files were staged. A column it added
-      // is fine; a column Floe writes that now means something else is not. And an earlier append
-      // of these rows may have landed late: then committing them again would duplicate them.
       try {
-        if (base.metadata['current-schema-id'] !== tableSchema['schema-id'])
-          tableSchema = checkTableSchema(table, def.schema, currentSchema(base.metadata))
-        if (options.alreadyCommitted?.(base.metadata))
-          throw new AlreadyCommittedError(`${table}: the table already holds rows of this append`)
+        checkBase(base)
       } catch (err) {
         if (!unknownOutcome) await deleteAll(io, [...staged.written, ...manifestLists])
         throw err

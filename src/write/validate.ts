@@ -125,7 +125,7 @@ export function checkTableSchema(
     const have = byName.get(want.name)
     if (!have)
       throw new TableSchemaConflictError(table, want.name, `column is not in the table's current schema`)
-    if (have.id !== want.id || !sameType(have.type, want.type))
+    if (have.id !== want.id || !fits(have.type, want.type))
       throw new TableSchemaConflictError(
         table,
         want.name,
@@ -140,18 +140,17 @@ export function checkTableSchema(
 /** Iceberg's allowed type promotions: data written as `from` reads correctly as `to`. */
 const PROMOTIONS: Record<string, string> = { int: 'long', float: 'double' }
 
-/** Whether values Floe writes as `written` fit the table's `table` type (same, or a promotion). */
-function sameType(table: IcebergType, written: IcebergType): boolean {
-  const a = table
-  const b = written
-  if (typeof a === 'string' && typeof b === 'string') return a === b || PROMOTIONS[b] === a
-  if (typeof a !== 'object' || typeof b !== 'object') return false
+/** Whether values Floe writes as `written` fit the table's type (same, or a promotion). */
+function fits(table: IcebergType, written: IcebergType): boolean {
+  if (typeof table === 'string' && typeof written === 'string')
+    return table === written || PROMOTIONS[written] === table
+  if (typeof table !== 'object' || typeof written !== 'object') return false
   return (
-    a['key-id'] === b['key-id'] &&
-    a['value-id'] === b['value-id'] &&
-    Boolean(a['value-required']) === Boolean(b['value-required']) &&
-    sameType(a.key, b.key) &&
-    sameType(a.value, b.value)
+    table['key-id'] === written['key-id'] &&
+    table['value-id'] === written['value-id'] &&
+    Boolean(table['value-required']) === Boolean(written['value-required']) &&
+    fits(table.key, written.key) &&
+    fits(table.value, written.value)
   )
 }
 
