@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config'
+
+// The reference engines (Iceberg Java, Spark, Trino) reading and maintaining Floe's tables.
+// Separate from `npm test` because they need Java and Maven Central and take minutes:
+// `npm run test:engines` (README, "Tests"). One file at a time: each starts JVMs.
+export default defineConfig({
+  test: {
+    include: ['test/engines/**/*.test.ts'],
+    fileParallelism: false,
+    testTimeout: 20 * 60_000,
+    hookTimeout: 30 * 60_000,
+  },
+})
