@@ -139,8 +139,24 @@ export async function lockWalDir(dir: string, options: LockOptions = {}): Promis
   await fs.mkdir(dir, { recursive: true })
   const file = path.join(dir, 'LOCK')
   const me = currentOwner()
+  // Our token counts as held from before the link that makes LOCK visible until create() has
+  // answered: another taker in this process may read LOCK in between (the link is followed by a
+  // directory fsync), and a lock naming our pid with a token not held here is judged stale.
+  // Registering only after create() returned let that taker remove the live lock and take it too.
+  heldTokens.add(me.token)
+  let won = false
+  try {
+    won = await claimLoop(dir, file, me, options)
+  } finally {
+    if (!won) heldTokens.delete(me.token)
+  }
+  return held(file, me)
+}
+
+/** Tries to create LOCK, judging and taking over a stale one; true once it is ours, else throws. */
+async function claimLoop(dir: string, file: string, me: LockOwner, options: LockOptions): Promise<true> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    if (await create(file, me)) return held(file, me)
+    if (await create(file, me)) return true
     const seen = await readLock(file)
     if (!seen) continue // released meanwhile
     const owner = parseOwner(seen.text)
@@ -221,19 +237,24 @@ async function takeOver(file: string, staleText: string, me: LockOwner): Promise
   }
 }
 
+/** The lock as its holder sees it; `owner.token` is already in heldTokens (see lockWalDir). */
 function held(file: string, owner: LockOwner): WalLock {
   const now = () => new Date()
   const heartbeat = setInterval(() => void fs.utimes(file, now(), now()).catch(() => {}), HEARTBEAT_MS)
   heartbeat.unref()
-  heldTokens.add(owner.token)
   return {
     owner,
     async release() {
       clearInterval(heartbeat)
-      heldTokens.delete(owner.token)
-      // Only our own lock: after a takeover by someone else, theirs must stay.
-      const current = parseOwner(await fs.readFile(file, 'utf8').catch(() => ''))
-      if (current?.token === owner.token) await fs.rm(file, { force: true })
+      try {
+        // Only our own lock: after a takeover by someone else, theirs must stay.
+        const current = parseOwner(await fs.readFile(file, 'utf8').catch(() => ''))
+        if (current?.token === owner.token) await fs.rm(file, { force: true })
+      } finally {
+        // Forgotten only once LOCK is gone: before, a taker in this process could judge the still
+        // present lock stale, remove it after our check and have its own lock removed by our rm.
+        heldTokens.delete(owner.token)
+      }
     },
   }
 }

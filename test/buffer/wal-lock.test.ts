@@ -2,8 +2,8 @@
  * The WAL directory lock: a lock left behind is taken over at once (or Floe would never start
  * again), a live owner's never (two processes would share one writer id).
  */
-import { afterEach, describe, expect, it } from 'vitest'
-import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { promises as fsp, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { ConfigError } from '../../src/errors.ts'
@@ -101,6 +101,39 @@ describe('WAL directory lock', () => {
       const lock = (won[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof lockWalDir>>>).value
       expect(JSON.parse(readFileSync(path.join(dir, 'LOCK'), 'utf8')).token).toBe(lock.owner.token)
       await lock.release()
+    }
+  })
+
+  it('a sibling taker in this process never judges a lock being created (linked, not yet fsynced) stale', async () => {
+    // Deterministic form of the race "many takers" hits under load: the first taker's LOCK is
+    // linked into place but its create has not returned (the directory fsync is still running)
+    // when a second taker in the same process reads it. The LOCK names our pid with a token that
+    // must count as held from before the link, or the second taker removes the live lock.
+    const dir = mkdtempSync(path.join(tmpdir(), 'floe-lock-'))
+    dirs.push(dir)
+    const realLink = fsp.link.bind(fsp)
+    let linked!: () => void
+    const isLinked = new Promise<void>((r) => (linked = r))
+    let resume!: () => void
+    const gate = new Promise<void>((r) => (resume = r))
+    const spy = vi.spyOn(fsp, 'link').mockImplementationOnce(async (from, to) => {
+      await realLink(from, to)
+      linked()
+      await gate
+    })
+    try {
+      const first = lockWalDir(dir)
+      await isLinked
+      const [second] = await Promise.allSettled([lockWalDir(dir)])
+      resume()
+      const lock = await first
+      expect(second.status).toBe('rejected')
+      expect(String((second as PromiseRejectedResult).reason)).toMatch(/FLOE_WAL_DIR/)
+      expect(JSON.parse(readFileSync(path.join(dir, 'LOCK'), 'utf8')).token).toBe(lock.owner.token)
+      await lock.release()
+    } finally {
+      resume()
+      spy.mockRestore()
     }
   })
 })
