@@ -1,5 +1,5 @@
 # Floe service image. TypeScript runs through tsx (a runtime dependency), so there is no build step.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 # As `npm start`: a bounded old space keeps V8 from growing the heap to GBs of garbage (README, Memory).

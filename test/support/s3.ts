@@ -68,7 +68,7 @@ export async function startS3rverProcess(options: {
   let child: ChildProcess | undefined
   const start = async () => {
     // --openssl-legacy-provider: s3rver encrypts ListObjectsV2 continuation tokens with DES, which
-    // Node 20's OpenSSL 3 only offers from the legacy provider (else any truncated listing is a 500).
+    // OpenSSL 3 (Node >= 17) only offers from the legacy provider (else any truncated listing is a 500).
     const args = ['--openssl-legacy-provider', '--input-type=module', '-e', script]
     child = spawn(process.execPath, [...args, String(port), dir, bucket], {
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -32,6 +32,23 @@ describe('BigInt-safe metadata JSON', () => {
     expect(stringifyJson(v, 2)).toBe(JSON.stringify(v, null, 2))
   })
 
+  it('writes bigints digit for digit at any depth and pretty-printed, and refuses values with no JSON form', () => {
+    const v = {
+      refs: { main: { 'snapshot-id': 9223372036854775807n } },
+      ids: [-9223372036854775808n, 1n],
+      n: 2,
+    }
+    expect(stringifyJson(v, 2)).toBe(
+      JSON.stringify({ refs: { main: { 'snapshot-id': 1 } }, ids: [2, 3], n: 2 }, null, 2)
+        .replace('"snapshot-id": 1', '"snapshot-id": 9223372036854775807')
+        .replace(/\[\s*2,\s*3\s*\]/, '[\n    -9223372036854775808,\n    1\n  ]'),
+    )
+    // `ids` is no long key: its small integer reads back as a number, the huge one stays exact.
+    expect(parseJson(stringifyJson(v))).toEqual({ ...v, ids: [-9223372036854775808n, 1] })
+    expect(() => stringifyJson(undefined)).toThrow(TypeError)
+    expect(() => stringifyJson(() => 1)).toThrow(TypeError)
+  })
+
   it('rejects malformed JSON', () => {
     expect(() => parseJson('{"a":1,}')).toThrow(/offset/)
     expect(() => parseJson('{"a":1} x')).toThrow(/trailing/)
