@@ -1,5 +1,5 @@
 /**
- * Real PostgreSQL for tests (127.0.0.1:5432, user postgres, trust auth; `.ci/run` starts it).
+ * Real PostgreSQL for tests (127.0.0.1:5432, user postgres, trust auth; npm test's pretest starts it).
  * Each call creates a fresh, uniquely named database so test files never share catalog state.
  */
 import pg from 'pg'
