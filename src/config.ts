@@ -74,6 +74,10 @@ export interface FloeConfig {
   backlogMaxRows: number
   shutdownTimeoutSeconds: number
   logLevel: string
+  /** One log line per request at info (FLOE_LOG_REQUESTS); off by default, it costs throughput. */
+  logRequests: boolean
+  /** With per-request lines off, requests at least this slow are logged at warn; 0 = none. */
+  logSlowRequestMs: number
 }
 
 type Env = Record<string, string | undefined>
@@ -207,5 +211,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
     backlogMaxRows: int(env, 'FLOE_BACKLOG_MAX_ROWS', 200_000, 1),
     shutdownTimeoutSeconds: int(env, 'FLOE_SHUTDOWN_TIMEOUT_SECONDS', 25, 1),
     logLevel: str(env, 'LOG_LEVEL', 'info')!,
+    logRequests: bool(env, 'FLOE_LOG_REQUESTS'),
+    logSlowRequestMs: int(env, 'FLOE_LOG_SLOW_REQUEST_MS', 1000),
   }
 }

@@ -70,9 +70,14 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
   allowlist.rebuild(await sites.list())
   sites.onChange(async () => allowlist.rebuild(await sites.list()))
 
+  // Requests whose failure the error handler already logged (with the error): no second line.
+  const errorLogged = new WeakSet<object>()
   app.setErrorHandler((err, req, reply) => {
     const http = toHttpError(err)
-    if (http.status >= 500) req.log.error({ err }, 'request failed')
+    if (http.status >= 500) {
+      req.log.error({ err }, 'request failed')
+      errorLogged.add(req)
+    }
     if (http.headers) reply.headers(http.headers)
     reply.code(http.status).send(http.body)
   })
@@ -85,9 +90,12 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
       },
     })
   })
-  // One log line per response, without IP or headers (see logging.ts); no hook at all when the
-  // level is above info, so the hot path pays nothing for it then.
-  if (deps.logger.isLevelEnabled('info'))
+  // Request logs, without IP or headers (see logging.ts). One line per response only when asked
+  // (FLOE_LOG_REQUESTS): at info it cost throughput and filled logs. Otherwise only slow requests
+  // (FLOE_LOG_SLOW_REQUEST_MS) and 5xx answers the error handler did not log get a line, at warn.
+  // No hook at all when nothing could be logged, so the hot path pays nothing for it then.
+  const everyRequest = config.logRequests && deps.logger.isLevelEnabled('info')
+  if (everyRequest)
     app.addHook('onResponse', (req, reply, done) => {
       req.log.info(
         { req, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
@@ -95,6 +103,19 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
       )
       done()
     })
+  else if (deps.logger.isLevelEnabled('warn')) {
+    const slowMs = config.logSlowRequestMs
+    app.addHook('onResponse', (req, reply, done) => {
+      const ms = reply.elapsedTime
+      const failed = reply.statusCode >= 500 && !errorLogged.has(req)
+      if (failed || (slowMs > 0 && ms >= slowMs))
+        req.log.warn(
+          { req, statusCode: reply.statusCode, ms: Math.round(ms * 10) / 10 },
+          failed ? 'request failed' : 'slow request',
+        )
+      done()
+    })
+  }
 
   await app.register(rateLimit, { global: false })
   await app.register(collectPlugin, {
