@@ -29,6 +29,12 @@ async function main(): Promise<void> {
   const log = app.server.log
   await app.start()
   await app.server.listen({ port: config.port, host: config.host })
+  // Without a token every admin call is refused (403), which is easy to take for a bug: say so.
+  if (!config.adminToken)
+    log.warn(
+      'ADMIN_TOKEN is unset: the admin API (/api/sites, /api/admin/flush) is disabled; ' +
+        'set ADMIN_TOKEN before starting Floe to create sites',
+    )
 
   let stopping = false
   const shutdown = (signal: NodeJS.Signals) => {
