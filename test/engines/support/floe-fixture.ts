@@ -93,12 +93,12 @@ export async function startFloe(opts: {
     const res = await fetch(`${base}${route}`, {
       method: 'POST',
       headers: {
-        'content-type': 'application/json',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         'user-agent': UA,
         'x-forwarded-for': '198.51.100.23',
         ...headers,
       },
-      body: JSON.stringify(body),
+      body: body === undefined ? undefined : JSON.stringify(body),
     })
     const json = (await res.json()) as Record<string, unknown>
     if (res.status !== 200) throw new Error(`${route} answered ${res.status}: ${JSON.stringify(json)}`)
@@ -199,7 +199,7 @@ export function eventItem(s: EventSpec): Sent {
       event_time: ts * 1_000_000,
       event_type: s.name ? 2 : 1,
       event_name: s.name ?? null,
-      page_title: s.title ?? null,
+      page_title: s.title || null, // an empty title is stored as null (as Umami does)
       hostname: 'example.com',
       tag: s.tag ?? null,
       distinct_id: s.id ?? null,
