@@ -9,7 +9,7 @@
  *   the table's metrics config (`ParquetUtil.fileMetrics`), i.e. what Java would have written.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { metadataLocation, readWithIcebird } from '../e2e/readback.ts'
+import { installFetchShim, metadataLocation, readWithIcebird } from '../e2e/readback.ts'
 import {
   buildIcebergJava,
   linesOf,
@@ -40,6 +40,7 @@ const flushedPartitions: Set<string>[] = []
 beforeAll(async () => {
   // Maven runs while Floe starts and takes the events.
   const build = buildIcebergJava()
+  installFetchShim() // icebird reads file:// locations through it
   floe = await startFloe({ catalogType: 'jdbc', dbPrefix: 'floe_engines_java' })
   for (const round of knownRounds(floe.sites)) {
     const sent = await sendRound(floe, round)
