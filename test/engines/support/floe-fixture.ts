@@ -43,7 +43,9 @@ export interface FloeFixture {
   batch(items: object[]): Promise<void>
   /** POST /api/admin/flush; returns the answer. */
   flush(): Promise<unknown>
-  /** Stops Floe (graceful drain), drops the database, removes the folders. */
+  /** Stops the in-process Floe (graceful drain); the database and folders stay (for a restart). */
+  stop(): Promise<void>
+  /** Stops Floe if running, drops the database, removes the folders. */
   close(): Promise<void>
 }
 
@@ -89,20 +91,11 @@ export async function startFloe(opts: {
   await app.start()
   const base = await app.server.listen({ port: 0, host: '127.0.0.1' })
 
-  const post = async (route: string, body: unknown, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${base}${route}`, {
-      method: 'POST',
-      headers: {
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        'user-agent': UA,
-        'x-forwarded-for': '198.51.100.23',
-        ...headers,
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-    const json = (await res.json()) as Record<string, unknown>
-    if (res.status !== 200) throw new Error(`${route} answered ${res.status}: ${JSON.stringify(json)}`)
-    return json
+  let stopped = false
+  const stop = async () => {
+    if (stopped) return
+    stopped = true
+    await app.close(Date.now() + 10_000)
   }
   return {
     app,
@@ -112,18 +105,47 @@ export async function startFloe(opts: {
     dataDir,
     sites,
     env,
-    send: (body) => post('/api/send', body),
-    async batch(items) {
-      const r = await post('/api/batch', items)
-      if (r.errors !== 0) throw new Error(`/api/batch rejected items: ${JSON.stringify(r.details)}`)
-    },
-    flush: () => post('/api/admin/flush', undefined, { authorization: `Bearer ${ADMIN_TOKEN}` }),
+    ...clientFor(base),
+    stop,
     async close() {
-      await app.close(Date.now() + 10_000)
+      await stop()
       await db.drop()
       rmSync(dataDir, { recursive: true, force: true })
     },
   }
+}
+
+/** An Umami-speaking client of the Floe at `base` (in process or a child process). */
+export function clientFor(base: string): Pick<FloeFixture, 'send' | 'batch' | 'flush'> {
+  return {
+    send: (body) => postTo(base, '/api/send', body),
+    async batch(items) {
+      const r = await postTo(base, '/api/batch', items)
+      if (r.errors !== 0) throw new Error(`/api/batch rejected items: ${JSON.stringify(r.details)}`)
+    },
+    flush: () => postTo(base, '/api/admin/flush', undefined, { authorization: `Bearer ${ADMIN_TOKEN}` }),
+  }
+}
+
+async function postTo(
+  base: string,
+  route: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Record<string, unknown>> {
+  const res = await fetch(`${base}${route}`, {
+    method: 'POST',
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      'user-agent': UA,
+      'x-forwarded-for': '198.51.100.23',
+      ...headers,
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  const json = (await res.json()) as Record<string, unknown>
+  if (res.status !== 200) throw new Error(`${route} answered ${res.status}: ${JSON.stringify(json)}`)
+  return json
 }
 
 /** What a test expects of one `pa_events` row, from what it sent (not from Floe's code). */
