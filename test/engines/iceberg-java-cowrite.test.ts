@@ -25,7 +25,7 @@ import {
   type ExpectedEvent,
   type FloeFixture,
 } from './support/floe-fixture.ts'
-import { expectEventsEqual } from './support/java-checks.ts'
+import { acceptHadoopFileUrls, expectEventsEqual } from './support/java-checks.ts'
 
 let floe: FloeFixture
 let jdbc: JavaCatalog
@@ -35,6 +35,7 @@ const expected: ExpectedEvent[] = []
 beforeAll(async () => {
   const build = buildIcebergJava()
   installFetchShim()
+  acceptHadoopFileUrls()
   floe = await startFloe({ catalogType: 'jdbc', dbPrefix: 'floe_engines_cowrite' })
   const u = new URL(floe.databaseUrl)
   jdbc = {
@@ -173,6 +174,10 @@ describe('Iceberg Java writes and maintains the table Floe appends to', () => {
     const expired = linesOf(javaLines, 'expired', 'pa_events')[0]
     expect(Number(expired.snapshotsAfter)).toBeLessThan(Number(expired.snapshotsBefore))
     expect(floeResult.flushes).toBeGreaterThan(1)
+    console.log(
+      `co-write: ${floeResult.flushes} Floe flushes during Java's commits; pa_events manifests ` +
+        `${rewritten.manifestsBefore} -> ${rewritten.manifestsAfter}; snapshots ${expired.snapshotsBefore} -> ${expired.snapshotsAfter}`,
+    )
 
     // Floe appends on top of Java's snapshots after the expiry.
     expected.push(

@@ -94,3 +94,17 @@ export function fileCounts(flushed: Set<string>[], day?: string, site?: string):
     }
   return n
 }
+
+/**
+ * Files Java writes through HadoopFileIO are named `file:/abs/path` (one slash, Hadoop's form) in
+ * the metadata; icebird fetches every location, and the read-back shim serves only `file://` URLs.
+ * This wraps the installed fetch to rewrite the Hadoop form to `file:///abs/path`.
+ */
+export function acceptHadoopFileUrls(): void {
+  const inner = globalThis.fetch
+  globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url
+    if (/^file:\/[^/]/.test(url)) return inner(`file://${url.slice('file:'.length)}`, init)
+    return inner(input, init)
+  }) as typeof fetch
+}
