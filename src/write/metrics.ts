@@ -3,10 +3,14 @@
  * Parquet footer we just wrote, keyed by Iceberg field id — the same source Java's
  * `ParquetMetrics`/PyIceberg use, so numbers agree with what other engines would write.
  *
- * Map key/value columns: Parquet's `num_values`/`null_count` for them count one level entry per
- * null or empty map (libraries.md). The key is required, so the key column's `null_count` is exactly
- * the number of null/empty maps; we subtract it to report real entry counts, and write no bounds
- * for fields inside maps (as Java and PyIceberg do).
+ * Map key/value columns get a column size and nothing else, as Iceberg Java 1.12 writes them
+ * (`ParquetMetrics`: its metrics visitor returns no field metrics under a map, "repeated fields are
+ * not currently supported", while `columnSizes` covers every leaf column with an id). Earlier Floe
+ * versions reported entry counts there (Parquet's level counts minus the null/empty maps); the
+ * engines suite compares every manifest with Java's `ParquetUtil.fileMetrics` on the same footer
+ * (test/engines/iceberg-java-read.test.ts), and counts Java leaves out are counts a reader could
+ * trust differently. Their metrics mode is that of their full column name (`event_data.key`), as
+ * Java's `MetricsUtil.metricsMode` looks it up.
  *
  * Metrics modes (`write.metadata.metrics.default`, `write.metadata.metrics.column.<name>`):
  * `none`, `counts`, `truncate(N)` (default `truncate(16)`), `full`. NaN counts are not written:
@@ -46,9 +50,9 @@ export function parseMetricsMode(text: string): MetricsMode {
   throw new Error(`invalid metrics mode "${text}"`)
 }
 
-function modeFor(field: IcebergField, properties: Record<string, string>): MetricsMode {
+function modeFor(name: string, properties: Record<string, string>): MetricsMode {
   const text =
-    properties[`write.metadata.metrics.column.${field.name}`] ?? properties['write.metadata.metrics.default']
+    properties[`write.metadata.metrics.column.${name}`] ?? properties['write.metadata.metrics.default']
   return parseMetricsMode(text ?? 'truncate(16)')
 }
 
@@ -168,9 +172,9 @@ export function fileMetrics(
   for (const [id, size] of columnSizes) {
     const field = topLevel.get(id)
     const leaf = mapLeaves.get(id)
-    const owner = field ?? leaf?.mapField
-    if (!owner) continue
-    const mode = modeFor(owner, properties)
+    if (!field && !leaf) continue
+    const name = field ? field.name : `${leaf!.mapField.name}.${leaf!.role}`
+    const mode = modeFor(name, properties)
     if (mode.kind === 'none') continue
     sizes.set(id, size)
     if (field) {
@@ -184,15 +188,6 @@ export function fileMetrics(
       const ub = hi === undefined ? undefined : upperBound(field.type, hi, mode)
       if (lb) lowerBounds.set(id, lb)
       if (ub) upperBounds.set(id, ub)
-    } else if (leaf) {
-      const mapType = leaf.mapField.type as Exclude<IcebergField['type'], string>
-      const keyId = mapType['key-id']
-      const absentMaps = nullCounts.get(keyId)
-      if (absentMaps === undefined) continue
-      const entries = numValues.get(keyId)! - absentMaps
-      valueCounts.set(id, entries)
-      const nulls = leaf.role === 'key' ? 0n : (nullCounts.get(id) ?? absentMaps) - absentMaps
-      nullValueCounts.set(id, nulls)
     }
   }
 

@@ -68,7 +68,12 @@ function arrowType(type: IcebergType): DataType {
       new Field('key', arrowType(type.key), false, idMeta(type['key-id'])),
       new Field('value', arrowType(type.value), !type['value-required'], idMeta(type['value-id'])),
     ])
-    return new Map_(new Field('entries', entries, false), false)
+    // Java names the repeated group of a MAP `key_value` (the Parquet spec's name); arrow-rs takes
+    // the group's name from this field. Arrow JS's Map_ constructor renames it to `entries`
+    // (ARROW-8716), so the name is set back after construction; the IPC stream carries it to WASM.
+    const map = new Map_(new Field('key_value', entries, false), false)
+    ;(map.children[0] as { name: string }).name = 'key_value'
+    return map
   }
   switch (type) {
     case 'string':
@@ -405,12 +410,46 @@ export interface ParquetWriteOptions {
   rowGroupSize?: number
 }
 
+/**
+ * The schema in Java's `SchemaParser.toJson` shape and key order: `type`, `schema-id`,
+ * `identifier-field-ids` (when set), `fields` (`id`, `name`, `required`, `type`, `doc`), maps as
+ * `type`, `key-id`, `key`, `value-id`, `value`, `value-required`; compact.
+ */
+export function icebergSchemaJson(schema: IcebergSchema): string {
+  const type = (t: IcebergType): unknown =>
+    typeof t === 'string'
+      ? t
+      : {
+          type: 'map',
+          'key-id': t['key-id'],
+          key: type(t.key),
+          'value-id': t['value-id'],
+          value: type(t.value),
+          'value-required': t['value-required'],
+        }
+  return JSON.stringify({
+    type: 'struct',
+    'schema-id': schema['schema-id'],
+    ...(schema['identifier-field-ids']?.length && { 'identifier-field-ids': schema['identifier-field-ids'] }),
+    fields: schema.fields.map((f) => ({
+      id: f.id,
+      name: f.name,
+      required: f.required,
+      type: type(f.type),
+      ...(f.doc !== undefined && { doc: f.doc }),
+    })),
+  })
+}
+
 function writerProperties(schema: IcebergSchema, opts: ParquetWriteOptions): WriterPropertiesBuilder {
   let b = new WriterPropertiesBuilder()
     .setCompression(Compression.ZSTD)
     .setWriterVersion(WriterVersion.V1)
     .setMaxRowGroupSize(opts.rowGroupSize ?? 1_000_000)
     .setCreatedBy('Floe (parquet-wasm / arrow-rs)')
+    // As Java's writers do: the Iceberg schema the file was written with, as JSON, in the footer's
+    // key-value metadata (readers that find no field ids, or tools inspecting a lone file, use it).
+    .setKeyValueMetadata(new Map([['iceberg.schema', icebergSchemaJson(schema)]]))
   for (const f of schema.fields) {
     // Timestamps are near-sorted within a flush: delta encoding beats dictionary/plain by far.
     if (f.type === 'timestamptz' || f.type === 'timestamp' || f.type === 'long') {

@@ -96,7 +96,7 @@ export async function expectParquetSchemas(
   const expected = def.schema.fields.flatMap(expectedColumns)
   for (const file of files) {
     const cols = (await parquetSchema(local(file.file_path))).filter(
-      (c) => c.name !== 'entries' && c.field_id !== null,
+      (c) => c.name !== 'key_value' && c.field_id !== null,
     )
     expect(cols.map((c) => c.name)).toEqual(expected.map((e) => e.name))
     cols.forEach((c, i) => {

@@ -39,14 +39,21 @@ describe('data file metrics from the Parquet footer', () => {
       if (typeof f.type === 'string') expect(m.columnSizes.get(f.id)! > 0n).toBe(true)
   })
 
-  it('reports real entry counts for map key/value columns and no bounds inside maps', () => {
-    // 50 maps {a, b:null} + 50 maps {c}: 150 entries, 50 null values; null/empty maps are not entries.
-    expect(m.valueCounts.get(38)).toBe(150n)
-    expect(m.nullValueCounts.get(38)).toBe(0n)
-    expect(m.valueCounts.get(39)).toBe(150n)
-    expect(m.nullValueCounts.get(39)).toBe(50n)
-    expect(m.lowerBounds.has(38) || m.lowerBounds.has(39) || m.lowerBounds.has(37)).toBe(false)
-    expect(m.valueCounts.has(37)).toBe(false)
+  it('gives map key/value columns a column size only: no counts and no bounds, as Iceberg Java 1.12', () => {
+    // Java's ParquetMetrics visits no field metrics under a map; its column sizes cover every leaf.
+    for (const id of [38, 39]) {
+      expect(m.columnSizes.get(id)! > 0n, `column size of ${id}`).toBe(true)
+      expect(m.valueCounts.has(id), `value count of ${id}`).toBe(false)
+      expect(m.nullValueCounts.has(id), `null count of ${id}`).toBe(false)
+      expect(m.lowerBounds.has(id) || m.upperBounds.has(id)).toBe(false)
+    }
+    expect(m.valueCounts.has(37) || m.columnSizes.has(37) || m.lowerBounds.has(37)).toBe(false)
+  })
+
+  it("takes a map key/value column's metrics mode from its full name, as Java does", () => {
+    const none = fileMetrics(bytes, def.schema, { 'write.metadata.metrics.column.event_data.key': 'none' })
+    expect(none.columnSizes.has(38)).toBe(false)
+    expect(none.columnSizes.has(39)).toBe(true)
   })
 
   it('encodes bounds per the spec: timestamps in µs, ints, truncated strings', () => {

@@ -36,6 +36,35 @@ describe('Parquet data files (read back by DuckDB)', () => {
     expect(without).toHaveLength(2)
   })
 
+  it("names the map's repeated group key_value, as Java does (three levels: MAP group, key_value, key/value)", async () => {
+    const schema = await duckdbQuery(
+      `SELECT name, repetition_type, num_children, field_id FROM parquet_schema('${file}')`,
+    )
+    const at = schema.findIndex((r) => r.name === 'event_data')
+    expect(schema.slice(at, at + 4).map((r) => [r.name, r.repetition_type, r.num_children])).toEqual([
+      ['event_data', 'OPTIONAL', 1n],
+      ['key_value', 'REPEATED', 2n],
+      ['key', 'REQUIRED', null],
+      ['value', 'OPTIONAL', null],
+    ])
+    expect(schema.some((r) => r.name === 'entries')).toBe(false)
+  })
+
+  it("writes the table schema as Iceberg JSON under the footer's iceberg.schema key, as Java does", async () => {
+    const kv = await duckdbQuery(
+      `SELECT decode(key) AS key, decode(value) AS value FROM parquet_kv_metadata('${file}')`,
+    )
+    const entry = kv.find((r) => r.key === 'iceberg.schema')
+    expect(entry, 'iceberg.schema key').toBeDefined()
+    const json = JSON.parse(String(entry!.value))
+    expect(json).toEqual(JSON.parse(JSON.stringify(events.schema)))
+    // Java's SchemaParser key order.
+    expect(Object.keys(json)).toEqual(['type', 'schema-id', 'fields'])
+    expect(Object.keys(json.fields[0])).toEqual(['id', 'name', 'required', 'type', 'doc'])
+    const map = json.fields.find((f: { name: string }) => f.name === 'event_data').type
+    expect(Object.keys(map)).toEqual(['type', 'key-id', 'key', 'value-id', 'value', 'value-required'])
+  })
+
   it('writes timestamptz as INT64 TIMESTAMP(MICROS, isAdjustedToUTC) and strings as UTF8', async () => {
     const [t] = await duckdbQuery(
       `SELECT type, logical_type FROM parquet_schema('${file}') WHERE name = 'event_time'`,
