@@ -47,6 +47,7 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
   const catalog = await createCatalog(config, { sql, io, warn: (m) => logger.warn(m) })
   const writer = createTableWriter({ catalog, io, config })
   const sites = await SiteStore.open(sql, {
+    cacheTtlMs: config.siteCacheTtlSeconds * 1000,
     onError: (err) => logger.warn({ err }, 'acting on a site change from another process failed'),
   })
   const geo: GeoReader | undefined = config.geoliteDbPath

@@ -28,6 +28,10 @@ export interface FloeConfig {
   publicUrl: string
   /** Postgres URL; undefined = embedded PGlite under `dataDir`. */
   databaseUrl: string | undefined
+  /** DATABASE_CONNECT_TIMEOUT_SECONDS: give up opening a Postgres connection after this long. */
+  databaseConnectTimeoutSeconds: number
+  /** FLOE_SITE_CACHE_TTL_SECONDS: a cached site is fresh this long; older copies are refreshed in the background. */
+  siteCacheTtlSeconds: number
   dataDir: string
   adminToken: string | undefined
   appSecret: string
@@ -161,6 +165,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
     host,
     publicUrl: publicUrl.replace(/\/$/, ''),
     databaseUrl,
+    databaseConnectTimeoutSeconds: int(env, 'DATABASE_CONNECT_TIMEOUT_SECONDS', 5, 1),
+    siteCacheTtlSeconds: int(env, 'FLOE_SITE_CACHE_TTL_SECONDS', 60, 1),
     dataDir,
     adminToken: str(env, 'ADMIN_TOKEN'),
     // Embedded default only: a fixed dev secret keeps ids stable across restarts of a laptop demo.

@@ -166,3 +166,35 @@ export class SiteNotFoundError extends FloeError {
     super(`site ${siteId} not found`)
   }
 }
+
+/**
+ * The sites database cannot be reached (outage, restart, connection refused or timed out) and the
+ * answer is not in the cache: answer 503 with Retry-After, never 500. `cause` is the driver's error.
+ */
+export class SiteStoreUnavailableError extends FloeError {
+  override name = 'SiteStoreUnavailableError'
+  readonly retryAfterSeconds = 5
+  constructor(override readonly cause: unknown) {
+    super(`the sites database is unavailable; retry later`)
+  }
+}
+
+/**
+ * A namespace level or table name that cannot be an Iceberg identifier here: empty, or holding
+ * `/`, `\`, `..`, NUL or another control character. Such names would turn into storage paths
+ * outside the table's folder (`..%2F..%2Foutside`), so they are refused before any path is built.
+ */
+export class InvalidIdentifierError extends ValidationError {
+  override name = 'InvalidIdentifierError'
+}
+
+/** A storage location that is not under the warehouse root (a path trick or a foreign location). */
+export class OutsideWarehouseError extends FloeError {
+  override name = 'OutsideWarehouseError'
+  constructor(
+    readonly location: string,
+    readonly root: string,
+  ) {
+    super(`location ${location} is outside the warehouse ${root}`)
+  }
+}

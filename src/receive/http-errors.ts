@@ -7,6 +7,7 @@ import {
   BackpressureError,
   IgnoredIpError,
   SiteNotFoundError,
+  SiteStoreUnavailableError,
   UnknownSiteError,
   ValidationError,
 } from '../errors.ts'
@@ -73,6 +74,8 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof SiteNotFoundError) return make(404, err.message)
   if (err instanceof RateLimitedError)
     return make(429, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } })
+  if (err instanceof SiteStoreUnavailableError)
+    return make(503, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } })
   if (err instanceof BackpressureError)
     return make(503, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } })
   // Fastify's own client errors: invalid/empty JSON (400), body too large (413), unsupported
