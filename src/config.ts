@@ -42,6 +42,19 @@ export interface FloeConfig {
   corsAllowAll: boolean
   rateLimit: { perIpPerMinute: number; perSitePerMinute: number }
   bodyLimitBytes: number
+  /** Slow-client and connection limits of the HTTP server (docs: README "Configuration"). */
+  http: {
+    /** HTTP_REQUEST_TIMEOUT_SECONDS: the whole request (headers and body) must arrive within this. */
+    requestTimeoutSeconds: number
+    /** HTTP_HEADERS_TIMEOUT_SECONDS: the request headers must arrive within this. */
+    headersTimeoutSeconds: number
+    /** HTTP_IDLE_TIMEOUT_SECONDS: a socket with no traffic at all for this long is closed. */
+    idleTimeoutSeconds: number
+    /** HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: an idle kept-alive connection is closed after this. */
+    keepAliveTimeoutSeconds: number
+    /** HTTP_MAX_CONNECTIONS: open connections beyond this are closed at once. */
+    maxConnections: number
+  }
   iceberg: {
     catalogType: CatalogType
     catalogName: string
@@ -108,6 +121,23 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   const v = str(env, name, fallback) as T
   if (!allowed.includes(v)) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${v}"`)
   return v
+}
+
+function httpLimits(env: Env): FloeConfig['http'] {
+  const limits = {
+    requestTimeoutSeconds: int(env, 'HTTP_REQUEST_TIMEOUT_SECONDS', 30, 1),
+    headersTimeoutSeconds: int(env, 'HTTP_HEADERS_TIMEOUT_SECONDS', 10, 1),
+    idleTimeoutSeconds: int(env, 'HTTP_IDLE_TIMEOUT_SECONDS', 30, 1),
+    keepAliveTimeoutSeconds: int(env, 'HTTP_KEEP_ALIVE_TIMEOUT_SECONDS', 65, 1),
+    maxConnections: int(env, 'HTTP_MAX_CONNECTIONS', 10_000, 1),
+  }
+  // Node refuses a headers timeout above the request timeout; say which variable to change.
+  if (limits.headersTimeoutSeconds > limits.requestTimeoutSeconds)
+    throw new ConfigError(
+      'HTTP_HEADERS_TIMEOUT_SECONDS',
+      `must not exceed HTTP_REQUEST_TIMEOUT_SECONDS (${limits.requestTimeoutSeconds})`,
+    )
+  return limits
 }
 
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeConfig {
@@ -181,6 +211,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
       perSitePerMinute: int(env, 'RATE_LIMIT_SITE_PER_MINUTE', 60_000),
     },
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024),
+    http: httpLimits(env),
     iceberg: {
       catalogType,
       catalogName: str(env, 'ICEBERG_CATALOG_NAME', 'floe')!,

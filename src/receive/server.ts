@@ -54,10 +54,24 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
     loggerInstance: receiverLogger(deps.logger),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
+    // Slow clients (a body trickled a byte at a time, headers never finished, idle sockets) are
+    // cut off, so they cannot hold sockets and file descriptors forever (slowloris).
+    requestTimeout: config.http.requestTimeoutSeconds * 1000,
+    connectionTimeout: config.http.idleTimeoutSeconds * 1000,
+    keepAliveTimeout: config.http.keepAliveTimeoutSeconds * 1000,
+    http: {
+      headersTimeout: config.http.headersTimeoutSeconds * 1000,
+      // Node checks the request and headers timeouts on this interval (default 30 s, which would
+      // let a slow request live up to 30 s past its limit).
+      connectionsCheckingInterval: 1000,
+    },
     // The client IP is resolved by enrich/ip.ts (Umami's header order), not by Fastify.
     trustProxy: false,
     requestIdHeader: false,
   })
+  // A cap below the process's file-descriptor limit: beyond it new sockets are closed at once
+  // instead of exhausting descriptors (which would also stop the WAL and storage from opening files).
+  app.server.maxConnections = config.http.maxConnections
   const pipeline = createPipeline({
     appSecret: config.appSecret,
     clientIpHeader: config.clientIpHeader,
