@@ -37,6 +37,8 @@ export interface FloeConfig {
   appSecret: string
   geoliteDbPath: string | undefined
   clientIpHeader: string | undefined
+  /** TRUST_PROXY_HOPS: proxies in front whose X-Forwarded-For entries the rate limiter believes (0 = none). */
+  trustProxyHops: number
   ignoreIp: string[]
   disableBotCheck: boolean
   corsAllowAll: boolean
@@ -203,6 +205,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
     appSecret: appSecret ?? 'floe-embedded-dev-secret',
     geoliteDbPath: str(env, 'GEOLITE_DB_PATH'),
     clientIpHeader: str(env, 'CLIENT_IP_HEADER')?.toLowerCase(),
+    trustProxyHops: int(env, 'TRUST_PROXY_HOPS', 0),
     ignoreIp,
     disableBotCheck: bool(env, 'DISABLE_BOT_CHECK'),
     corsAllowAll: bool(env, 'CORS_ALLOW_ALL'),

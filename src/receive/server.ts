@@ -118,6 +118,7 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
     allowlist,
     corsAllowAll: config.corsAllowAll,
     rateLimit: config.rateLimit,
+    clientAddress: { clientIpHeader: config.clientIpHeader, trustProxyHops: config.trustProxyHops },
   })
   await app.register(sitesPlugin, {
     prefix: '/api/sites',
