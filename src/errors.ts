@@ -198,3 +198,12 @@ export class OutsideWarehouseError extends FloeError {
     super(`location ${location} is outside the warehouse ${root}`)
   }
 }
+
+/** `POST /api/admin/flush` could not commit (storage or catalog away): 503, rows stay buffered. */
+export class FlushFailedError extends FloeError {
+  override name = 'FlushFailedError'
+  readonly retryAfterSeconds = 5
+  constructor(override readonly cause: unknown) {
+    super(`flush failed: ${(cause as Error)?.message ?? String(cause)}`)
+  }
+}
