@@ -12,6 +12,7 @@ import type { Pipeline, RequestContext, SendResponse } from '../enrich/process.t
 import type { CorsAllowlist } from './cors.ts'
 import { toHttpError } from './http-errors.ts'
 import { createLimiter, ipRateKey } from './rate-limit.ts'
+import { countRejected, reasonOf } from './rejections.ts'
 import { limiterAddress, type ClientAddressOptions } from './client-address.ts'
 
 export const MAX_BATCH_ITEMS = 1000
@@ -95,7 +96,10 @@ export async function collectPlugin(app: FastifyInstance, opts: CollectOptions):
 
   app.post('/send', { schema: { response: sendResponseSchema } }, async (req) => {
     const outcome = await pipeline.process(req.body, context(req))
-    if (outcome.kind === 'bot') return { beep: 'boop' }
+    if (outcome.kind === 'bot') {
+      countRejected('bot')
+      return { beep: 'boop' }
+    }
     await accept(outcome.rows, [outcome.rollback])
     return outcome.response
   })
@@ -121,8 +125,10 @@ export async function collectPlugin(app: FastifyInstance, opts: CollectOptions):
       let response: SendResponse | { beep: string }
       try {
         const outcome = await pipeline.process(body[index], ctx)
-        if (outcome.kind === 'bot') response = { beep: 'boop' }
-        else {
+        if (outcome.kind === 'bot') {
+          countRejected('bot')
+          response = { beep: 'boop' }
+        } else {
           rows.pa_events.push(...outcome.rows.pa_events)
           rows.pa_sessions.push(...outcome.rows.pa_sessions)
           rollbacks.push(outcome.rollback)
@@ -131,6 +137,8 @@ export async function collectPlugin(app: FastifyInstance, opts: CollectOptions):
       } catch (err) {
         const http = toHttpError(err)
         if (http.status >= 500) throw err
+        // Answered inside a 200: counted here, per item, or nothing would show the drop.
+        countRejected(reasonOf(http.status))
         details.push({ index, response: http.body })
         continue
       }
