@@ -44,6 +44,8 @@ export interface FloeConfig {
   corsAllowAll: boolean
   rateLimit: { perIpPerMinute: number; perSitePerMinute: number }
   bodyLimitBytes: number
+  /** Identify data limits: SESSION_DATA_MAX_KEYS (per session), SESSION_DATA_MAX_VALUE_BYTES. */
+  sessionData: { maxKeys: number; maxValueBytes: number }
   /** Slow-client and connection limits of the HTTP server (docs: README "Configuration"). */
   http: {
     /** HTTP_REQUEST_TIMEOUT_SECONDS: the whole request (headers and body) must arrive within this. */
@@ -215,6 +217,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
     },
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024),
     http: httpLimits(env),
+    sessionData: {
+      maxKeys: int(env, 'SESSION_DATA_MAX_KEYS', 200, 1),
+      maxValueBytes: int(env, 'SESSION_DATA_MAX_VALUE_BYTES', 500, 1),
+    },
     iceberg: {
       catalogType,
       catalogName: str(env, 'ICEBERG_CATALOG_NAME', 'floe')!,

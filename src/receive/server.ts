@@ -79,6 +79,7 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
     disableBotCheck: config.disableBotCheck,
     lookupSite: (id) => sites.get(id),
     geo: deps.geo,
+    sessionData: config.sessionData,
   })
   const allowlist = new CorsAllowlist()
   allowlist.rebuild(await sites.list())
