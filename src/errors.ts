@@ -28,8 +28,12 @@ export class UnknownSiteError extends FloeError {
 /** Unflushed backlog is over its limit: answer 503 with Retry-After and let the client retry. */
 export class BackpressureError extends FloeError {
   override name = 'BackpressureError'
-  constructor(readonly retryAfterSeconds: number) {
-    super(`ingest backlog is full; retry after ${retryAfterSeconds}s`)
+  /** `what` says what is full or failing (default: the backlog of uncommitted rows). */
+  constructor(
+    readonly retryAfterSeconds: number,
+    what = 'ingest backlog is full',
+  ) {
+    super(`${what}; retry after ${retryAfterSeconds}s`)
   }
 }
 

@@ -17,3 +17,13 @@ export function checkAdmin(req: Pick<FastifyRequest, 'headers'>, adminToken: str
   if (!timingSafeEqual(digest(m[1].trim()), digest(adminToken)))
     throw new AuthError(403, 'admin API: wrong token')
 }
+
+/** True when the request carries the admin token (for optional details; never throws). */
+export function isAdmin(req: Pick<FastifyRequest, 'headers'>, adminToken: string | undefined): boolean {
+  try {
+    checkAdmin(req, adminToken)
+    return true
+  } catch {
+    return false
+  }
+}

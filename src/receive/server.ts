@@ -17,6 +17,7 @@ import { sitesPlugin } from './sites-routes.ts'
 import { trackerPlugin } from './tracker.ts'
 import { toHttpError } from './http-errors.ts'
 import { receiverLogger } from './logging.ts'
+import { isAdmin } from './admin-auth.ts'
 
 /**
  * Extra routes registered next to Floe's own (admin flush, /metrics, /iceberg/v1): a function that
@@ -131,12 +132,16 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
 
   app.get('/healthz', async () => ({ status: 'ok' }))
   const ready = deps.ready ?? (() => sites.ping())
-  app.get('/readyz', async (_req, reply) => {
+  // The failure's message names internal addresses (`connect ECONNREFUSED 10.0.0.5:5432`): only
+  // an admin sees it; everyone else (load balancers) gets the status alone.
+  app.get('/readyz', async (req, reply) => {
     try {
       await ready()
       return { status: 'ok' }
     } catch (err) {
-      return reply.code(503).send({ status: 'unavailable', error: (err as Error).message })
+      const body: { status: string; error?: string } = { status: 'unavailable' }
+      if (isAdmin(req, config.adminToken)) body.error = (err as Error).message
+      return reply.code(503).send(body)
     }
   })
 
