@@ -1,41 +1,23 @@
 /**
- * The client address the rate limiter keys on, decided by configuration only, like Fastify's
- * `trustProxy`: headers a client can write itself are never believed unless the operator said a
- * proxy in front sets them.
+ * The client address the rate limiter keys on, decided by configuration only: headers a client can
+ * write itself are never believed unless the operator said a proxy in front sets them.
  *
  * - `CLIENT_IP_HEADER` set: that header (the operator's proxy or CDN sets it), else the socket.
- * - `TRUST_PROXY_HOPS=n`: the socket address and `X-Forwarded-For` entries are read from the
- *   right, skipping the n trusted proxies; what a client put on the left cannot move the key.
- * - neither (default): the socket address.
+ * - otherwise Fastify's `request.ip`, which honours `trustProxy` = `TRUST_PROXY_HOPS` (proxy-addr:
+ *   `X-Forwarded-For` read from the right, skipping that many trusted proxies; 0 = the socket
+ *   address), so what a client put on the left cannot move the key.
  *
  * Umami's own header order (enrich/ip.ts) still feeds geo and session ids, where a spoofed
  * header only changes the spoofer's own rows; the limiter must not be escapable that way.
  */
-import { headerValue, normalizeIp, type Headers } from '../enrich/ip.ts'
-
-export interface ClientAddressOptions {
-  clientIpHeader: string | undefined
-  trustProxyHops: number
-}
+import type { FastifyRequest } from 'fastify'
+import { headerValue, normalizeIp } from '../enrich/ip.ts'
 
 export function limiterAddress(
-  headers: Headers,
-  socketIp: string | undefined,
-  opts: ClientAddressOptions,
+  req: Pick<FastifyRequest, 'headers' | 'ip'>,
+  clientIpHeader: string | undefined,
 ): string | undefined {
-  if (opts.clientIpHeader) {
-    const v = headerValue(headers, opts.clientIpHeader)?.split(',')[0]?.trim()
-    if (v) return normalizeIp(v)
-  } else if (opts.trustProxyHops > 0) {
-    const xff = headers['x-forwarded-for']
-    const chain = (Array.isArray(xff) ? xff.join(',') : (xff ?? ''))
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean)
-    chain.push(socketIp ?? '')
-    // chain[last] is the socket (the nearest proxy); each trusted hop vouches for one entry left.
-    const client = chain[Math.max(0, chain.length - 1 - opts.trustProxyHops)]
-    if (client) return normalizeIp(client)
-  }
-  return socketIp === undefined ? undefined : normalizeIp(socketIp)
+  const named = clientIpHeader ? headerValue(req.headers, clientIpHeader)?.split(',')[0]?.trim() : undefined
+  const ip = named || req.ip
+  return ip ? normalizeIp(ip) : undefined
 }

@@ -13,7 +13,7 @@ import type { CorsAllowlist } from './cors.ts'
 import { toHttpError } from './http-errors.ts'
 import { createLimiter, ipRateKey } from './rate-limit.ts'
 import { countRejected, reasonOf } from './rejections.ts'
-import { limiterAddress, type ClientAddressOptions } from './client-address.ts'
+import { limiterAddress } from './client-address.ts'
 
 export const MAX_BATCH_ITEMS = 1000
 
@@ -23,8 +23,8 @@ export interface CollectOptions {
   allowlist: CorsAllowlist
   corsAllowAll: boolean
   rateLimit: { perIpPerMinute: number; perSitePerMinute: number }
-  /** Which headers the per-IP limiter may believe (client-address.ts). */
-  clientAddress: ClientAddressOptions
+  /** CLIENT_IP_HEADER: the one header the per-IP limiter believes when set (client-address.ts). */
+  clientIpHeader: string | undefined
 }
 
 const sendResponseSchema = {
@@ -70,11 +70,7 @@ export async function collectPlugin(app: FastifyInstance, opts: CollectOptions):
   const perSite = createLimiter(app, 'site', opts.rateLimit.perSitePerMinute)
   // Per IP before the body is read; per site once the body names the site(s).
   app.addHook('onRequest', async (req) => {
-    if (req.method === 'POST')
-      await perIp.hit(
-        req,
-        ipRateKey(limiterAddress(req.headers, req.socket.remoteAddress, opts.clientAddress)),
-      )
+    if (req.method === 'POST') await perIp.hit(req, ipRateKey(limiterAddress(req, opts.clientIpHeader)))
   })
   app.addHook('preHandler', async (req) => {
     const items = Array.isArray(req.body) ? req.body.slice(0, MAX_BATCH_ITEMS) : [req.body]

@@ -66,8 +66,11 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
       // let a slow request live up to 30 s past its limit).
       connectionsCheckingInterval: 1000,
     },
-    // The client IP is resolved by enrich/ip.ts (Umami's header order), not by Fastify.
-    trustProxy: false,
+    // `request.ip` (the rate limiter's key, client-address.ts) believes X-Forwarded-For only for
+    // TRUST_PROXY_HOPS trusted proxies. Geo and session ids use enrich/ip.ts (Umami's header order).
+    // (The hop-count function is what Fastify builds from `trustProxy: n`; its types lack the number.)
+    trustProxy:
+      config.trustProxyHops > 0 ? (_address: string, hop: number) => hop < config.trustProxyHops : false,
     requestIdHeader: false,
   })
   // A cap below the process's file-descriptor limit: beyond it new sockets are closed at once
@@ -120,7 +123,7 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
     allowlist,
     corsAllowAll: config.corsAllowAll,
     rateLimit: config.rateLimit,
-    clientAddress: { clientIpHeader: config.clientIpHeader, trustProxyHops: config.trustProxyHops },
+    clientIpHeader: config.clientIpHeader,
   })
   await app.register(sitesPlugin, {
     prefix: '/api/sites',
