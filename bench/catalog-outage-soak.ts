@@ -91,7 +91,17 @@ try {
     flushed = await adminFlush(floe.base)
   }
   if (flushed.status !== 200) throw new Error(`flush failed: ${JSON.stringify(flushed.body)}`)
-  const { landed, lost, duplicated } = await checkLanded(db.url, load.acked)
+  // The read-back goes to the s3rver process, which drops a connection now and then under load.
+  let check: Awaited<ReturnType<typeof checkLanded>> | undefined
+  for (let attempt = 1; check === undefined; attempt++) {
+    try {
+      check = await checkLanded(db.url, load.acked)
+    } catch (err) {
+      if (attempt >= 5) throw err
+      await sleep(1000)
+    }
+  }
+  const { landed, lost, duplicated } = check
   floe.child.kill('SIGTERM')
   const code = await floe.exited
 
