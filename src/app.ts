@@ -20,6 +20,7 @@ import { buildServer, type ServerPlugin } from './receive/server.ts'
 import { adminFlushRoute } from './receive/admin-flush.ts'
 import { metricsRoute } from './receive/metrics-route.ts'
 import { icebergRestPlugin } from './read/rest-catalog.ts'
+import { catalogPhase, databasePhase, during } from './startup-error.ts'
 
 export interface FloeApp {
   server: FastifyInstance
@@ -42,13 +43,20 @@ export interface CreateAppOptions {
 export async function createApp(config: FloeConfig, opts: CreateAppOptions = {}): Promise<FloeApp> {
   // Fastify's logger is pino; no request serializer logs the client IP (see receive/server.ts).
   const logger = opts.logger ?? pino({ level: config.logLevel })
-  const sql = await openSql(config)
+  // Each step that reaches out names its setting and address if it fails (startup-error.ts).
+  const db = databasePhase(config)
+  const sql = await during(db, () => openSql(config))
   const io = openFileIO(config)
-  const catalog = await createCatalog(config, { sql, io, warn: (m) => logger.warn(m) })
+  const catalog = await during(catalogPhase(config), () =>
+    createCatalog(config, { sql, io, warn: (m) => logger.warn(m) }),
+  )
   const writer = createTableWriter({ catalog, io, config })
-  const sites = await SiteStore.open(sql, {
-    onError: (err) => logger.warn({ err }, 'acting on a site change from another process failed'),
-  })
+  const sites = await during(db, () =>
+    SiteStore.open(sql, {
+      cacheTtlMs: config.siteCacheTtlSeconds * 1000,
+      onError: (err) => logger.warn({ err }, 'acting on a site change from another process failed'),
+    }),
+  )
   const geo: GeoReader | undefined = config.geoliteDbPath
     ? await openGeoReader(config.geoliteDbPath)
     : undefined
@@ -81,7 +89,7 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
   return {
     server,
     buffer,
-    start: () => buffer.start(),
+    start: () => during(catalogPhase(config), () => buffer.start()),
     flush: () => buffer.flush(),
     close(deadline = Date.now() + config.shutdownTimeoutSeconds * 1000) {
       closed ??= (async () => {

@@ -28,16 +28,37 @@ export interface FloeConfig {
   publicUrl: string
   /** Postgres URL; undefined = embedded PGlite under `dataDir`. */
   databaseUrl: string | undefined
+  /** DATABASE_CONNECT_TIMEOUT_SECONDS: give up opening a Postgres connection after this long. */
+  databaseConnectTimeoutSeconds: number
+  /** FLOE_SITE_CACHE_TTL_SECONDS: a cached site is fresh this long; older copies are refreshed in the background. */
+  siteCacheTtlSeconds: number
   dataDir: string
   adminToken: string | undefined
   appSecret: string
   geoliteDbPath: string | undefined
   clientIpHeader: string | undefined
+  /** TRUST_PROXY_HOPS: proxies in front whose X-Forwarded-For entries the rate limiter believes (0 = none). */
+  trustProxyHops: number
   ignoreIp: string[]
   disableBotCheck: boolean
   corsAllowAll: boolean
   rateLimit: { perIpPerMinute: number; perSitePerMinute: number }
   bodyLimitBytes: number
+  /** Identify data limits: SESSION_DATA_MAX_KEYS (per session), SESSION_DATA_MAX_VALUE_BYTES. */
+  sessionData: { maxKeys: number; maxValueBytes: number }
+  /** Slow-client and connection limits of the HTTP server (docs: README "Configuration"). */
+  http: {
+    /** HTTP_REQUEST_TIMEOUT_SECONDS: the whole request (headers and body) must arrive within this. */
+    requestTimeoutSeconds: number
+    /** HTTP_HEADERS_TIMEOUT_SECONDS: the request headers must arrive within this. */
+    headersTimeoutSeconds: number
+    /** HTTP_IDLE_TIMEOUT_SECONDS: a socket with no traffic at all for this long is closed. */
+    idleTimeoutSeconds: number
+    /** HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: an idle kept-alive connection is closed after this. */
+    keepAliveTimeoutSeconds: number
+    /** HTTP_MAX_CONNECTIONS: open connections beyond this are closed at once. */
+    maxConnections: number
+  }
   iceberg: {
     catalogType: CatalogType
     catalogName: string
@@ -110,6 +131,23 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   return v
 }
 
+function httpLimits(env: Env): FloeConfig['http'] {
+  const limits = {
+    requestTimeoutSeconds: int(env, 'HTTP_REQUEST_TIMEOUT_SECONDS', 30, 1),
+    headersTimeoutSeconds: int(env, 'HTTP_HEADERS_TIMEOUT_SECONDS', 10, 1),
+    idleTimeoutSeconds: int(env, 'HTTP_IDLE_TIMEOUT_SECONDS', 30, 1),
+    keepAliveTimeoutSeconds: int(env, 'HTTP_KEEP_ALIVE_TIMEOUT_SECONDS', 65, 1),
+    maxConnections: int(env, 'HTTP_MAX_CONNECTIONS', 10_000, 1),
+  }
+  // Node refuses a headers timeout above the request timeout; say which variable to change.
+  if (limits.headersTimeoutSeconds > limits.requestTimeoutSeconds)
+    throw new ConfigError(
+      'HTTP_HEADERS_TIMEOUT_SECONDS',
+      `must not exceed HTTP_REQUEST_TIMEOUT_SECONDS (${limits.requestTimeoutSeconds})`,
+    )
+  return limits
+}
+
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeConfig {
   const port = int(env, 'PORT', 8080)
   if (port > 65535) throw new ConfigError('PORT', `must be a TCP port, got ${port}`)
@@ -165,12 +203,15 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
     host,
     publicUrl: publicUrl.replace(/\/$/, ''),
     databaseUrl,
+    databaseConnectTimeoutSeconds: int(env, 'DATABASE_CONNECT_TIMEOUT_SECONDS', 5, 1),
+    siteCacheTtlSeconds: int(env, 'FLOE_SITE_CACHE_TTL_SECONDS', 60, 1),
     dataDir,
     adminToken: str(env, 'ADMIN_TOKEN'),
     // Embedded default only: a fixed dev secret keeps ids stable across restarts of a laptop demo.
     appSecret: appSecret ?? 'floe-embedded-dev-secret',
     geoliteDbPath: str(env, 'GEOLITE_DB_PATH'),
     clientIpHeader: str(env, 'CLIENT_IP_HEADER')?.toLowerCase(),
+    trustProxyHops: int(env, 'TRUST_PROXY_HOPS', 0),
     ignoreIp,
     disableBotCheck: bool(env, 'DISABLE_BOT_CHECK'),
     corsAllowAll: bool(env, 'CORS_ALLOW_ALL'),
@@ -179,6 +220,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
       perSitePerMinute: int(env, 'RATE_LIMIT_SITE_PER_MINUTE', 60_000),
     },
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024),
+    http: httpLimits(env),
+    sessionData: {
+      maxKeys: int(env, 'SESSION_DATA_MAX_KEYS', 200, 1),
+      maxValueBytes: int(env, 'SESSION_DATA_MAX_VALUE_BYTES', 500, 1),
+    },
     iceberg: {
       catalogType,
       catalogName: str(env, 'ICEBERG_CATALOG_NAME', 'floe')!,

@@ -28,8 +28,12 @@ export class UnknownSiteError extends FloeError {
 /** Unflushed backlog is over its limit: answer 503 with Retry-After and let the client retry. */
 export class BackpressureError extends FloeError {
   override name = 'BackpressureError'
-  constructor(readonly retryAfterSeconds: number) {
-    super(`ingest backlog is full; retry after ${retryAfterSeconds}s`)
+  /** `what` says what is full or failing (default: the backlog of uncommitted rows). */
+  constructor(
+    readonly retryAfterSeconds: number,
+    what = 'ingest backlog is full',
+  ) {
+    super(`${what}; retry after ${retryAfterSeconds}s`)
   }
 }
 
@@ -164,5 +168,46 @@ export class SiteNotFoundError extends FloeError {
   override name = 'SiteNotFoundError'
   constructor(readonly siteId: string) {
     super(`site ${siteId} not found`)
+  }
+}
+
+/**
+ * The sites database cannot be reached (outage, restart, connection refused or timed out) and the
+ * answer is not in the cache: answer 503 with Retry-After, never 500. `cause` is the driver's error.
+ */
+export class SiteStoreUnavailableError extends FloeError {
+  override name = 'SiteStoreUnavailableError'
+  readonly retryAfterSeconds = 5
+  constructor(override readonly cause: unknown) {
+    super(`the sites database is unavailable; retry later`)
+  }
+}
+
+/**
+ * A namespace level or table name that cannot be an Iceberg identifier here: empty, or holding
+ * `/`, `\`, `..`, NUL or another control character. Such names would turn into storage paths
+ * outside the table's folder (`..%2F..%2Foutside`), so they are refused before any path is built.
+ */
+export class InvalidIdentifierError extends ValidationError {
+  override name = 'InvalidIdentifierError'
+}
+
+/** A storage location that is not under the warehouse root (a path trick or a foreign location). */
+export class OutsideWarehouseError extends FloeError {
+  override name = 'OutsideWarehouseError'
+  constructor(
+    readonly location: string,
+    readonly root: string,
+  ) {
+    super(`location ${location} is outside the warehouse ${root}`)
+  }
+}
+
+/** `POST /api/admin/flush` could not commit (storage or catalog away): 503, rows stay buffered. */
+export class FlushFailedError extends FloeError {
+  override name = 'FlushFailedError'
+  readonly retryAfterSeconds = 5
+  constructor(override readonly cause: unknown) {
+    super(`flush failed: ${(cause as Error)?.message ?? String(cause)}`)
   }
 }

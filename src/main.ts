@@ -12,6 +12,7 @@
 import { loadConfig, type FloeConfig } from './config.ts'
 import { ConfigError } from './errors.ts'
 import { createApp } from './app.ts'
+import { causeChain, during, StartupError } from './startup-error.ts'
 
 async function main(): Promise<void> {
   let config: FloeConfig
@@ -28,7 +29,10 @@ async function main(): Promise<void> {
   const app = await createApp(config)
   const log = app.server.log
   await app.start()
-  await app.server.listen({ port: config.port, host: config.host })
+  await during(
+    { what: 'cannot listen', setting: 'PORT/HOST', address: `${config.host}:${config.port}` },
+    () => app.server.listen({ port: config.port, host: config.host }),
+  )
   // Without a token every admin call is refused (403), which is easy to take for a bug: say so.
   if (!config.adminToken)
     log.warn(
@@ -74,7 +78,9 @@ main().catch((err: unknown) => {
     process.stderr.write(`floe: configuration error: ${err.message}\n`)
     process.exit(1)
   }
-  const message = err instanceof Error ? (err.stack ?? err.message) : String(err)
+  // One line: what failed, the setting and address (StartupError), and the whole cause chain.
+  const message = err instanceof StartupError ? err.message : causeChain(err)
   process.stderr.write(`floe: failed to start: ${message}\n`)
+  if (process.env.LOG_LEVEL === 'debug' && err instanceof Error) process.stderr.write(`${err.stack}\n`)
   process.exit(1)
 })

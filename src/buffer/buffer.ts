@@ -133,7 +133,7 @@ export class IngestBuffer implements EventSink {
     if (this.state !== 'running') {
       metrics.eventsRejected.inc({ reason: 'shutting_down' }, rows.pa_events.length)
       if (this.state === 'new') throw new FloeError('buffer not started')
-      throw new BackpressureError(5)
+      throw new BackpressureError(5, 'shutting down')
     }
     const n = rows.pa_events.length + rows.pa_sessions.length
     if (n === 0) return
@@ -161,7 +161,14 @@ export class IngestBuffer implements EventSink {
       metrics.eventsRejected.inc({ reason: 'wal_error' }, rows.pa_events.length)
       this.o.logger?.error({ err }, 'write-ahead log append failed; answering 503')
       // Not kept, so not acknowledged: the client should retry (disk full is often transient).
-      throw new BackpressureError(5)
+      // Say what failed, without the path: the operator's log above has the details.
+      const code = (err as NodeJS.ErrnoException | undefined)?.code
+      throw new BackpressureError(
+        5,
+        code === 'ENOSPC' || code === 'EDQUOT'
+          ? `the write-ahead log disk is full (${code})`
+          : `the write-ahead log could not be written${code ? ` (${code})` : ''}`,
+      )
     }
     for (const table of TABLE_NAMES) {
       if (rows[table].length === 0) continue

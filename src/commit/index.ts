@@ -14,6 +14,7 @@ import { ConfigError } from '../errors.ts'
 import type { FileIO } from '../storage/file-io.ts'
 import type { SqlClient } from '../storage/sql.ts'
 import type { Catalog } from './catalog.ts'
+import { validatingCatalog } from './validating.ts'
 
 export type { Catalog, CatalogType, LoadedTable, TableIdentifier, AppendCommit } from './catalog.ts'
 
@@ -31,6 +32,11 @@ export interface CatalogDeps {
  * process that never talks to Glue.
  */
 export async function createCatalog(config: FloeConfig, deps: CatalogDeps): Promise<Catalog> {
+  // Identifiers are checked once here, for every type, before any catalog builds a path from them.
+  return validatingCatalog(await openCatalog(config, deps))
+}
+
+async function openCatalog(config: FloeConfig, deps: CatalogDeps): Promise<Catalog> {
   const ice = config.iceberg
   switch (ice.catalogType) {
     case 'jdbc':

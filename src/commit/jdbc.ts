@@ -15,6 +15,7 @@ import type { SqlClient } from '../storage/sql.ts'
 import type { TableMetadata } from '../write/metadata.ts'
 import { nextMetadataLocation, readMetadataFile, writeMetadataFile } from '../write/metadata-file.ts'
 import type { AppendCommit, Catalog, LoadedTable, TableIdentifier } from './catalog.ts'
+import { checkIdentifier, locationUnder } from './identifier.ts'
 
 const DDL_FILE = new URL('../../catalog/jdbc-catalog.sql', import.meta.url)
 
@@ -87,7 +88,8 @@ function childPattern(ns: string): string {
  * build a new table's metadata.
  */
 export function defaultTableLocation(warehouse: string, id: TableIdentifier): string {
-  return [warehouse.replace(/\/+$/, ''), ...id.namespace, id.name].join('/')
+  checkIdentifier(id)
+  return locationUnder(warehouse, [...id.namespace, id.name])
 }
 
 const SQLSTATE = /^[0-9A-Z]{5}$/

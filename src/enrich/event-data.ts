@@ -10,6 +10,7 @@
  * nesting deeper than MAX_DATA_DEPTH, so hostile bodies cannot blow the stack or the row size.
  */
 import { ValidationError } from '../errors.ts'
+import { truncate } from './truncate.ts'
 
 export const DATA_VALUE_LENGTH = 500
 export const MAX_DATA_KEYS = 200
@@ -55,7 +56,7 @@ export function flattenData(
       }
       if (++count > MAX_DATA_KEYS)
         throw new ValidationError(field, `has more than ${MAX_DATA_KEYS} properties`)
-      out[key.slice(0, DATA_VALUE_LENGTH)] = leaf(v, field).slice(0, DATA_VALUE_LENGTH)
+      out[truncate(key, DATA_VALUE_LENGTH)] = truncate(leaf(v, field), DATA_VALUE_LENGTH)
     }
   }
   walk(data, '', 1)

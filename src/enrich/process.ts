@@ -22,6 +22,7 @@ import { signCacheToken, verifyCacheToken } from './cache-token.ts'
 import { pageColumns } from './url.ts'
 import { flattenData } from './event-data.ts'
 import { SessionCache } from './session-cache.ts'
+import { checkSessionData, DEFAULT_SESSION_DATA_LIMITS, type SessionDataLimits } from './session-data.ts'
 import { LRUCache } from 'lru-cache'
 
 export interface RequestContext {
@@ -58,6 +59,8 @@ export interface PipelineOptions {
   geo?: GeoReader
   userAgentCacheSize?: number
   sessionCacheSize?: number
+  /** SESSION_DATA_MAX_KEYS / SESSION_DATA_MAX_VALUE_BYTES (defaults in session-data.ts). */
+  sessionData?: Partial<SessionDataLimits>
 }
 
 export interface Pipeline {
@@ -74,6 +77,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   const parseUa = cachedUserAgentParser(opts.userAgentCacheSize)
   const isBot = cachedBotCheck(opts.disableBotCheck, opts.userAgentCacheSize)
   const sessions = new SessionCache(opts.sessionCacheSize)
+  const limits: SessionDataLimits = { ...DEFAULT_SESSION_DATA_LIMITS, ...opts.sessionData }
 
   // The session id costs a sha512 + a SHA-1 over ~400 bytes (~8 µs) and is the same for every event
   // of a visitor within the month: memoised per (site, ip, ua, distinct id, month). The key lives
@@ -153,14 +157,15 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     let rollback = () => {}
     if (type === 'identify') {
       const data = flattenData(payload.data, 'payload.data')
-      const merged = memo?.sessionData || data ? { ...memo?.sessionData, ...data } : null
+      // The row holds only what this call sent; the read view merges per key (session-cache.ts).
+      const dataKeys = checkSessionData(data, memo?.dataKeys ?? null, limits)
       const next = {
         createdAt: memo?.createdAt ?? eventTime,
         distinctId: distinctId ?? memo?.distinctId ?? null,
-        sessionData: merged,
+        dataKeys,
       }
       rows.pa_sessions.push(
-        sessionRow(sessionId, website, next.createdAt, receivedAt, attrs, next.distinctId, merged),
+        sessionRow(sessionId, website, next.createdAt, receivedAt, attrs, next.distinctId, data),
       )
       rollback = sessions.set(sessionId, next)
     } else {
@@ -177,7 +182,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       )
       if (!memo) {
         rows.pa_sessions.push(sessionRow(sessionId, website, eventTime, receivedAt, attrs, distinctId, null))
-        rollback = sessions.set(sessionId, { createdAt: eventTime, distinctId, sessionData: null })
+        rollback = sessions.set(sessionId, { createdAt: eventTime, distinctId, dataKeys: null })
       }
     }
     const response: SendResponse = {

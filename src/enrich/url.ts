@@ -7,6 +7,7 @@
  * Empty strings become null.
  */
 import { ValidationError } from '../errors.ts'
+import { truncate } from './truncate.ts'
 
 export const URL_LENGTH = 500
 export const PAGE_TITLE_LENGTH = 500
@@ -28,7 +29,7 @@ export type UrlColumns = {
 
 function cut(v: string | null | undefined, max: number): string | null {
   if (v === null || v === undefined || v === '') return null
-  return v.length > max ? v.slice(0, max) : v
+  return truncate(v, max)
 }
 
 function safeDecodeURI(v: string): string {

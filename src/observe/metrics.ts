@@ -86,6 +86,16 @@ export const metrics = {
   }),
   walBytes: new Gauge({ name: 'floe_wal_bytes', help: 'Size of the write-ahead log on disk', registers }),
   walSegments: new Gauge({ name: 'floe_wal_segments', help: 'Write-ahead log segment files', registers }),
+  sitesDbUp: new Gauge({
+    name: 'floe_sites_db_up',
+    help: '1 while the sites database answers, 0 since a statement failed to reach it',
+    registers,
+  }),
+  siteLookupsStale: new Counter({
+    name: 'floe_site_lookups_stale_total',
+    help: 'Site lookups answered from a cached copy older than FLOE_SITE_CACHE_TTL_SECONDS (refresh pending or failing)',
+    registers,
+  }),
   backpressure: new Gauge({
     name: 'floe_backpressure',
     help: '1 while /api/send answers 503 because the unflushed backlog is over FLOE_BACKLOG_MAX_ROWS',

@@ -3,14 +3,19 @@
  * 0x1F (URL-encoded `%1F`), the spec's default `namespace-separator`, which Floe does not override.
  * Fastify has already percent-decoded path params and query values when these run.
  */
+import { checkNamespace } from '../commit/identifier.ts'
 import { badRequest } from './rest-errors.ts'
 
 export const NAMESPACE_SEPARATOR = '\x1f'
 
-/** `a%1Fb` (decoded `a\x1Fb`) → `['a', 'b']`; empty levels are a client error. */
+/**
+ * `a%1Fb` (decoded `a\x1Fb`) → `['a', 'b']`; empty levels, and levels that are no safe identifier
+ * (`..%2Foutside`: see commit/identifier.ts), are a client error (400).
+ */
 export function decodeNamespace(param: string): string[] {
   const levels = param.split(NAMESPACE_SEPARATOR)
   if (levels.some((l) => l === '')) throw badRequest(`namespace: empty level in "${param}"`)
+  checkNamespace(levels)
   return levels
 }
 

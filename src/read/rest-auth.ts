@@ -51,15 +51,26 @@ interface OAuthError {
   error_description: string
 }
 
-/** Client id/secret from HTTP Basic auth (RFC 6749 §2.3.1: form-urlencoded parts) if present. */
-function basicCredentials(header: string | undefined): { id: string; secret: string } | undefined {
+/**
+ * Client id/secret from HTTP Basic auth (RFC 6749 §2.3.1: form-urlencoded parts) if present;
+ * `'malformed'` when the parts are not valid percent-encoding (`%zz`, a lone `%E0`): the client's
+ * error, answered 401 invalid_client, never a URIError turned 500.
+ */
+function basicCredentials(
+  header: string | undefined,
+): { id: string; secret: string } | 'malformed' | undefined {
   const m = header === undefined ? null : /^Basic\s+(\S+)$/i.exec(header)
   if (!m) return undefined
   const decoded = Buffer.from(m[1], 'base64').toString('utf8')
   const colon = decoded.indexOf(':')
   if (colon < 0) return undefined
   const part = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '))
-  return { id: part(decoded.slice(0, colon)), secret: part(decoded.slice(colon + 1)) }
+  try {
+    return { id: part(decoded.slice(0, colon)), secret: part(decoded.slice(colon + 1)) }
+  } catch (err) {
+    if (err instanceof URIError) return 'malformed'
+    throw err
+  }
 }
 
 /**
@@ -76,7 +87,11 @@ export function oauthTokenHandler(token: string | undefined) {
     const grant = form.grant_type
     let secret: string | undefined
     if (grant === 'client_credentials') {
-      secret = form.client_secret ?? basicCredentials(request.headers.authorization)?.secret
+      const basic =
+        form.client_secret === undefined ? basicCredentials(request.headers.authorization) : undefined
+      if (basic === 'malformed')
+        return fail(401, 'invalid_client', 'HTTP Basic credentials are not valid percent-encoded UTF-8')
+      secret = form.client_secret ?? basic?.secret
     } else if (grant === 'urn:ietf:params:oauth:grant-type:token-exchange') {
       secret = form.subject_token
     } else {

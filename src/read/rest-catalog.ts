@@ -18,6 +18,7 @@ import { ConfigError } from '../errors.ts'
 import type { FileIO } from '../storage/file-io.ts'
 import { parseJson, stringifyJson } from '../write/json.ts'
 import type { Snapshot, TableMetadata } from '../write/metadata.ts'
+import { checkName } from '../commit/identifier.ts'
 import { childNamespaces, decodeNamespace, namespaceExists } from './namespace.ts'
 import { checkBearer, oauthTokenHandler } from './rest-auth.ts'
 import { noSuchNamespace, noSuchTable, toIcebergError, errorBody } from './rest-errors.ts'
@@ -101,6 +102,13 @@ function installProtocol(app: FastifyInstance, readToken: string | undefined): v
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.config?.icebergPublic === true) return
     checkBearer(request, readToken)
+  })
+  // Names in the path are checked once for every route, before any handler (or catalog) sees them:
+  // `..%2F..%2Foutside` is decoded by then and would otherwise become a storage path.
+  app.addHook('preValidation', async (request) => {
+    const params = (request.params ?? {}) as { namespace?: unknown; table?: unknown }
+    if (typeof params.namespace === 'string') decodeNamespace(params.namespace)
+    if (typeof params.table === 'string') checkName('table', params.table)
   })
   app.setErrorHandler((err, request, reply) => {
     const body = toIcebergError(err)

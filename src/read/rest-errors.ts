@@ -6,7 +6,14 @@
  * The rest of Floe maps its typed errors to HTTP once in `src/receive/`; this endpoint speaks a
  * different error dialect, so it has its own mapping, applied only inside the plugin's scope.
  */
-import { CommitConflictError, CommitStateUnknownError, FloeError, NoSuchTableError } from '../errors.ts'
+import {
+  CommitConflictError,
+  CommitStateUnknownError,
+  FloeError,
+  NoSuchTableError,
+  OutsideWarehouseError,
+  ValidationError,
+} from '../errors.ts'
 import { JsonSyntaxError } from '../write/json.ts'
 
 export interface IcebergErrorResponse {
@@ -59,6 +66,9 @@ export function toIcebergError(err: unknown): IcebergErrorResponse {
   if (err instanceof CommitStateUnknownError)
     return errorBody(500, 'CommitStateUnknownException', err.message)
   if (err instanceof NoSuchTableError) return errorBody(404, 'NoSuchTableException', err.message)
+  // Bad names (InvalidIdentifierError) and locations outside the warehouse are the client's.
+  if (err instanceof ValidationError || err instanceof OutsideWarehouseError)
+    return errorBody(400, 'BadRequestException', err.message)
   if (err instanceof JsonSyntaxError)
     return errorBody(400, 'BadRequestException', `invalid JSON: ${err.message}`)
   const e = err as { validation?: unknown; statusCode?: number; message?: string } | undefined

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import type { LoadedTable, TableIdentifier } from '../commit/catalog.ts'
 import { defaultTableLocation } from '../commit/jdbc.ts'
+import { assertUnder } from '../commit/identifier.ts'
 import type { IcebergSchema, PartitionSpec, SortOrder, TableDefinition } from '../write/metadata.ts'
 import { newTableMetadata } from '../write/metadata.ts'
 import { applySnapshot } from '../write/snapshot.ts'
@@ -181,6 +182,8 @@ export function registerWriteRoutes(
       if ((await catalog.loadTable(id)) !== undefined)
         throw alreadyExists(`Table already exists: ${[...ns, req.name].join('.')}`)
       const location = (req.location ?? defaultTableLocation(opts.warehouse, id)).replace(/\/+$/, '')
+      // A client-chosen location must stay in the warehouse, where Floe's FileIO may write.
+      assertUnder(location, opts.warehouse)
       const metadata = newTableMetadata(definitionFromRequest(req), location, randomUUID())
       const created = await catalog.createTableIfAbsent(id, metadata)
       // Another creator won the race between our check and the catalog's insert.

@@ -1,12 +1,14 @@
 /**
  * `POST /api/admin/flush` (Bearer `ADMIN_TOKEN`): forces an immediate flush of every table and
  * answers once the rows accepted before the call are committed to Iceberg, with the snapshot ids
- * made per table. Operators and tests use it; without `ADMIN_TOKEN` the route answers 403.
+ * made per table. Operators and tests use it. Admin check as /api/sites: no token 401, a wrong one
+ * (or no ADMIN_TOKEN configured) 403; a failed flush is 503 with Retry-After, in the same error shape.
  */
-import { timingSafeEqual } from 'node:crypto'
 import type { FastifyPluginAsync } from 'fastify'
 import type { FlushResult } from '../buffer/buffer.ts'
+import { FlushFailedError } from '../errors.ts'
 import { TABLE_NAMES } from '../rows.ts'
+import { checkAdmin } from './admin-auth.ts'
 
 export interface AdminFlushOptions {
   adminToken: string | undefined
@@ -19,19 +21,6 @@ export interface TableFlushReport {
   records: number
   /** Metadata location after the last commit, if any. */
   metadataLocation: string | null
-}
-
-function tokenMatches(header: string | undefined, token: string): boolean {
-  const m = /^Bearer\s+(.+)$/i.exec(header ?? '')
-  if (!m) return false
-  const a = Buffer.from(m[1].trim())
-  const b = Buffer.from(token)
-  return a.length === b.length && timingSafeEqual(a, b)
-}
-
-const errorReply = {
-  type: 'object',
-  properties: { error: { type: 'string' }, message: { type: 'string' } },
 }
 
 const tableReport = {
@@ -58,29 +47,18 @@ export const adminFlushRoute: FastifyPluginAsync<AdminFlushOptions> = async (app
               },
             },
           },
-          401: errorReply,
-          403: errorReply,
-          503: errorReply,
         },
       },
     },
-    async (req, reply) => {
-      if (!opts.adminToken)
-        return reply.code(403).send({ error: 'Forbidden', message: 'ADMIN_TOKEN is not configured' })
-      if (!tokenMatches(req.headers.authorization, opts.adminToken))
-        return reply
-          .code(401)
-          .header('www-authenticate', 'Bearer')
-          .send({ error: 'Unauthorized', message: 'Authorization: Bearer <ADMIN_TOKEN> required' })
+    async (req) => {
+      // The same check, answers and error shape as /api/sites (admin-auth.ts, http-errors.ts).
+      checkAdmin(req, opts.adminToken)
       let result: FlushResult
       try {
         result = await opts.flush()
       } catch (err) {
         req.log.warn({ err }, 'admin flush failed; rows stay buffered and retry in the background')
-        return reply
-          .code(503)
-          .header('retry-after', '5')
-          .send({ error: 'Service Unavailable', message: `flush failed: ${(err as Error).message}` })
+        throw new FlushFailedError(err)
       }
       const tables: Record<string, TableFlushReport> = {}
       for (const t of TABLE_NAMES) {

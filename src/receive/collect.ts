@@ -12,6 +12,8 @@ import type { Pipeline, RequestContext, SendResponse } from '../enrich/process.t
 import type { CorsAllowlist } from './cors.ts'
 import { toHttpError } from './http-errors.ts'
 import { createLimiter, ipRateKey } from './rate-limit.ts'
+import { countRejected, reasonOf } from './rejections.ts'
+import { limiterAddress } from './client-address.ts'
 
 export const MAX_BATCH_ITEMS = 1000
 
@@ -21,6 +23,8 @@ export interface CollectOptions {
   allowlist: CorsAllowlist
   corsAllowAll: boolean
   rateLimit: { perIpPerMinute: number; perSitePerMinute: number }
+  /** CLIENT_IP_HEADER: the one header the per-IP limiter believes when set (client-address.ts). */
+  clientIpHeader: string | undefined
 }
 
 const sendResponseSchema = {
@@ -66,7 +70,7 @@ export async function collectPlugin(app: FastifyInstance, opts: CollectOptions):
   const perSite = createLimiter(app, 'site', opts.rateLimit.perSitePerMinute)
   // Per IP before the body is read; per site once the body names the site(s).
   app.addHook('onRequest', async (req) => {
-    if (req.method === 'POST') await perIp.hit(req, ipRateKey(pipeline.clientIp(context(req))))
+    if (req.method === 'POST') await perIp.hit(req, ipRateKey(limiterAddress(req, opts.clientIpHeader)))
   })
   app.addHook('preHandler', async (req) => {
     const items = Array.isArray(req.body) ? req.body.slice(0, MAX_BATCH_ITEMS) : [req.body]
@@ -88,7 +92,10 @@ export async function collectPlugin(app: FastifyInstance, opts: CollectOptions):
 
   app.post('/send', { schema: { response: sendResponseSchema } }, async (req) => {
     const outcome = await pipeline.process(req.body, context(req))
-    if (outcome.kind === 'bot') return { beep: 'boop' }
+    if (outcome.kind === 'bot') {
+      countRejected('bot')
+      return { beep: 'boop' }
+    }
     await accept(outcome.rows, [outcome.rollback])
     return outcome.response
   })
@@ -114,8 +121,10 @@ export async function collectPlugin(app: FastifyInstance, opts: CollectOptions):
       let response: SendResponse | { beep: string }
       try {
         const outcome = await pipeline.process(body[index], ctx)
-        if (outcome.kind === 'bot') response = { beep: 'boop' }
-        else {
+        if (outcome.kind === 'bot') {
+          countRejected('bot')
+          response = { beep: 'boop' }
+        } else {
           rows.pa_events.push(...outcome.rows.pa_events)
           rows.pa_sessions.push(...outcome.rows.pa_sessions)
           rollbacks.push(outcome.rollback)
@@ -124,6 +133,8 @@ export async function collectPlugin(app: FastifyInstance, opts: CollectOptions):
       } catch (err) {
         const http = toHttpError(err)
         if (http.status >= 500) throw err
+        // Answered inside a 200: counted here, per item, or nothing would show the drop.
+        countRejected(reasonOf(http.status))
         details.push({ index, response: http.body })
         continue
       }

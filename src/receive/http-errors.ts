@@ -5,8 +5,10 @@
 import {
   AuthError,
   BackpressureError,
+  FlushFailedError,
   IgnoredIpError,
   SiteNotFoundError,
+  SiteStoreUnavailableError,
   UnknownSiteError,
   ValidationError,
 } from '../errors.ts'
@@ -57,12 +59,13 @@ function make(
 /** `body.name` from an ajv error (a missing required property names the property itself). */
 function ajvField(
   context: string,
-  v: { instancePath?: string; params?: { missingProperty?: string } } | undefined,
+  v:
+    { instancePath?: string; params?: { missingProperty?: string; additionalProperty?: string } } | undefined,
 ) {
   if (!v) return context
   const path = (v.instancePath ?? '').replace(/\//g, '.')
-  const missing = v.params?.missingProperty ? `.${v.params.missingProperty}` : ''
-  return `${context}${path}${missing}`
+  const named = v.params?.missingProperty ?? v.params?.additionalProperty
+  return `${context}${path}${named ? `.${named}` : ''}`
 }
 
 export function toHttpError(err: unknown): HttpError {
@@ -73,6 +76,10 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof SiteNotFoundError) return make(404, err.message)
   if (err instanceof RateLimitedError)
     return make(429, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } })
+  if (err instanceof SiteStoreUnavailableError)
+    return make(503, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } })
+  if (err instanceof FlushFailedError)
+    return make(503, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } })
   if (err instanceof BackpressureError)
     return make(503, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } })
   // Fastify's own client errors: invalid/empty JSON (400), body too large (413), unsupported

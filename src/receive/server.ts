@@ -17,6 +17,7 @@ import { sitesPlugin } from './sites-routes.ts'
 import { trackerPlugin } from './tracker.ts'
 import { toHttpError } from './http-errors.ts'
 import { receiverLogger } from './logging.ts'
+import { isAdmin } from './admin-auth.ts'
 
 /**
  * Extra routes registered next to Floe's own (admin flush, /metrics, /iceberg/v1): a function that
@@ -54,10 +55,27 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
     loggerInstance: receiverLogger(deps.logger),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
-    // The client IP is resolved by enrich/ip.ts (Umami's header order), not by Fastify.
-    trustProxy: false,
+    // Slow clients (a body trickled a byte at a time, headers never finished, idle sockets) are
+    // cut off, so they cannot hold sockets and file descriptors forever (slowloris).
+    requestTimeout: config.http.requestTimeoutSeconds * 1000,
+    connectionTimeout: config.http.idleTimeoutSeconds * 1000,
+    keepAliveTimeout: config.http.keepAliveTimeoutSeconds * 1000,
+    http: {
+      headersTimeout: config.http.headersTimeoutSeconds * 1000,
+      // Node checks the request and headers timeouts on this interval (default 30 s, which would
+      // let a slow request live up to 30 s past its limit).
+      connectionsCheckingInterval: 1000,
+    },
+    // `request.ip` (the rate limiter's key, client-address.ts) believes X-Forwarded-For only for
+    // TRUST_PROXY_HOPS trusted proxies. Geo and session ids use enrich/ip.ts (Umami's header order).
+    // (The hop-count function is what Fastify builds from `trustProxy: n`; its types lack the number.)
+    trustProxy:
+      config.trustProxyHops > 0 ? (_address: string, hop: number) => hop < config.trustProxyHops : false,
     requestIdHeader: false,
   })
+  // A cap below the process's file-descriptor limit: beyond it new sockets are closed at once
+  // instead of exhausting descriptors (which would also stop the WAL and storage from opening files).
+  app.server.maxConnections = config.http.maxConnections
   const pipeline = createPipeline({
     appSecret: config.appSecret,
     clientIpHeader: config.clientIpHeader,
@@ -65,6 +83,7 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
     disableBotCheck: config.disableBotCheck,
     lookupSite: (id) => sites.get(id),
     geo: deps.geo,
+    sessionData: config.sessionData,
   })
   const allowlist = new CorsAllowlist()
   allowlist.rebuild(await sites.list())
@@ -125,6 +144,7 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
     allowlist,
     corsAllowAll: config.corsAllowAll,
     rateLimit: config.rateLimit,
+    clientIpHeader: config.clientIpHeader,
   })
   await app.register(sitesPlugin, {
     prefix: '/api/sites',
@@ -136,12 +156,16 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
 
   app.get('/healthz', async () => ({ status: 'ok' }))
   const ready = deps.ready ?? (() => sites.ping())
-  app.get('/readyz', async (_req, reply) => {
+  // The failure's message names internal addresses (`connect ECONNREFUSED 10.0.0.5:5432`): only
+  // an admin sees it; everyone else (load balancers) gets the status alone.
+  app.get('/readyz', async (req, reply) => {
     try {
       await ready()
       return { status: 'ok' }
     } catch (err) {
-      return reply.code(503).send({ status: 'unavailable', error: (err as Error).message })
+      const body: { status: string; error?: string } = { status: 'unavailable' }
+      if (isAdmin(req, config.adminToken)) body.error = (err as Error).message
+      return reply.code(503).send(body)
     }
   })
 

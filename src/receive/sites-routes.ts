@@ -1,10 +1,12 @@
 /**
  * Admin API for sites (Bearer ADMIN_TOKEN; no token → 401, wrong token or no ADMIN_TOKEN configured
- * → 403): `GET/POST /api/sites`, `GET/PUT/DELETE /api/sites/:id`. DELETE is a soft delete.
+ * → 403, admin-auth.ts): `GET/POST /api/sites`, `GET/PUT/DELETE /api/sites/:id`. DELETE is a soft
+ * delete. Bodies are validated strictly: wrong types and unknown fields are a 400 naming the field.
  */
-import { createHash, timingSafeEqual } from 'node:crypto'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { AuthError, SiteNotFoundError } from '../errors.ts'
+import type { FastifyInstance } from 'fastify'
+import { SiteNotFoundError } from '../errors.ts'
+import { checkAdmin } from './admin-auth.ts'
+import { strictBodyCompiler } from './strict-body.ts'
 import type { SiteStore } from '../sites/store.ts'
 import { scriptSnippet, type Site } from '../sites/site.ts'
 
@@ -14,16 +16,7 @@ export interface SitesOptions {
   publicUrl: string
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest()
-
-export function checkAdmin(req: Pick<FastifyRequest, 'headers'>, adminToken: string | undefined): void {
-  const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')
-  if (!m) throw new AuthError(401, 'admin API: send Authorization: Bearer <ADMIN_TOKEN>')
-  if (adminToken === undefined) throw new AuthError(403, 'admin API is disabled: ADMIN_TOKEN is not set')
-  // Compare digests so the comparison is constant-time regardless of token length.
-  if (!timingSafeEqual(digest(m[1].trim()), digest(adminToken)))
-    throw new AuthError(403, 'admin API: wrong token')
-}
+export { checkAdmin }
 
 const siteSchema = {
   type: 'object',
@@ -49,6 +42,8 @@ export async function sitesPlugin(app: FastifyInstance, opts: SitesOptions): Pro
   const { sites } = opts
   const withScript = (s: Site) => ({ ...s, script: scriptSnippet(opts.publicUrl, s.id) })
   app.addHook('onRequest', async (req) => checkAdmin(req, opts.adminToken))
+  // Bodies exactly as sent: no type coercion, unknown fields refused (strict-body.ts).
+  app.setValidatorCompiler(strictBodyCompiler)
 
   app.get(
     '/',

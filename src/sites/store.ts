@@ -9,15 +9,24 @@
  * through `NOTIFY floe_sites, '<site id>'`, sent after the write: each one drops its cache entry and
  * runs its listeners, so they act on it within milliseconds too. If the LISTEN connection breaks,
  * everything is re-read once it is back (notifications sent meanwhile are lost); the cache TTL
- * (CACHE_TTL_MS) bounds staleness even then. The embedded PGlite has no other processes.
+ * (FLOE_SITE_CACHE_TTL_SECONDS) bounds staleness even then. The embedded PGlite has no other processes.
+ *
+ * Database outages: ingest must not depend on the database answering right now. An entry older than
+ * the TTL is still answered from the last good copy (stale-while-revalidate, lru-cache's `fetch`
+ * with `allowStale`), and one refresh runs in the background; a refresh that fails keeps the old
+ * copy. Only a site never seen before (or evicted) needs the database: while it is away that lookup
+ * fails with SiteStoreUnavailableError (503 + Retry-After), as do the admin API's reads and writes.
+ * `/metrics` shows it: `floe_sites_db_up` and `floe_site_lookups_stale_total`.
  */
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { LRUCache } from 'lru-cache'
 import type { SqlClient } from '../storage/sql.ts'
-import { SiteNotFoundError, ValidationError } from '../errors.ts'
+import { SiteNotFoundError, SiteStoreUnavailableError, ValidationError } from '../errors.ts'
+import { metrics } from '../observe/metrics.ts'
 import { normalizeDomain, type Site, type SiteInput } from './site.ts'
 
+/** Default of FLOE_SITE_CACHE_TTL_SECONDS, in ms. */
 export const CACHE_TTL_MS = 60_000
 const DDL = readFileSync(new URL('../../catalog/sites.sql', import.meta.url), 'utf8')
 
@@ -54,6 +63,22 @@ export const SITES_CHANNEL = 'floe_sites'
 export interface SiteStoreOptions {
   /** Where failures of listeners run for another process's change go (default: ignored). */
   onError?: (err: unknown) => void
+  /** How long a cached answer counts as fresh (FLOE_SITE_CACHE_TTL_SECONDS); default CACHE_TTL_MS. */
+  cacheTtlMs?: number
+}
+
+/**
+ * Errors that mean "the database could not be reached or went away", not "this statement is wrong":
+ * socket errors, node-postgres's own connection errors (no code), and SQLSTATE classes 08
+ * (connection exception), 57P (shutdown, e.g. terminated by the administrator) and 53 (resources).
+ */
+function isUnreachable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code))
+    return code.startsWith('08') || code.startsWith('57P') || code.startsWith('53') || code === '3D000'
+  if (typeof code === 'string' && code.startsWith('E')) return true // ECONNREFUSED, ETIMEDOUT, …
+  const message = (err as Error | undefined)?.message ?? ''
+  return /connection|timeout|terminat/i.test(message)
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -76,7 +101,7 @@ function checkInput(input: Partial<SiteInput>, partial: boolean): Partial<SiteIn
 
 export class SiteStore {
   readonly #sql: Pick<SqlClient, 'query'>
-  readonly #cache = new LRUCache<string, { site: Site | null }>({ max: 10_000, ttl: CACHE_TTL_MS })
+  readonly #cache: LRUCache<string, { site: Site | null }>
   readonly #listeners: SiteChangeListener[] = []
   readonly #onError: (err: unknown) => void
   readonly #instance = randomUUID()
@@ -84,6 +109,35 @@ export class SiteStore {
   private constructor(sql: Pick<SqlClient, 'query'>, options: SiteStoreOptions) {
     this.#sql = sql
     this.#onError = options.onError ?? (() => {})
+    this.#cache = new LRUCache<string, { site: Site | null }>({
+      max: 10_000,
+      ttl: options.cacheTtlMs ?? CACHE_TTL_MS,
+      // Past the TTL: answer the old copy at once and refresh in the background; a refresh that
+      // fails (database away) keeps the old copy for the next request to try again.
+      allowStale: true,
+      noDeleteOnFetchRejection: true,
+      allowStaleOnFetchRejection: true,
+      fetchMethod: async (key) => {
+        const { rows } = await this.#query<SiteRecord>('SELECT * FROM floe_sites WHERE site_id = $1', [key])
+        return { site: rows[0] ? toSite(rows[0]) : null }
+      },
+    })
+  }
+
+  /**
+   * Every statement goes through here: failures to reach the database become
+   * SiteStoreUnavailableError (503), and `floe_sites_db_up` follows the last answer.
+   */
+  async #query<R>(text: string, params?: unknown[]): Promise<{ rows: R[] }> {
+    try {
+      const res = await this.#sql.query<R>(text, params)
+      metrics.sitesDbUp.set(1)
+      return res
+    } catch (err) {
+      if (!isUnreachable(err)) throw err
+      metrics.sitesDbUp.set(0)
+      throw new SiteStoreUnavailableError(err)
+    }
   }
 
   /**
@@ -114,18 +168,18 @@ export class SiteStore {
   /** The site including soft-deleted ones, or null; cached. */
   async get(id: string): Promise<Site | null> {
     const key = id.toLowerCase()
-    const hit = this.#cache.get(key)
-    if (hit) return hit.site
     if (!UUID.test(key)) return null
-    const { rows } = await this.#sql.query<SiteRecord>('SELECT * FROM floe_sites WHERE site_id = $1', [key])
-    const site = rows[0] ? toSite(rows[0]) : null
-    this.#cache.set(key, { site })
-    return site
+    const status: LRUCache.Status<{ site: Site | null }> = {}
+    const hit = await this.#cache.fetch(key, { status })
+    if (status.returnedStale) metrics.siteLookupsStale.inc()
+    // A failed fetch with no old copy to fall back on resolves undefined: the lookup itself failed.
+    if (hit === undefined) throw status.fetchError ?? new SiteStoreUnavailableError(undefined)
+    return hit.site
   }
 
   async list(opts: { includeDeleted?: boolean } = {}): Promise<Site[]> {
     const where = opts.includeDeleted ? '' : 'WHERE deleted_at IS NULL'
-    const { rows } = await this.#sql.query<SiteRecord>(
+    const { rows } = await this.#query<SiteRecord>(
       `SELECT * FROM floe_sites ${where} ORDER BY created_at, site_id`,
     )
     return rows.map(toSite)
@@ -136,9 +190,9 @@ export class SiteStore {
     const v = checkInput(input, false)
     if (!UUID.test(id)) throw new ValidationError('id', 'must be a UUID')
     id = id.toLowerCase()
-    if ((await this.#sql.query('SELECT 1 FROM floe_sites WHERE site_id = $1', [id])).rows.length > 0)
+    if ((await this.#query('SELECT 1 FROM floe_sites WHERE site_id = $1', [id])).rows.length > 0)
       throw new ValidationError('id', `site ${id} already exists (ids of deleted sites are not reused)`)
-    const { rows } = await this.#sql.query<SiteRecord>(
+    const { rows } = await this.#query<SiteRecord>(
       `INSERT INTO floe_sites (site_id, name, domains, allow_subdomains) VALUES ($1, $2, $3, $4) RETURNING *`,
       [id, v.name, v.domains, v.allowSubdomains ?? false],
     )
@@ -148,7 +202,7 @@ export class SiteStore {
   async update(id: string, input: Partial<SiteInput>): Promise<Site> {
     const v = checkInput(input, true)
     if (!UUID.test(id)) throw new SiteNotFoundError(id)
-    const { rows } = await this.#sql.query<SiteRecord>(
+    const { rows } = await this.#query<SiteRecord>(
       `UPDATE floe_sites SET name = COALESCE($2, name), domains = COALESCE($3, domains),
          allow_subdomains = COALESCE($4, allow_subdomains), updated_at = now()
        WHERE site_id = $1 AND deleted_at IS NULL RETURNING *`,
@@ -161,7 +215,7 @@ export class SiteStore {
   /** Soft delete: the row stays (the id is never reused), events for it get 400 from now on. */
   async softDelete(id: string): Promise<Site> {
     if (!UUID.test(id)) throw new SiteNotFoundError(id)
-    const { rows } = await this.#sql.query<SiteRecord>(
+    const { rows } = await this.#query<SiteRecord>(
       `UPDATE floe_sites SET deleted_at = now(), updated_at = now() WHERE site_id = $1 AND deleted_at IS NULL RETURNING *`,
       [id],
     )
@@ -171,7 +225,7 @@ export class SiteStore {
 
   /** Cheap readiness probe of the database behind the store. */
   async ping(): Promise<void> {
-    await this.#sql.query('SELECT 1 FROM floe_sites LIMIT 1')
+    await this.#query('SELECT 1 FROM floe_sites LIMIT 1')
   }
 
   async #changed(site: Site): Promise<Site> {
@@ -179,7 +233,7 @@ export class SiteStore {
     for (const l of this.#listeners) await l(site)
     // After the local listeners: this process acts on the change before any other hears of it.
     // The payload names this store, so its own notification, which comes back too, is skipped.
-    await this.#sql.query('SELECT pg_notify($1, $2)', [SITES_CHANNEL, `${this.#instance} ${site.id}`])
+    await this.#query('SELECT pg_notify($1, $2)', [SITES_CHANNEL, `${this.#instance} ${site.id}`])
     return site
   }
 

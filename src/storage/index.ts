@@ -7,7 +7,7 @@ import path from 'node:path'
 import type { FloeConfig } from '../config.ts'
 import type { FileIO } from './file-io.ts'
 import type { SqlClient } from './sql.ts'
-import { LocalFileIO } from './local.ts'
+import { LocalFileIO, localPath } from './local.ts'
 import { S3FileIO } from './s3.ts'
 import { PgSql } from './pg.ts'
 
@@ -19,7 +19,8 @@ export { PgSql, type PgSqlOptions } from './pg.ts'
 
 export function openFileIO(config: FloeConfig): FileIO {
   const s3 = config.iceberg.s3
-  if (s3 === undefined) return new LocalFileIO()
+  // The local warehouse is the only folder Floe's FileIO may touch.
+  if (s3 === undefined) return new LocalFileIO({ root: localPath(config.iceberg.warehouse) })
   return new S3FileIO({
     endpoint: s3.endpoint,
     region: s3.region,
@@ -36,7 +37,8 @@ export function pgliteDir(config: FloeConfig): string {
 }
 
 export async function openSql(config: FloeConfig): Promise<SqlClient> {
-  if (config.databaseUrl !== undefined) return new PgSql(config.databaseUrl)
+  if (config.databaseUrl !== undefined)
+    return new PgSql(config.databaseUrl, { connectTimeoutMs: config.databaseConnectTimeoutSeconds * 1000 })
   // Imported only when embedded: PGlite's WASM Postgres adds ~37 MB of RSS on load.
   const { PGliteSql } = await import('./pglite.ts')
   return PGliteSql.open(pgliteDir(config))

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { FileNotFoundError, FloeError, WriteNotAppliedError } from '../errors.ts'
+import { FileNotFoundError, FloeError, OutsideWarehouseError, WriteNotAppliedError } from '../errors.ts'
 import type { FileIO } from './file-io.ts'
 
 /** Temp files carry this suffix; `list` hides them (a crash can leave one behind). */
@@ -93,12 +93,41 @@ async function writeTemp(dir: string, base: string, bytes: Uint8Array): Promise<
   return tmp
 }
 
+export interface LocalFileIOOptions {
+  /**
+   * The warehouse folder (absolute path). When set, every path is proven to stay under it after
+   * normalisation (`/w/a/../../etc` is refused with OutsideWarehouseError) before any file system
+   * call, so no name or location that slipped past the identifier checks can reach outside.
+   */
+  root?: string
+}
+
 export class LocalFileIO implements FileIO {
   readonly conditionalWrites = true
+  /** A plain field, not `#root`: tests wrap this FileIO with Object.create to inject faults. */
+  readonly root: string | undefined
+
+  constructor(options: LocalFileIOOptions = {}) {
+    this.root = options.root === undefined ? undefined : path.resolve(options.root)
+  }
+
+  /** The local path of `uri`, checked against the root. */
+  private checked(uri: string): string {
+    const p = localPath(uri)
+    const root = this.root
+    if (root !== undefined) {
+      const normal = path.resolve(p)
+      if (normal !== root && !normal.startsWith(root + path.sep))
+        throw new OutsideWarehouseError(uri, fileUri(root))
+      // A `..` that resolves back inside is refused too: a path trick in any case.
+      if (p.split('/').some((s) => s === '..')) throw new OutsideWarehouseError(uri, fileUri(root))
+    }
+    return p
+  }
 
   async read(uri: string): Promise<Uint8Array> {
     try {
-      const buf = await fs.readFile(localPath(uri))
+      const buf = await fs.readFile(this.checked(uri))
       return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
     } catch (err) {
       if (isCode(err, 'ENOENT')) throw new FileNotFoundError(uri)
@@ -107,7 +136,7 @@ export class LocalFileIO implements FileIO {
   }
 
   async write(uri: string, bytes: Uint8Array): Promise<void> {
-    const target = localPath(uri)
+    const target = this.checked(uri)
     const dir = path.dirname(target)
     await ensureDir(dir)
     const tmp = await writeTemp(dir, path.basename(target), bytes)
@@ -126,7 +155,7 @@ export class LocalFileIO implements FileIO {
    * (a commit then fails for certain instead of leaving its outcome unknown).
    */
   async writeIfAbsent(uri: string, bytes: Uint8Array): Promise<boolean> {
-    const target = localPath(uri)
+    const target = this.checked(uri)
     const dir = path.dirname(target)
     let tmp: string
     try {
@@ -151,7 +180,7 @@ export class LocalFileIO implements FileIO {
 
   async exists(uri: string): Promise<boolean> {
     try {
-      await fs.stat(localPath(uri))
+      await fs.stat(this.checked(uri))
       return true
     } catch (err) {
       if (isCode(err, 'ENOENT')) return false
@@ -160,13 +189,13 @@ export class LocalFileIO implements FileIO {
   }
 
   async delete(uri: string): Promise<void> {
-    await fs.rm(localPath(uri), { force: true })
+    await fs.rm(this.checked(uri), { force: true })
   }
 
   /** All files whose URI starts with `prefix` (recursive; `.../metadata/snap-` works too). */
   async list(prefix: string): Promise<string[]> {
     // Plain string-prefix semantics, as in S3's ListObjectsV2, so both stores answer alike.
-    const p = localPath(prefix)
+    const p = this.checked(prefix)
     const root = p.endsWith('/') ? p : path.dirname(p)
     const out: string[] = []
     const walk = async (dir: string): Promise<void> => {

@@ -9,6 +9,12 @@ export interface PgSqlOptions {
   max?: number
   /** Called for errors on idle pooled connections (e.g. the server restarted); default ignores them. */
   onIdleError?: (err: Error) => void
+  /**
+   * Give up opening a connection after this long (DATABASE_CONNECT_TIMEOUT_SECONDS; default 5 s).
+   * Without it a database behind a dead network path holds every caller until the OS gives up
+   * (minutes), so an outage would stall requests instead of failing them fast.
+   */
+  connectTimeoutMs?: number
 }
 
 function toResult<R>(res: pg.QueryResult): SqlResult<R> {
@@ -19,11 +25,17 @@ export class PgSql implements SqlClient {
   readonly #pool: pg.Pool
   readonly #connectionString: string
   readonly #listeners = new Set<pg.Client>()
+  readonly #connectTimeoutMs: number
   #closed = false
 
   constructor(connectionString: string, options: PgSqlOptions = {}) {
     this.#connectionString = connectionString
-    this.#pool = new pg.Pool({ connectionString, max: options.max ?? 4 })
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? 5000
+    this.#pool = new pg.Pool({
+      connectionString,
+      max: options.max ?? 4,
+      connectionTimeoutMillis: this.#connectTimeoutMs,
+    })
     // Without a listener, an idle connection dropped by the server would crash the process;
     // the next query simply gets a fresh connection.
     this.#pool.on('error', options.onIdleError ?? (() => {}))
@@ -60,7 +72,10 @@ export class PgSql implements SqlClient {
    */
   async listen(channel: string, handlers: NotificationHandlers): Promise<void> {
     const connect = async (): Promise<void> => {
-      const client = new pg.Client({ connectionString: this.#connectionString })
+      const client = new pg.Client({
+        connectionString: this.#connectionString,
+        connectionTimeoutMillis: this.#connectTimeoutMs,
+      })
       let reconnecting = false
       const reconnect = () => {
         if (reconnecting || this.#closed) return

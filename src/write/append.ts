@@ -41,6 +41,7 @@ import { addedManifestFile, currentManifests, writeManifestList } from './manife
 import { addAppendSnapshot, findSnapshotByCommitId, newSnapshotId, type AppendStats } from './snapshot.ts'
 import { metadataDir } from './metadata-file.ts'
 import { deleteAll, stageAppend, type StagedAppend } from './data-files.ts'
+import { locationUnder } from '../commit/identifier.ts'
 
 export interface AppendOptions {
   /** Extra snapshot summary properties (string values only). */
@@ -123,7 +124,7 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
     const existing = await catalog.loadTable(id)
     if (existing) return existing
     await catalog.createNamespaceIfAbsent(namespace)
-    const location = [warehouse, ...namespace, table].join('/')
+    const location = locationUnder(warehouse, [...namespace, table])
     return catalog.createTableIfAbsent(id, newTableMetadata(definitions[table], location, randomUUID()))
   }
 

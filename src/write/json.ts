@@ -12,6 +12,9 @@
  * written back digit for digit.
  */
 
+import { assertJsonDepth } from './json-depth.ts'
+import { JsonSyntaxError } from './json-error.ts'
+
 /** Keys whose integer values are Iceberg `long`s (table metadata, snapshots, refs, logs, stats). */
 export const LONG_KEYS: ReadonlySet<string> = new Set([
   'snapshot-id',
@@ -30,12 +33,15 @@ export const LONG_KEYS: ReadonlySet<string> = new Set([
   'added-rows',
 ])
 
-export class JsonSyntaxError extends Error {
-  override name = 'JsonSyntaxError'
-}
+export { JsonSyntaxError }
 
-/** Parse JSON text; integers under `longKeys` become bigint, unsafe integers elsewhere too. */
+/**
+ * Parse JSON text; integers under `longKeys` become bigint, unsafe integers elsewhere too.
+ * Text nesting deeper than MAX_JSON_DEPTH is refused before parsing (json-depth.ts), so the
+ * recursion below is bounded.
+ */
 export function parseJson(text: string, longKeys: ReadonlySet<string> = LONG_KEYS): unknown {
+  assertJsonDepth(text)
   let i = 0
   const fail = (what: string): never => {
     throw new JsonSyntaxError(`${what} at offset ${i}`)

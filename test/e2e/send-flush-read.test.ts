@@ -92,7 +92,9 @@ describe('send → flush → read back', () => {
       method: 'POST',
       headers: { authorization: 'Bearer nope' },
     })
-    expect(res.status).toBe(401)
+    // The same answer and shape as /api/sites: a wrong token is 403.
+    expect(res.status).toBe(403)
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('forbidden')
     const again = await adminFlush(base)
     expect(again.status).toBe(200)
     expect(

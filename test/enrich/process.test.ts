@@ -130,9 +130,11 @@ describe('process', () => {
     )
     if (id1.kind !== 'accepted' || id2.kind !== 'accepted') throw new Error('expected rows')
     expect(id1.rows.pa_events).toHaveLength(0)
+    // Each row carries only what its call sent; the read view merges per key.
+    expect(id1.rows.pa_sessions[0].session_data).toEqual({ plan: 'pro' })
     expect(id2.rows.pa_sessions[0]).toMatchObject({
       distinct_id: 'u-9',
-      session_data: { plan: 'pro', seats: '3' },
+      session_data: { seats: '3' },
       created_at: AT * 1000,
       updated_at: (AT + 5000) * 1000,
     })
