@@ -166,3 +166,12 @@ export class SiteNotFoundError extends FloeError {
     super(`site ${siteId} not found`)
   }
 }
+
+/**
+ * A maintenance commit (compaction's replace snapshot) found that another writer changed the files
+ * it rewrote (a concurrent compaction, a delete, Spark's or Trino's own maintenance). It gives up:
+ * the files it wrote are deleted (nothing references them) and the next scheduled run plans again.
+ */
+export class MaintenanceConflictError extends FloeError {
+  override name = 'MaintenanceConflictError'
+}

@@ -35,6 +35,8 @@ export interface DataFile extends FileMetrics {
   specId: number
   /** Partition tuple in spec field order. */
   partition: PartitionTuple
+  /** The table sort order the file's rows are sorted by (0 or absent = unsorted). */
+  sortOrderId?: number
 }
 
 /** Avro type of a partition value (transform result type), per Java `TypeToSchema`. */
@@ -114,7 +116,7 @@ export function addedEntry(
       key_metadata: null,
       split_offsets: file.splitOffsets.length ? file.splitOffsets : null,
       equality_ids: null,
-      sort_order_id: 0,
+      sort_order_id: file.sortOrderId ?? 0,
       referenced_data_file: null,
     },
   }

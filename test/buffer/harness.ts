@@ -64,6 +64,10 @@ class FlakyFileIO implements FileIO {
     this.check(prefix)
     return this.inner.list(prefix)
   }
+  async listWithTimes(prefix: string) {
+    this.check(prefix)
+    return this.inner.listWithTimes(prefix)
+  }
 }
 
 export async function createHarness(

@@ -118,6 +118,7 @@ describe('a failed upload', () => {
       exists: (u) => io.exists(u),
       delete: (u) => io.delete(u),
       list: (p) => io.list(p),
+      listWithTimes: (p) => io.listWithTimes(p),
       write: async (u, b) => (fail(u), io.write(u, b)),
       writeIfAbsent: async (u, b) => (fail(u), io.writeIfAbsent(u, b)),
     }

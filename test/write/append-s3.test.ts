@@ -126,6 +126,7 @@ describe('append into S3 through the JDBC catalog', () => {
       exists: (u) => real.exists(u),
       delete: (u) => real.delete(u),
       list: (p) => real.list(p),
+      listWithTimes: (p) => real.listWithTimes(p),
       writeIfAbsent: (u, b) => real.writeIfAbsent(u, b),
       write: async (u, b) => {
         if (!killed && /-m\d+\.avro$/.test(u)) {
