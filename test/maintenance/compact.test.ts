@@ -19,6 +19,7 @@ import { createTestDatabase } from '../support/pg.ts'
 import { startTestS3, type TestS3 } from '../support/s3.ts'
 import { sampleEvents } from '../support/rows.ts'
 import { currentDataFiles, expectDuckDbRows, expectIcebirdRows, type S3Paths } from '../support/append-e2e.ts'
+import { localPathResolver, sqlString, withDuckDb } from '../support/iceberg-check.ts'
 
 const defs = loadTableDefinitions()
 const id = { namespace: ['analytics'], name: 'pa_events' }
@@ -109,6 +110,19 @@ describe('compaction', () => {
       'total-data-files': '4',
     })
     await expectRows()
+    // The new files are sorted by the declared order (site_id, event_time), as DuckDB reads them.
+    const local = localPathResolver(paths)
+    const rewritten = after.filter((f) => f.record_count > 1)
+    expect(rewritten.length).toBe(2)
+    for (const f of rewritten) {
+      const times = await withDuckDb(async (run) =>
+        (await run(`SELECT event_time FROM read_parquet(${sqlString(local(f.file_path))})`)).map((r) =>
+          String(r.event_time),
+        ),
+      )
+      expect(times.length).toBe(f.record_count)
+      expect(times).toEqual([...times].sort())
+    }
     // Nothing to do on the next run: every partition is one file now.
     expect((await compact()).groups).toBe(0)
   })
