@@ -74,6 +74,27 @@ export interface FloeConfig {
   backlogMaxRows: number
   shutdownTimeoutSeconds: number
   logLevel: string
+  maintenance: MaintenanceConfig
+}
+
+/** Table maintenance (docs/maintenance.md). Each part can be switched off for operators who run Spark or Trino's. */
+export interface MaintenanceConfig {
+  /** Seconds between scheduled runs on each replica; 0 = no schedule (the admin route still runs it). */
+  intervalSeconds: number
+  /** How long a replica's per-table lease lasts without renewal. */
+  leaseSeconds: number
+  compaction: {
+    enabled: boolean
+    /** A partition is compacted only once its newest file is this old. */
+    quietMinutes: number
+    /** Rows per sort batch and output row group: the memory bound of a rewrite. */
+    batchRows: number
+  }
+  orphans: {
+    enabled: boolean
+    /** Unreferenced files younger than this are kept (a commit may be in flight). */
+    ageSeconds: number
+  }
 }
 
 type Env = Record<string, string | undefined>
@@ -207,5 +228,19 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
     backlogMaxRows: int(env, 'FLOE_BACKLOG_MAX_ROWS', 200_000, 1),
     shutdownTimeoutSeconds: int(env, 'FLOE_SHUTDOWN_TIMEOUT_SECONDS', 25, 1),
     logLevel: str(env, 'LOG_LEVEL', 'info')!,
+    maintenance: {
+      intervalSeconds: int(env, 'FLOE_MAINTENANCE_INTERVAL_SECONDS', 3600),
+      leaseSeconds: int(env, 'FLOE_MAINTENANCE_LEASE_SECONDS', 900, 10),
+      compaction: {
+        enabled: bool(env, 'FLOE_MAINTENANCE_COMPACTION', true),
+        quietMinutes: int(env, 'FLOE_MAINTENANCE_COMPACT_QUIET_MINUTES', 60),
+        batchRows: int(env, 'FLOE_MAINTENANCE_COMPACT_BATCH_ROWS', 50_000, 100),
+      },
+      orphans: {
+        enabled: bool(env, 'FLOE_MAINTENANCE_ORPHANS', true),
+        // Java's remove_orphan_files default: older than 3 days.
+        ageSeconds: int(env, 'FLOE_MAINTENANCE_ORPHAN_AGE_SECONDS', 3 * 86_400, 60),
+      },
+    },
   }
 }
