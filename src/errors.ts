@@ -166,3 +166,17 @@ export class SiteNotFoundError extends FloeError {
     super(`site ${siteId} not found`)
   }
 }
+
+/**
+ * A commit's requirements or updates are malformed or cannot apply to the table (an update for a
+ * snapshot that does not exist, a snapshot id that is taken): the client's fault, not a race.
+ * The REST endpoint answers 400; retrying the same commit cannot succeed.
+ */
+export class InvalidCommitError extends FloeError {
+  override name = 'InvalidCommitError'
+}
+
+/** A known Iceberg table update Floe's commit core does not implement: the REST endpoint answers 406. */
+export class UnsupportedUpdateError extends FloeError {
+  override name = 'UnsupportedUpdateError'
+}
