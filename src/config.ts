@@ -5,7 +5,7 @@
  */
 import path from 'node:path'
 import { ConfigError } from './errors.ts'
-import type { CatalogType } from './commit/catalog.ts'
+import type { CatalogType } from './table/catalog.ts'
 
 export interface S3Config {
   bucket: string

@@ -20,7 +20,7 @@ import path from 'node:path'
 import type { Row, TableName } from '../rows.ts'
 import { fsyncDir } from '../storage/local.ts'
 import { TABLE_NAMES } from '../rows.ts'
-import type { Snapshot, TableMetadata } from '../write/metadata.ts'
+import type { Snapshot, TableMetadata } from '../table/metadata.ts'
 import type { TableWriter } from '../write/append.ts'
 import type { WalRecord } from './wal-record.ts'
 

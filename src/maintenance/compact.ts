@@ -15,21 +15,16 @@
  *   the new one; rows are never lost or doubled.
  */
 import { randomUUID } from 'node:crypto'
-import type { Catalog, LoadedTable, TableIdentifier } from '../commit/catalog.ts'
+import type { Catalog, TableIdentifier } from '../table/catalog.ts'
 import type { FileIO } from '../storage/file-io.ts'
-import type { SortOrder, TableDefinition, TableMetadata } from '../write/metadata.ts'
-import { currentSchema, defaultSpec } from '../write/metadata.ts'
+import type { SortOrder, TableDefinition, TableMetadata } from '../table/metadata.ts'
+import { currentSchema, defaultSpec } from '../table/metadata.ts'
 import { bindSpec } from '../write/partition.ts'
-import { writeManifest } from '../write/manifest.ts'
-import { metadataDir } from '../write/metadata-file.ts'
+import { writeManifest, type DataFile } from '../write/manifest.ts'
+import { metadataDir } from '../table/metadata-file.ts'
 import { findSnapshotByCommitId, newSnapshotId } from '../write/snapshot.ts'
-import { backoffDelay } from '../write/append.ts'
-import {
-  CommitConflictError,
-  CommitStateUnknownError,
-  MaintenanceConflictError,
-  NoSuchTableError,
-} from '../errors.ts'
+import { addSnapshotUpdates, commitWithRetry, mainBranchRequirements } from '../table/index.ts'
+import { CommitRetriesExhaustedError, MaintenanceConflictError, NoSuchTableError } from '../errors.ts'
 import { planGroups, planOptions, type PlanOptions } from './plan.ts'
 import { rewriteGroup } from './rewrite.ts'
 import { buildReplace } from './replace.ts'
@@ -85,8 +80,6 @@ function sortOrderOf(metadata: TableMetadata, def: TableDefinition): SortOrder {
   return declared && declared.fields.length > 0 ? declared : def['sort-order']
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
-
 export async function compactTable(opts: CompactOptions): Promise<CompactResult> {
   const { io, catalog, id } = opts
   const empty = (skipped?: string): CompactResult => ({
@@ -121,7 +114,7 @@ export async function compactTable(opts: CompactOptions): Promise<CompactResult>
   const sortOrder = sortOrderOf(start, opts.definition)
   const written: string[] = []
   const removed = new Map<string, LiveFile>()
-  const added = []
+  const added: DataFile[] = []
   try {
     for (const [i, group] of groups.entries()) {
       const out = await rewriteGroup({
@@ -156,15 +149,6 @@ export async function compactTable(opts: CompactOptions): Promise<CompactResult>
   written.push(manifestPath)
   await opts.beforeCommit?.()
 
-  const props = start.properties ?? {}
-  const maxAttempts = Number(props['commit.retry.num-retries'] ?? '4') + 1
-  const policy = {
-    maxAttempts,
-    baseDelayMs: Number(props['commit.retry.min-wait-ms'] ?? '100'),
-    maxDelayMs: Number(props['commit.retry.max-wait-ms'] ?? '60000'),
-  }
-  const sleep = opts.sleep ?? defaultSleep
-  let unknown = false
   const result = (attempts: number): CompactResult => ({
     groups: groups.length,
     filesRewritten: removed.size,
@@ -174,57 +158,47 @@ export async function compactTable(opts: CompactOptions): Promise<CompactResult>
     snapshotId: snapshotId.toString(),
     attempts,
   })
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    if (attempt > 1) {
-      await sleep(backoffDelay(attempt - 1, policy))
-      const reloaded = await catalog.loadTable(id)
-      if (!reloaded) throw new NoSuchTableError(`table ${id.name} disappeared during compaction`)
-      base = reloaded
-      if (findSnapshotByCommitId(base.metadata, commitId)) return result(attempt - 1)
-    }
-    let built
-    try {
-      if (opts.stillOwner && !(await opts.stillOwner()))
-        throw new MaintenanceConflictError('compaction: the maintenance lease was lost before the commit')
-      built = await buildReplace(io, base as LoadedTable, {
-        snapshotId,
-        commitId,
-        removed,
-        added,
-        addedManifest: {
-          path: manifestPath,
-          length: manifestBytes.byteLength,
-          specId: spec['spec-id'],
-          fields,
-        },
-        attempt,
-        extraSummary: { 'floe.commit-id': commitId, 'floe.maintenance': 'compaction' },
-      })
-    } catch (err) {
-      if (!unknown) await deleteAll(io, written)
-      throw err
-    }
-    try {
-      await catalog.commitAppend(id, { base: base as LoadedTable, metadata: built.metadata, snapshotId })
-      return result(attempt)
-    } catch (err) {
-      if (err instanceof CommitConflictError) {
-        await deleteAll(io, built.written)
-        continue
-      }
-      if (err instanceof CommitStateUnknownError) {
-        unknown = true
-        continue
-      }
-      if (!unknown) await deleteAll(io, [...written, ...built.written])
-      throw err
-    }
+  try {
+    const { attempts } = await commitWithRetry({
+      catalog,
+      id,
+      io,
+      base,
+      sleep: opts.sleep,
+      build: async (loaded, attempt) => {
+        if (opts.stillOwner && !(await opts.stillOwner()))
+          throw new MaintenanceConflictError('compaction: the maintenance lease was lost before the commit')
+        const built = await buildReplace(io, loaded, {
+          snapshotId,
+          commitId,
+          removed,
+          added,
+          addedManifest: {
+            path: manifestPath,
+            length: manifestBytes.byteLength,
+            specId: spec['spec-id'],
+            fields,
+          },
+          attempt,
+          extraSummary: { 'floe.commit-id': commitId, 'floe.maintenance': 'compaction' },
+        })
+        return {
+          // main must not have moved since this attempt's base; appends that moved it are
+          // picked up by the next attempt, which rebuilds on them.
+          requirements: mainBranchRequirements(loaded.metadata),
+          updates: addSnapshotUpdates(built.snapshot),
+          attemptFiles: built.written,
+        }
+      },
+      landed: (md) => findSnapshotByCommitId(md, commitId) !== undefined,
+      onDefiniteFailure: () => deleteAll(io, written),
+    })
+    return result(attempts)
+  } catch (err) {
+    if (err instanceof CommitRetriesExhaustedError)
+      throw new MaintenanceConflictError(`compaction of ${id.name}: ${err.message}`)
+    throw err
   }
-  if (unknown) throw new CommitStateUnknownError(`compaction of ${id.name}: outcome unknown; files kept`)
-  await deleteAll(io, written)
-  throw new MaintenanceConflictError(
-    `compaction of ${id.name}: ${maxAttempts} commit attempts lost to other writers`,
-  )
 }
 
 async function deleteAll(io: FileIO, uris: readonly string[]): Promise<void> {

@@ -20,7 +20,7 @@
  * `s3://`, `file:/` vs `file:///`).
  */
 import type { FileIO } from '../storage/file-io.ts'
-import type { TableMetadata } from '../write/metadata.ts'
+import type { TableMetadata } from '../table/metadata.ts'
 import { parseManifestList } from '../write/manifest-list.ts'
 import { readManifest } from './scan.ts'
 

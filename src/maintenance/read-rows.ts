@@ -9,7 +9,7 @@
 import { parquetMetadata, parquetReadObjects, type Compressors } from 'hyparquet'
 import { decompress } from 'fzstd'
 import type { Row } from '../rows.ts'
-import type { IcebergSchema } from '../write/metadata.ts'
+import type { IcebergSchema } from '../table/metadata.ts'
 
 const COMPRESSORS: Compressors = {
   ZSTD: (input: Uint8Array, outputLength: number) => decompress(input, new Uint8Array(outputLength)),

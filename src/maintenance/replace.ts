@@ -18,9 +18,9 @@
  * - **Summary**: `operation: replace` with Java's added/deleted counters and totals.
  */
 import type { FileIO } from '../storage/file-io.ts'
-import type { LoadedTable } from '../commit/catalog.ts'
-import type { Snapshot, TableMetadata } from '../write/metadata.ts'
-import { currentSnapshot } from '../write/metadata.ts'
+import type { LoadedTable } from '../table/catalog.ts'
+import type { Snapshot, TableMetadata } from '../table/metadata.ts'
+import { currentSnapshot } from '../table/metadata.ts'
 import { writeAvroFile } from '../write/avro.ts'
 import {
   addedManifestFile,
@@ -30,8 +30,7 @@ import {
 } from '../write/manifest-list.ts'
 import type { DataFile } from '../write/manifest.ts'
 import type { BoundPartitionField } from '../write/partition.ts'
-import { applySnapshot } from '../write/snapshot.ts'
-import { metadataDir } from '../write/metadata-file.ts'
+import { metadataDir } from '../table/metadata-file.ts'
 import { MaintenanceConflictError } from '../errors.ts'
 import { DELETED, EXISTING, readManifest, resolveEntry, type EntryRecord, type LiveFile } from './scan.ts'
 
@@ -49,7 +48,8 @@ export interface ReplaceArgs {
 }
 
 export interface ReplaceAttempt {
-  metadata: TableMetadata
+  /** The replace snapshot, built on the base's current snapshot. */
+  snapshot: Snapshot
   /** Files this attempt wrote (manifest list, rewritten manifests): unreferenced if it loses. */
   written: string[]
 }
@@ -96,8 +96,8 @@ export function replaceSummary(
 }
 
 /**
- * Validate against `base` and build the next metadata with the replace snapshot. Writes the
- * rewritten manifests and the manifest list; the caller commits `metadata` through the catalog.
+ * Validate against `base` and build the replace snapshot on its current snapshot. Writes the
+ * rewritten manifests and the manifest list; the caller commits the snapshot through the catalog.
  */
 export async function buildReplace(
   io: FileIO,
@@ -213,10 +213,7 @@ export async function buildReplace(
       'manifest-list': listPath,
       'schema-id': meta['current-schema-id'],
     }
-    return {
-      metadata: applySnapshot(meta, snapshot, base.metadataLocation, snapshot['timestamp-ms']),
-      written,
-    }
+    return { snapshot, written }
   } catch (err) {
     await Promise.allSettled(written.map((u) => io.delete(u)))
     throw err

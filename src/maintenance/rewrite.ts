@@ -15,7 +15,7 @@
  * (`sort_order_id`) only when one batch held all of its rows, i.e. when it really is sorted.
  */
 import type { Row } from '../rows.ts'
-import type { IcebergSchema, PartitionSpec, SortOrder } from '../write/metadata.ts'
+import type { IcebergSchema, PartitionSpec, SortOrder } from '../table/metadata.ts'
 import type { FileIO } from '../storage/file-io.ts'
 import { encodeParquetBatches } from '../write/parquet.ts'
 import { fileMetrics } from '../write/metrics.ts'

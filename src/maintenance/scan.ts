@@ -9,8 +9,8 @@
  * wrote, exactly as Java's `ManifestFilterManager` copies entries.
  */
 import type { FileIO } from '../storage/file-io.ts'
-import type { Snapshot, TableMetadata } from '../write/metadata.ts'
-import { currentSnapshot } from '../write/metadata.ts'
+import type { Snapshot, TableMetadata } from '../table/metadata.ts'
+import { currentSnapshot } from '../table/metadata.ts'
 import { readAvroFile } from '../write/avro.ts'
 import { parseManifestList, type ManifestFile } from '../write/manifest-list.ts'
 

@@ -6,8 +6,15 @@
  * The rest of Floe maps its typed errors to HTTP once in `src/receive/`; this endpoint speaks a
  * different error dialect, so it has its own mapping, applied only inside the plugin's scope.
  */
-import { CommitConflictError, CommitStateUnknownError, FloeError, NoSuchTableError } from '../errors.ts'
-import { JsonSyntaxError } from '../write/json.ts'
+import {
+  CommitConflictError,
+  CommitStateUnknownError,
+  FloeError,
+  InvalidCommitError,
+  NoSuchTableError,
+  UnsupportedUpdateError,
+} from '../errors.ts'
+import { JsonSyntaxError } from '../table/json.ts'
 
 export interface IcebergErrorResponse {
   error: { message: string; type: string; code: number }
@@ -59,6 +66,9 @@ export function toIcebergError(err: unknown): IcebergErrorResponse {
   if (err instanceof CommitStateUnknownError)
     return errorBody(500, 'CommitStateUnknownException', err.message)
   if (err instanceof NoSuchTableError) return errorBody(404, 'NoSuchTableException', err.message)
+  if (err instanceof InvalidCommitError) return errorBody(400, 'BadRequestException', err.message)
+  if (err instanceof UnsupportedUpdateError)
+    return errorBody(406, 'UnsupportedOperationException', err.message)
   if (err instanceof JsonSyntaxError)
     return errorBody(400, 'BadRequestException', `invalid JSON: ${err.message}`)
   const e = err as { validation?: unknown; statusCode?: number; message?: string } | undefined

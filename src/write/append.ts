@@ -21,25 +21,20 @@ import { randomUUID } from 'node:crypto'
 import type { Row, TableName } from '../rows.ts'
 import { TABLE_NAMES } from '../rows.ts'
 import type { FloeConfig } from '../config.ts'
-import type { Catalog, LoadedTable, TableIdentifier } from '../commit/catalog.ts'
+import type { Catalog, LoadedTable, TableIdentifier } from '../table/catalog.ts'
+import { addSnapshotUpdates, mainBranchRequirements } from '../table/append-commit.ts'
+import { commitWithRetry, type CommitRetryPolicy } from '../table/commit.ts'
 import type { FileIO } from '../storage/file-io.ts'
-import {
-  AlreadyCommittedError,
-  CommitConflictError,
-  CommitRetriesExhaustedError,
-  CommitStateUnknownError,
-  NoSuchTableError,
-  type SchemaMismatchError,
-} from '../errors.ts'
-import type { IcebergSchema, TableDefinition, TableMetadata } from './metadata.ts'
-import { currentSchema, defaultSpec, newTableMetadata } from './metadata.ts'
+import { AlreadyCommittedError, NoSuchTableError, type SchemaMismatchError } from '../errors.ts'
+import type { IcebergSchema, TableDefinition, TableMetadata } from '../table/metadata.ts'
+import { currentSchema, defaultSpec, newTableMetadata } from '../table/metadata.ts'
 import { loadTableDefinitions } from './table-definition.ts'
 import { checkTableSchema, invalidRows, validateRows } from './validate.ts'
 import { bindSpec } from './partition.ts'
 import type { ParquetWriteOptions } from './parquet.ts'
 import { addedManifestFile, currentManifests, writeManifestList } from './manifest-list.ts'
-import { addAppendSnapshot, findSnapshotByCommitId, newSnapshotId, type AppendStats } from './snapshot.ts'
-import { metadataDir } from './metadata-file.ts'
+import { buildAppendSnapshot, findSnapshotByCommitId, newSnapshotId, type AppendStats } from './snapshot.ts'
+import { metadataDir } from '../table/metadata-file.ts'
 import { deleteAll, stageAppend, type StagedAppend } from './data-files.ts'
 
 export interface AppendOptions {
@@ -51,6 +46,11 @@ export interface AppendOptions {
    * before a commit attempt; then AlreadyCommittedError is thrown and nothing of this call stays.
    */
   alreadyCommitted?: (metadata: TableMetadata) => boolean
+  /**
+   * Table properties set in the same commit as the snapshot (`set-properties` beside
+   * `add-snapshot`), e.g. the committed WAL position, which survives any engine's snapshot expiry.
+   */
+  properties?: Record<string, string>
 }
 
 export interface AppendResult {
@@ -73,15 +73,15 @@ export interface TableWriter {
   invalidRows(table: TableName, rows: readonly Row[]): Array<{ index: number; error: SchemaMismatchError }>
 }
 
+/**
+ * Explicit overrides of the table's `commit.retry.*` properties (`src/table/commit.ts`), in the
+ * writer's terms: `maxAttempts` = 1 + num-retries, `baseDelayMs` = min-wait, `maxDelayMs` = max-wait.
+ */
 export interface RetryPolicy {
-  /** Commit attempts before CommitRetriesExhaustedError (default 12). */
   maxAttempts: number
-  /** First backoff in ms (default 25); doubles per attempt up to `maxDelayMs` (default 2000). */
   baseDelayMs: number
   maxDelayMs: number
 }
-
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 12, baseDelayMs: 25, maxDelayMs: 2000 }
 
 interface CommonOptions {
   catalog: Catalog
@@ -98,21 +98,16 @@ interface CommonOptions {
 export type TableWriterOptions = CommonOptions &
   ({ namespace: string[]; warehouse: string } | { config: Pick<FloeConfig, 'iceberg'> })
 
-/** Exponential backoff with "equal jitter": half fixed, half random, so racing writers spread out. */
-export function backoffDelay(attempt: number, policy: RetryPolicy): number {
-  const d = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1))
-  return d / 2 + Math.random() * (d / 2)
-}
-
-const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
-
 export function createTableWriter(opts: TableWriterOptions): TableWriter {
   const { catalog, io } = opts
   const namespace = 'config' in opts ? opts.config.iceberg.namespace.split('.') : opts.namespace
   const warehouse = ('config' in opts ? opts.config.iceberg.warehouse : opts.warehouse).replace(/\/+$/, '')
   const definitions = opts.definitions ?? loadTableDefinitions()
-  const retry: RetryPolicy = { ...DEFAULT_RETRY, ...opts.retry }
-  const sleep = opts.sleep ?? defaultSleep
+  const retryOverrides: Partial<CommitRetryPolicy> = {
+    ...(opts.retry?.maxAttempts !== undefined ? { numRetries: opts.retry.maxAttempts - 1 } : {}),
+    ...(opts.retry?.baseDelayMs !== undefined ? { minWaitMs: opts.retry.baseDelayMs } : {}),
+    ...(opts.retry?.maxDelayMs !== undefined ? { maxWaitMs: opts.retry.maxDelayMs } : {}),
+  }
   const idOf = (table: TableName): TableIdentifier => ({ namespace, name: table })
   // Appends to one table from this process run one at a time: they would only conflict with each
   // other. Other processes are handled by the commit retry loop.
@@ -140,7 +135,7 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
     const def = definitions[table]
     if (!def) throw new NoSuchTableError(`no table definition for ${table}`)
     validateRows(table, def.schema, rows) // before anything is written
-    let base = await ensureTable(table)
+    const base = await ensureTable(table)
     // On every load: another engine may have changed the schema (a column it added is fine; a
     // column Floe writes that now means something else is not), and an earlier append of these
     // rows may have landed late (committing them again would duplicate them).
@@ -198,70 +193,42 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
       attempts,
     })
 
-    let unknownOutcome = false // some attempt may have landed: never delete files after that
-    const manifestLists: string[] = []
-    for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
-      if (attempt > 1) {
-        await sleep(backoffDelay(attempt - 1, retry))
-        try {
-          base = await load(table)
-        } catch (err) {
-          if (unknownOutcome)
-            throw new CommitStateUnknownError(`reload of ${table} failed after an unknown commit`, err)
-          await deleteAll(io, [...staged.written, ...manifestLists])
-          throw err
+    const { committed, attempts } = await commitWithRetry({
+      catalog,
+      id: idOf(table),
+      io,
+      base,
+      retry: retryOverrides,
+      sleep: opts.sleep,
+      landed: (metadata) => findSnapshotByCommitId(metadata, commitId) !== undefined,
+      onDefiniteFailure: () => deleteAll(io, staged.written),
+      build: async (loaded, attempt) => {
+        checkBase(loaded)
+        const listPath = await buildAttempt(loaded, attempt)
+        return {
+          requirements: mainBranchRequirements(loaded.metadata),
+          updates: [
+            ...addSnapshotUpdates(
+              buildAppendSnapshot(loaded.metadata, {
+                snapshotId,
+                manifestListLocation: listPath,
+                stats,
+                extraSummary: summary,
+                baseMetadataLocation: loaded.metadataLocation,
+              }),
+            ),
+            ...(options.properties
+              ? [{ action: 'set-properties' as const, updates: options.properties }]
+              : []),
+          ],
+          attemptFiles: [listPath],
         }
-        // An earlier attempt whose outcome was unknown may have landed after all.
-        if (findSnapshotByCommitId(base.metadata, commitId)) return result(base, attempt - 1)
-      }
-      try {
-        checkBase(base)
-      } catch (err) {
-        if (!unknownOutcome) await deleteAll(io, [...staged.written, ...manifestLists])
-        throw err
-      }
-      let listPath: string
-      let commitMetadata
-      try {
-        ;({ listPath, commitMetadata } = await buildAttempt(base, attempt))
-      } catch (err) {
-        if (!unknownOutcome) await deleteAll(io, [...staged.written, ...manifestLists])
-        throw err
-      }
-      try {
-        const committed = await catalog.commitAppend(idOf(table), {
-          base,
-          metadata: commitMetadata,
-          snapshotId,
-        })
-        return result(committed, attempt)
-      } catch (err) {
-        if (err instanceof CommitConflictError) {
-          manifestLists.pop()
-          await deleteAll(io, [listPath]) // this attempt's list is certainly unreferenced
-          continue
-        }
-        if (err instanceof CommitStateUnknownError) {
-          unknownOutcome = true
-          manifestLists.pop() // may be referenced now
-          continue // the next iteration reloads and looks for our commit id first
-        }
-        if (!unknownOutcome) await deleteAll(io, [...staged.written, ...manifestLists])
-        throw err
-      }
-    }
-    if (unknownOutcome) {
-      throw new CommitStateUnknownError(
-        `append to ${table}: outcome unknown after ${retry.maxAttempts} attempts`,
-      )
-    }
-    await deleteAll(io, [...staged.written, ...manifestLists])
-    throw new CommitRetriesExhaustedError(
-      `append to ${table}: ${retry.maxAttempts} commit attempts lost to concurrent writers; rows are kept, retry later`,
-    )
+      },
+    })
+    return result(committed, attempts)
 
-    /** Manifest list on the current parent + next metadata, for one attempt. */
-    async function buildAttempt(loaded: LoadedTable, attempt: number) {
+    /** Manifest list on the current parent, for one attempt; returns its location. */
+    async function buildAttempt(loaded: LoadedTable, attempt: number): Promise<string> {
       const sequenceNumber = loaded.metadata['last-sequence-number'] + 1n
       const parentManifests = await currentManifests(io, loaded.metadata)
       const added = addedManifestFile({
@@ -282,15 +249,8 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
       })
       const listPath = `${metadataDir(loaded.metadata)}/snap-${snapshotId}-${attempt}-${commitId}.avro`
       await io.write(listPath, listBytes)
-      manifestLists.push(listPath)
-      const commitMetadata = addAppendSnapshot(loaded.metadata, {
-        snapshotId,
-        manifestListLocation: listPath,
-        stats,
-        extraSummary: summary,
-        baseMetadataLocation: loaded.metadataLocation,
-      })
-      return { listPath, commitMetadata }
+      staged.written.push(listPath)
+      return listPath
     }
   }
 

@@ -8,7 +8,7 @@
  * and the metadata are rebuilt when another writer wins the race.
  */
 import { readFileSync } from 'node:fs'
-import type { IcebergPrimitive, IcebergSchema, PartitionSpec } from './metadata.ts'
+import type { IcebergPrimitive, IcebergSchema, PartitionSpec } from '../table/metadata.ts'
 import type { BoundPartitionField, PartitionTuple } from './partition.ts'
 import type { FileMetrics } from './metrics.ts'
 import { writeAvroFile } from './avro.ts'

@@ -55,7 +55,7 @@ import {
 } from 'parquet-wasm'
 import type { Row } from '../rows.ts'
 import { columnReader } from './column-reader.ts'
-import type { IcebergField, IcebergMapType, IcebergSchema, IcebergType } from './metadata.ts'
+import type { IcebergField, IcebergMapType, IcebergSchema, IcebergType } from '../table/metadata.ts'
 
 const FIELD_ID = 'PARQUET:field_id'
 

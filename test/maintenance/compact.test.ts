@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { rmSync } from 'node:fs'
 import { JdbcCatalog } from '../../src/commit/jdbc.ts'
-import type { Catalog } from '../../src/commit/catalog.ts'
+import type { Catalog } from '../../src/table/catalog.ts'
 import { PgSql } from '../../src/storage/pg.ts'
 import { S3FileIO } from '../../src/storage/s3.ts'
 import { createTableWriter, type TableWriter } from '../../src/write/append.ts'
@@ -139,14 +139,14 @@ describe('compaction', () => {
       loadTable: (tid) => catalog.loadTable(tid),
       createTableIfAbsent: (tid, m) => catalog.createTableIfAbsent(tid, m),
       close: async () => {},
-      commitAppend: async (tid, commit) => {
-        const op = commit.metadata.snapshots.find((s) => s['snapshot-id'] === commit.snapshotId)?.summary
-          .operation
+      commit: async (tid, requirements, updates, options) => {
+        const added = updates.find((u) => u.action === 'add-snapshot')
+        const op = added && 'snapshot' in added ? added.snapshot.summary.operation : undefined
         if (op === 'replace' && !raced) {
           raced = true
           await appendBatches(1, 10) // another writer commits first: the replace's base is stale
         }
-        return catalog.commitAppend(tid, commit)
+        return catalog.commit(tid, requirements, updates, options)
       },
     }
     const result = await compact(racing)

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { rmSync } from 'node:fs'
 import { JdbcCatalog } from '../../src/commit/jdbc.ts'
-import type { LoadedTable } from '../../src/commit/catalog.ts'
+import type { LoadedTable } from '../../src/table/catalog.ts'
 import { PgSql } from '../../src/storage/pg.ts'
 import { S3FileIO } from '../../src/storage/s3.ts'
 import type { FileIO } from '../../src/storage/file-io.ts'

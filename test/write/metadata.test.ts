@@ -3,15 +3,15 @@ import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { LocalFileIO, fileUri } from '../../src/storage/local.ts'
-import { newTableMetadata, type TableMetadata } from '../../src/write/metadata.ts'
+import { newTableMetadata, type TableMetadata } from '../../src/table/metadata.ts'
 import { addAppendSnapshot, appendSummary, applySnapshot, newSnapshotId } from '../../src/write/snapshot.ts'
 import {
   nextMetadataLocation,
   parseMetadataVersion,
   readMetadataFile,
   writeMetadataFile,
-} from '../../src/write/metadata-file.ts'
-import { parseJson, stringifyJson } from '../../src/write/json.ts'
+} from '../../src/table/metadata-file.ts'
+import { parseJson, stringifyJson } from '../../src/table/json.ts'
 import { loadTableDefinition } from '../../src/write/table-definition.ts'
 
 const def = loadTableDefinition('pa_events')
