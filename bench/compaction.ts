@@ -62,13 +62,14 @@ await writer.ensureTables()
 const start = Date.parse('2026-11-24T00:00:00Z') * 1000
 // Each flush covers the next slice of one day; rows are generated per flush (and again for the
 // reference afterwards) so this process does not hold the partition while compaction is measured.
+const SITE = '3f2b8c1a-5d4e-4f6a-9b7c-2e1d0c9b8a71'
 const flushRows = (f: number) =>
   eventRows(ROWS, {
     sites: 1,
     start: start + f * Math.floor(86_000e6 / FLUSHES),
     days: 0.99 / FLUSHES,
     seed: f + 1,
-  })
+  }).map((r) => ({ ...r, site_id: SITE }))
 for (let f = 0; f < FLUSHES; f++) await writer.append('pa_events', flushRows(f))
 const small = await liveFiles()
 
@@ -87,6 +88,8 @@ const result = await compactTable({
 const compactMs = performance.now() - t0
 clearInterval(sampler)
 const compacted = await liveFiles()
+if (result.filesRewritten !== small.length)
+  throw new Error(`expected every flush file rewritten: ${JSON.stringify(result)}`)
 
 // The reference: the same rows, one file, one encoder call.
 const oneFile = path.join(dir, 'one-file.parquet')

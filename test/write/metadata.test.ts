@@ -50,7 +50,18 @@ describe('new table metadata (v2)', () => {
     expect(md['last-partition-id']).toBe(1001)
     expect(md['current-snapshot-id']).toBe(-1n)
     expect(md['last-sequence-number']).toBe(0n)
-    expect(md['sort-orders']).toEqual([{ 'order-id': 0, fields: [] }])
+    // The declared order (site_id, event_time) that compaction sorts by, next to unsorted 0.
+    expect(md['default-sort-order-id']).toBe(1)
+    expect(md['sort-orders']).toEqual([
+      { 'order-id': 0, fields: [] },
+      {
+        'order-id': 1,
+        fields: [
+          { transform: 'identity', 'source-id': 1, direction: 'asc', 'null-order': 'nulls-first' },
+          { transform: 'identity', 'source-id': 5, direction: 'asc', 'null-order': 'nulls-first' },
+        ],
+      },
+    ])
     expect(md).not.toHaveProperty('schema')
     expect(md).not.toHaveProperty('partition-spec')
   })
