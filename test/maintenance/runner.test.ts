@@ -173,6 +173,16 @@ describe('who runs maintenance', () => {
     })
     expect(bad.status).toBe(400)
 
+    // No body: every table, every enabled part; nothing left to compact, both tables reported.
+    const all = await fetch(`${base}/api/admin/maintenance`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    })
+    expect(all.status).toBe(200)
+    const allReport = (await all.json()) as typeof report
+    expect(Object.keys(allReport.tables).sort()).toEqual(['pa_events', 'pa_sessions'])
+    expect(allReport.tables.pa_events.parts.compaction.report.filesRewritten).toBe(0)
+
     const metrics = await (await fetch(`${base}/metrics`)).text()
     expect(metrics).toMatch(
       /floe_maintenance_runs_total\{table="pa_events",part="compaction",outcome="ok"\} [1-9]/,
