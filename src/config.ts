@@ -38,6 +38,8 @@ export interface FloeConfig {
   corsAllowAll: boolean
   rateLimit: { perIpPerMinute: number; perSitePerMinute: number }
   bodyLimitBytes: number
+  /** Accepted `payload.timestamp` window around the receive time, in seconds. */
+  eventTime: { maxPastSeconds: number; maxFutureSeconds: number }
   iceberg: {
     catalogType: CatalogType
     catalogName: string
@@ -196,6 +198,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
       perSitePerMinute: int(env, 'RATE_LIMIT_SITE_PER_MINUTE', 60_000),
     },
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024),
+    eventTime: {
+      maxPastSeconds: int(env, 'EVENT_TIME_MAX_PAST_SECONDS', 7 * 86_400, 0),
+      maxFutureSeconds: int(env, 'EVENT_TIME_MAX_FUTURE_SECONDS', 3_600, 0),
+    },
     iceberg: {
       catalogType,
       catalogName: str(env, 'ICEBERG_CATALOG_NAME', 'floe')!,

@@ -65,6 +65,7 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
     disableBotCheck: config.disableBotCheck,
     lookupSite: (id) => sites.get(id),
     geo: deps.geo,
+    eventTimeWindow: config.eventTime,
   })
   const allowlist = new CorsAllowlist()
   allowlist.rebuild(await sites.list())

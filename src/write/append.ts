@@ -35,6 +35,7 @@ import type { ParquetWriteOptions } from './parquet.ts'
 import { addedManifestFile, currentManifests, writeManifestList } from './manifest-list.ts'
 import { buildAppendSnapshot, findSnapshotByCommitId, newSnapshotId, type AppendStats } from './snapshot.ts'
 import { metadataDir } from '../table/metadata-file.ts'
+import { mergeManifests, mergePolicy } from './manifest-merge.ts'
 import { deleteAll, stageAppend, type StagedAppend } from './data-files.ts'
 
 export interface AppendOptions {
@@ -97,6 +98,10 @@ interface CommonOptions {
 /** Either explicit namespace + warehouse URI, or the app config (`iceberg.namespace`, `.warehouse`). */
 export type TableWriterOptions = CommonOptions &
   ({ namespace: string[]; warehouse: string } | { config: Pick<FloeConfig, 'iceberg'> })
+
+/** Table properties Floe adds to existing tables that lack them (see adoptMaintenanceProperties). */
+const MAINTENANCE_PROPERTY =
+  /^(write\.metadata\.(delete-after-commit\.enabled|previous-versions-max)|history\.expire\.|floe\.history\.|commit\.manifest|commit\.retry\.)/
 
 export function createTableWriter(opts: TableWriterOptions): TableWriter {
   const { catalog, io } = opts
@@ -204,7 +209,7 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
       onDefiniteFailure: () => deleteAll(io, staged.written),
       build: async (loaded, attempt) => {
         checkBase(loaded)
-        const listPath = await buildAttempt(loaded, attempt)
+        const { listPath, merged } = await buildAttempt(loaded, attempt)
         return {
           requirements: mainBranchRequirements(loaded.metadata),
           updates: [
@@ -221,14 +226,17 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
               ? [{ action: 'set-properties' as const, updates: options.properties }]
               : []),
           ],
-          attemptFiles: [listPath],
+          attemptFiles: [listPath, ...merged],
         }
       },
     })
     return result(committed, attempts)
 
-    /** Manifest list on the current parent, for one attempt; returns its location. */
-    async function buildAttempt(loaded: LoadedTable, attempt: number): Promise<string> {
+    /**
+     * Manifest list on the current parent, for one attempt, merging manifests as Java's MergeAppend
+     * (manifest-merge.ts); returns its location and the merged manifests written for it.
+     */
+    async function buildAttempt(loaded: LoadedTable, attempt: number) {
       const sequenceNumber = loaded.metadata['last-sequence-number'] + 1n
       const parentManifests = await currentManifests(io, loaded.metadata)
       const added = addedManifestFile({
@@ -241,22 +249,61 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
         sequenceNumber,
       })
       const parentId = loaded.metadata['current-snapshot-id']
+      const dir = metadataDir(loaded.metadata)
+      const { manifests, written: merged } = await mergeManifests({
+        io,
+        manifests: [added, ...parentManifests],
+        policy: mergePolicy(loaded.metadata.properties),
+        snapshotId,
+        sequenceNumber,
+        schema: tableSchema,
+        specs: loaded.metadata['partition-specs'],
+        newPath: (n) => `${dir}/${commitId}-m${attempt}-${n}.avro`,
+      })
       const listBytes = writeManifestList({
         snapshotId,
         parentSnapshotId: parentId === -1n || parentId === null ? undefined : parentId,
         sequenceNumber,
-        manifests: [added, ...parentManifests],
+        manifests,
       })
-      const listPath = `${metadataDir(loaded.metadata)}/snap-${snapshotId}-${attempt}-${commitId}.avro`
+      const listPath = `${dir}/snap-${snapshotId}-${attempt}-${commitId}.avro`
       await io.write(listPath, listBytes)
-      staged.written.push(listPath)
-      return listPath
+      staged.written.push(listPath, ...merged)
+      return { listPath, merged }
     }
+  }
+
+  /**
+   * Tables created before Floe set its maintenance properties (or by another engine) get the ones
+   * they lack, once, on start: only keys that are absent, so an operator's own value (say
+   * `write.metadata.delete-after-commit.enabled=false` because Spark maintains the table) stays.
+   */
+  async function adoptMaintenanceProperties(table: TableName, loaded: LoadedTable): Promise<void> {
+    const missingIn = (md: TableMetadata) =>
+      Object.fromEntries(
+        Object.entries(definitions[table]?.properties ?? {}).filter(
+          ([k]) => MAINTENANCE_PROPERTY.test(k) && md.properties?.[k] === undefined,
+        ),
+      )
+    if (Object.keys(missingIn(loaded.metadata)).length === 0) return
+    await commitWithRetry({
+      catalog,
+      id: idOf(table),
+      io,
+      base: loaded,
+      retry: retryOverrides,
+      sleep: opts.sleep,
+      build: async (t) => ({
+        requirements: [{ type: 'assert-table-uuid', uuid: t.metadata['table-uuid'] }],
+        updates: [{ action: 'set-properties', updates: missingIn(t.metadata) }],
+      }),
+      landed: (md) => Object.keys(missingIn(md)).length === 0,
+    })
   }
 
   return {
     async ensureTables() {
-      for (const table of TABLE_NAMES) await ensureTable(table)
+      for (const table of TABLE_NAMES) await adoptMaintenanceProperties(table, await ensureTable(table))
     },
     append(table, rows, options = {}) {
       const prev = queues.get(table) ?? Promise.resolve()

@@ -137,16 +137,20 @@ export interface ManifestInput {
   files: readonly DataFile[]
 }
 
-/** Bytes of a data manifest with header keys as Java's `ManifestWriter.V2Writer` (+ `schema-id`). */
-export function writeManifest(input: ManifestInput): Uint8Array {
-  const metadata: Record<string, string> = {
-    schema: JSON.stringify(input.schema),
-    'schema-id': String(input.schema['schema-id']),
-    'partition-spec': JSON.stringify(input.spec.fields),
-    'partition-spec-id': String(input.spec['spec-id']),
+/** Header keys of a data manifest as Java's `ManifestWriter.V2Writer` writes them (+ `schema-id`). */
+export function manifestHeader(schema: IcebergSchema, spec: PartitionSpec): Record<string, string> {
+  return {
+    schema: JSON.stringify(schema),
+    'schema-id': String(schema['schema-id']),
+    'partition-spec': JSON.stringify(spec.fields),
+    'partition-spec-id': String(spec['spec-id']),
     'format-version': '2',
     content: 'data',
   }
+}
+
+/** Bytes of a data manifest with header keys as Java's `ManifestWriter.V2Writer` (+ `schema-id`). */
+export function writeManifest(input: ManifestInput): Uint8Array {
   const records = input.files.map((f) => addedEntry(input.fields, input.snapshotId, f))
-  return writeAvroFile(manifestEntrySchema(input.fields), records, metadata)
+  return writeAvroFile(manifestEntrySchema(input.fields), records, manifestHeader(input.schema, input.spec))
 }

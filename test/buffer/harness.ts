@@ -21,6 +21,8 @@ export interface Harness {
   writer: TableWriter
   /** The real catalog (unwrapped), for changes made as another engine would make them. */
   catalog: Catalog
+  /** The warehouse FileIO the writer uses (fault-injectable through `storage`). */
+  io: FileIO
   /** `down`: every file operation fails; `failPaths`: only operations on URIs containing it. */
   storage: { down: boolean; failPaths?: string }
   dir: string
@@ -87,6 +89,7 @@ export async function createHarness(
     config,
     writer,
     catalog,
+    io,
     storage,
     dir,
     databaseUrl: db.url,
