@@ -85,6 +85,8 @@ export interface MaintenanceConfig {
   intervalSeconds: number
   /** How long a replica's per-table lease lasts without renewal. */
   leaseSeconds: number
+  /** Snapshot expiry (`history.expire.*`, `floe.history.max-snapshots` table properties). */
+  expire: { enabled: boolean }
   compaction: {
     enabled: boolean
     /** A partition is compacted only once its newest file is this old. */
@@ -237,6 +239,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
     maintenance: {
       intervalSeconds: int(env, 'FLOE_MAINTENANCE_INTERVAL_SECONDS', 3600),
       leaseSeconds: int(env, 'FLOE_MAINTENANCE_LEASE_SECONDS', 900, 10),
+      expire: { enabled: bool(env, 'FLOE_MAINTENANCE_EXPIRE', true) },
       compaction: {
         enabled: bool(env, 'FLOE_MAINTENANCE_COMPACTION', true),
         quietMinutes: int(env, 'FLOE_MAINTENANCE_COMPACT_QUIET_MINUTES', 60),

@@ -20,6 +20,7 @@ import { metrics } from '../observe/metrics.ts'
 import { MaintenanceLeases } from './lease.ts'
 import { compactTable } from './compact.ts'
 import { removeOrphans } from './orphans.ts'
+import { expireSnapshots } from './expire.ts'
 
 export type PartName = 'expire' | 'compaction' | 'orphans'
 
@@ -33,7 +34,7 @@ export interface PartContext {
   stillOwner: () => Promise<boolean>
 }
 
-/** A maintenance part; expiry (maint-core) plugs in through `extraParts`. */
+/** A maintenance part (tests plug their own in through `extraParts`, which replace a built-in of the same name). */
 export interface MaintenancePart {
   name: PartName
   run(ctx: PartContext): Promise<PartReport>
@@ -64,7 +65,7 @@ export interface RunnerOptions {
   namespace: string[]
   definitions: Record<TableName, TableDefinition>
   config: MaintenanceConfig
-  /** Parts run before compaction (snapshot expiry). */
+  /** Parts run first, replacing a built-in part of the same name (tests). */
   extraParts?: MaintenancePart[]
   /** Lease owner id; default host + pid + random. */
   owner?: string
@@ -94,6 +95,27 @@ export class MaintenanceRunner {
   parts(): MaintenancePart[] {
     const { config, io, catalog, definitions } = this.#opts
     const parts: MaintenancePart[] = [...(this.#opts.extraParts ?? [])]
+    if (config.expire.enabled && !parts.some((p) => p.name === 'expire'))
+      parts.push({
+        name: 'expire',
+        run: async (ctx) => {
+          if (!(await ctx.stillOwner()))
+            throw new MaintenanceConflictError('snapshot expiry: the maintenance lease was lost')
+          const r = await expireSnapshots({ catalog, io, id: ctx.id })
+          const deleted = r.filesDeleted.manifestLists + r.filesDeleted.manifests + r.filesDeleted.dataFiles
+          metrics.maintenanceSnapshotsExpired.inc({ table: ctx.table }, r.snapshotsExpired)
+          metrics.maintenanceFilesDeleted.inc({ table: ctx.table, part: 'expire' }, deleted)
+          return {
+            snapshotsExpired: r.snapshotsExpired,
+            refsRemoved: r.refsRemoved,
+            manifestListsDeleted: r.filesDeleted.manifestLists,
+            manifestsDeleted: r.filesDeleted.manifests,
+            dataFilesDeleted: r.filesDeleted.dataFiles,
+            deleteFailures: r.failures.length,
+            attempts: r.attempts,
+          }
+        },
+      })
     if (config.compaction.enabled)
       parts.push({
         name: 'compaction',
