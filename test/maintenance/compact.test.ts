@@ -84,7 +84,7 @@ afterAll(async () => {
   if (s3) rmSync(s3.dir, { recursive: true, force: true })
 })
 
-describe('compaction', () => {
+describe('compaction', { timeout: 150_000 }, () => {
   it('rewrites the small files of each partition into one sorted file; every row exactly once', async () => {
     // 7 files in each of the 2 site partitions of the second day; the first two rows fall on the
     // day before (one file per site there, nothing to compact).

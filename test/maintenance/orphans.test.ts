@@ -51,7 +51,7 @@ async function setup(io: FileIO, warehouse: string, catalogName: string) {
   return { catalog, writer, events, load }
 }
 
-describe('orphan removal', () => {
+describe('orphan removal', { timeout: 150_000 }, () => {
   describe('on S3 (s3rver)', () => {
     let s3: TestS3
     let io: S3FileIO

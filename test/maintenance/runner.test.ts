@@ -55,7 +55,7 @@ async function startApp(extra: Record<string, string> = {}) {
   return { ...started, env }
 }
 
-describe('who runs maintenance', () => {
+describe('who runs maintenance', { timeout: 150_000 }, () => {
   it('a second replica skips a table while the first maintains it, then takes its turn', async () => {
     const { app, env } = await startApp()
     await app.flush()
