@@ -158,7 +158,7 @@ describe('merging appends into S3 through the Postgres catalog', () => {
   }, 120_000)
 })
 
-describe('500 commits with the default properties (Postgres catalog, local warehouse)', () => {
+describe("500 commits with Floe's table properties (Postgres catalog, local warehouse)", () => {
   it('the manifest list stays under min-count-to-merge and the metadata files under the log size', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'floe-merge500-'))
     const db = await createTestDatabase('floe_merge500')
@@ -189,8 +189,10 @@ describe('500 commits with the default properties (Postgres catalog, local wareh
       expect(t.metadata.snapshots.at(-1)!.summary['total-records']).toBe('500')
       const metaDir = path.join(dir, 'analytics', 'pa_events', 'metadata')
       const jsonFiles = readdirSync(metaDir).filter((f) => f.endsWith('.metadata.json'))
-      expect(t.metadata['metadata-log']).toHaveLength(100)
-      expect(jsonFiles.length).toBe(101)
+      // Floe's tables keep write.metadata.previous-versions-max (schemas/*.json) files in the log
+      const max = Number(loadTableDefinitions().pa_events.properties['write.metadata.previous-versions-max'])
+      expect(t.metadata['metadata-log']).toHaveLength(max)
+      expect(jsonFiles.length).toBe(max + 1)
     } finally {
       await sql.close()
       await db.drop()
