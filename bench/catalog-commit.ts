@@ -9,6 +9,7 @@
  */
 import { setups } from '../test/commit/catalogs.ts'
 import { newTableMetadata, snapshotId, withAppend } from '../test/commit/fixtures.ts'
+import { commitAppend } from '../src/table/append-commit.ts'
 
 const N = Number(process.env.BENCH_COMMITS ?? 100)
 const WARMUP = 10
@@ -40,7 +41,7 @@ for (const [label, setup] of setups) {
       const sid = snapshotId()
       const metadata = await withAppend(env.io, table, sid) // not timed: the write side's part
       const t0 = performance.now()
-      table = await catalog.commitAppend(id, { base: table, metadata, snapshotId: sid })
+      table = await commitAppend(catalog, id, { base: table, metadata, snapshotId: sid })
       const commitMs = performance.now() - t0
       const t1 = performance.now()
       await catalog.loadTable(id)

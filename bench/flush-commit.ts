@@ -54,6 +54,7 @@ try {
     exists: (u) => timed(() => local.exists(u)),
     delete: (u) => timed(() => local.delete(u)),
     list: (p) => timed(() => local.list(p)),
+    listWithTimes: (p) => timed(() => local.listWithTimes(p)),
   }
   const timedSql: SqlClient = {
     query: (t, p) => timed(() => sql.query(t, p)),

@@ -1,7 +1,7 @@
 /**
  * BigInt-safe JSON, hand-written against Node 24's native JSON, on the same table-metadata text in
  * one run:
- * - parse: Floe's parser (src/write/json.ts, kept) against `JSON.parse` with the reviver's
+ * - parse: Floe's parser (src/table/json.ts, kept) against `JSON.parse` with the reviver's
  *   `context.source` (the candidate below); both with the flat depth pre-scan before parsing (the
  *   native reviver pass recurses in C++ on nesting depth), long keys as bigint, other integers
  *   beyond 2^53 exact;
@@ -14,7 +14,7 @@
  * give identical results on the bench document.
  */
 import { isDeepStrictEqual } from 'node:util'
-import { LONG_KEYS, parseJson, stringifyJson } from '../src/write/json.ts'
+import { LONG_KEYS, parseJson, stringifyJson } from '../src/table/json.ts'
 
 const SNAPSHOTS = Number(process.argv[2] ?? 500) || 500
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)

@@ -21,10 +21,15 @@ import { adminFlushRoute } from './receive/admin-flush.ts'
 import { metricsRoute } from './receive/metrics-route.ts'
 import { icebergRestPlugin } from './read/rest-catalog.ts'
 import { catalogPhase, databasePhase, during } from './startup-error.ts'
+import { adminMaintenanceRoute } from './receive/admin-maintenance.ts'
+import { MaintenanceRunner } from './maintenance/runner.ts'
+import { loadTableDefinitions } from './write/table-definition.ts'
 
 export interface FloeApp {
   server: FastifyInstance
   buffer: IngestBuffer
+  /** Table maintenance (scheduled after `start()`; `POST /api/admin/maintenance` runs it now). */
+  maintenance: MaintenanceRunner
   /** Creates tables, replays the WAL; call before `server.listen`. */
   start(): Promise<void>
   /** Commits everything accepted so far (what `POST /api/admin/flush` does). */
@@ -61,9 +66,23 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
     ? await openGeoReader(config.geoliteDbPath)
     : undefined
   const buffer = new IngestBuffer({ config, writer, logger })
+  const maintenance = new MaintenanceRunner({
+    catalog,
+    io,
+    sql,
+    namespace: config.iceberg.namespace.split('.'),
+    definitions: loadTableDefinitions(),
+    config: config.maintenance,
+    log: logger,
+  })
 
   const plugins: ServerPlugin[] = [
     (app) => app.register(adminFlushRoute, { adminToken: config.adminToken, flush: () => buffer.flush() }),
+    (app) =>
+      app.register(adminMaintenanceRoute, {
+        adminToken: config.adminToken,
+        run: (req) => maintenance.run(req),
+      }),
     (app) => app.register(metricsRoute),
     (app) =>
       app.register(icebergRestPlugin, {
@@ -89,13 +108,19 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
   return {
     server,
     buffer,
-    start: () => during(catalogPhase(config), () => buffer.start()),
+    maintenance,
+    async start() {
+      await during(catalogPhase(config), () => buffer.start())
+      maintenance.start()
+    },
     flush: () => buffer.flush(),
     close(deadline = Date.now() + config.shutdownTimeoutSeconds * 1000) {
       closed ??= (async () => {
         // Stop accepting first: no new request reaches the buffer once the server is closed;
         // in-flight ones finish (their rows are in the WAL before they answer).
         await server.close()
+        // A maintenance run cut short is safe (nothing is deleted before its commit); wait briefly.
+        await maintenance.stop(Math.min(deadline, Date.now() + 2000))
         const drained = await buffer.close(deadline)
         await catalog.close()
         await sql.close()

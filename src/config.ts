@@ -5,7 +5,7 @@
  */
 import path from 'node:path'
 import { ConfigError } from './errors.ts'
-import type { CatalogType } from './commit/catalog.ts'
+import type { CatalogType } from './table/catalog.ts'
 
 export interface S3Config {
   bucket: string
@@ -59,6 +59,8 @@ export interface FloeConfig {
     /** HTTP_MAX_CONNECTIONS: open connections beyond this are closed at once. */
     maxConnections: number
   }
+  /** Accepted `payload.timestamp` window around the receive time, in seconds. */
+  eventTime: { maxPastSeconds: number; maxFutureSeconds: number }
   iceberg: {
     catalogType: CatalogType
     catalogName: string
@@ -99,6 +101,29 @@ export interface FloeConfig {
   logRequests: boolean
   /** With per-request lines off, requests at least this slow are logged at warn; 0 = none. */
   logSlowRequestMs: number
+  maintenance: MaintenanceConfig
+}
+
+/** Table maintenance (docs/maintenance.md). Each part can be switched off for operators who run Spark or Trino's. */
+export interface MaintenanceConfig {
+  /** Seconds between scheduled runs on each replica; 0 = no schedule (the admin route still runs it). */
+  intervalSeconds: number
+  /** How long a replica's per-table lease lasts without renewal. */
+  leaseSeconds: number
+  /** Snapshot expiry (`history.expire.*`, `floe.history.max-snapshots` table properties). */
+  expire: { enabled: boolean }
+  compaction: {
+    enabled: boolean
+    /** A partition is compacted only once its newest file is this old. */
+    quietMinutes: number
+    /** Rows per sort batch and output row group: the memory bound of a rewrite. */
+    batchRows: number
+  }
+  orphans: {
+    enabled: boolean
+    /** Unreferenced files younger than this are kept (a commit may be in flight). */
+    ageSeconds: number
+  }
 }
 
 type Env = Record<string, string | undefined>
@@ -225,6 +250,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
       maxKeys: int(env, 'SESSION_DATA_MAX_KEYS', 200, 1),
       maxValueBytes: int(env, 'SESSION_DATA_MAX_VALUE_BYTES', 500, 1),
     },
+    eventTime: {
+      maxPastSeconds: int(env, 'EVENT_TIME_MAX_PAST_SECONDS', 7 * 86_400, 0),
+      maxFutureSeconds: int(env, 'EVENT_TIME_MAX_FUTURE_SECONDS', 3_600, 0),
+    },
     iceberg: {
       catalogType,
       catalogName: str(env, 'ICEBERG_CATALOG_NAME', 'floe')!,
@@ -259,5 +288,20 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
     logLevel: str(env, 'LOG_LEVEL', 'info')!,
     logRequests: bool(env, 'FLOE_LOG_REQUESTS'),
     logSlowRequestMs: int(env, 'FLOE_LOG_SLOW_REQUEST_MS', 1000),
+    maintenance: {
+      intervalSeconds: int(env, 'FLOE_MAINTENANCE_INTERVAL_SECONDS', 3600),
+      leaseSeconds: int(env, 'FLOE_MAINTENANCE_LEASE_SECONDS', 900, 10),
+      expire: { enabled: bool(env, 'FLOE_MAINTENANCE_EXPIRE', true) },
+      compaction: {
+        enabled: bool(env, 'FLOE_MAINTENANCE_COMPACTION', true),
+        quietMinutes: int(env, 'FLOE_MAINTENANCE_COMPACT_QUIET_MINUTES', 60),
+        batchRows: int(env, 'FLOE_MAINTENANCE_COMPACT_BATCH_ROWS', 50_000, 100),
+      },
+      orphans: {
+        enabled: bool(env, 'FLOE_MAINTENANCE_ORPHANS', true),
+        // Java's remove_orphan_files default: older than 3 days.
+        ageSeconds: int(env, 'FLOE_MAINTENANCE_ORPHAN_AGE_SECONDS', 3 * 86_400, 60),
+      },
+    },
   }
 }

@@ -211,3 +211,26 @@ export class FlushFailedError extends FloeError {
     super(`flush failed: ${(cause as Error)?.message ?? String(cause)}`)
   }
 }
+
+/**
+ * A commit's requirements or updates are malformed or cannot apply to the table (an update for a
+ * snapshot that does not exist, a snapshot id that is taken): the client's fault, not a race.
+ * The REST endpoint answers 400; retrying the same commit cannot succeed.
+ */
+export class InvalidCommitError extends FloeError {
+  override name = 'InvalidCommitError'
+}
+
+/** A known Iceberg table update Floe's commit core does not implement: the REST endpoint answers 406. */
+export class UnsupportedUpdateError extends FloeError {
+  override name = 'UnsupportedUpdateError'
+}
+
+/**
+ * A maintenance commit (compaction's replace snapshot) found that another writer changed the files
+ * it rewrote (a concurrent compaction, a delete, Spark's or Trino's own maintenance). It gives up:
+ * the files it wrote are deleted (nothing references them) and the next scheduled run plans again.
+ */
+export class MaintenanceConflictError extends FloeError {
+  override name = 'MaintenanceConflictError'
+}

@@ -21,7 +21,7 @@ import { AlreadyCommittedError, SchemaMismatchError } from '../errors.ts'
 import type { Row, TableName } from '../rows.ts'
 import type { AppendResult, TableWriter } from '../write/append.ts'
 import { metrics } from '../observe/metrics.ts'
-import { committedSeq, summaryFor } from './recovery.ts'
+import { committedSeq, propertiesFor, summaryFor } from './recovery.ts'
 import type { Batch, TableBuffer } from './table-buffer.ts'
 
 export interface FlusherOptions {
@@ -120,6 +120,7 @@ export class TableFlusher {
       try {
         result = await this.o.writer.append(this.o.table, batch.rows, {
           summary: summaryFor(this.o.writerId, batch.maxSeq),
+          properties: propertiesFor(this.o.writerId, batch.maxSeq),
           // An earlier append of these rows whose outcome was unknown may have landed after the
           // reconcile looked: its floe.wal-seq then covers our oldest entry.
           alreadyCommitted: (m) => (landed = committedSeq(m, this.o.writerId)) >= batch.entries[0].seq,

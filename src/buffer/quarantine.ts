@@ -15,7 +15,7 @@ import path from 'node:path'
 import { WriteNotAppliedError } from '../errors.ts'
 import type { TableName } from '../rows.ts'
 import { LocalFileIO, fileUri, fsyncDir } from '../storage/local.ts'
-import { stringifyJson } from '../write/json.ts'
+import { stringifyJson } from '../table/json.ts'
 import type { QuarantinedRow } from './flusher.ts'
 
 /** link(2) errors that mean "no hard links on this filesystem" (SMB, some FUSE mounts). */

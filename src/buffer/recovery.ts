@@ -7,9 +7,11 @@
  * writer's newest snapshot in the table's history". A crash between the Iceberg commit and the WAL
  * truncation therefore never duplicates rows: replay skips what the snapshot chain already holds.
  *
- * The snapshot chain alone is not enough: another engine may expire the snapshots that carry this
- * writer's markers (`expire_snapshots`) while committed records still sit in the WAL (a segment goes
- * only when all its records, of both tables, are committed). So each commit also updates a local
+ * The snapshot chain alone is not enough: Floe's own expiry or another engine's (`expire_snapshots`)
+ * may remove the snapshots that carry this writer's markers while committed records still sit in
+ * the WAL (a segment goes only when all its records, of both tables, are committed). So each commit
+ * also sets the table property `floe.wal-seq.<writer-id>` in the same atomic commit (expiry never
+ * removes properties), and updates a local
  * checkpoint, `<FLOE_WAL_DIR>/committed` (checkpoint.ts), and recovery takes the larger of the two per table. The
  * checkpoint is written after the commit (in the background, coalesced); a crash before it lands
  * leaves the just-committed snapshot in the chain, where recovery finds it.
@@ -20,7 +22,7 @@ import path from 'node:path'
 import type { Row, TableName } from '../rows.ts'
 import { fsyncDir } from '../storage/local.ts'
 import { TABLE_NAMES } from '../rows.ts'
-import type { Snapshot, TableMetadata } from '../write/metadata.ts'
+import type { Snapshot, TableMetadata } from '../table/metadata.ts'
 import type { TableWriter } from '../write/append.ts'
 import type { WalRecord } from './wal-record.ts'
 
@@ -71,14 +73,35 @@ export function* ancestors(metadata: TableMetadata): Generator<Snapshot> {
   }
 }
 
-/** Highest WAL seq of `writerId` that the table's history contains (0 if none). */
+/**
+ * Table property holding the highest WAL seq of `writerId` the table contains. It is set in the
+ * same commit as the snapshot (`set-properties` beside `add-snapshot`), so it is exactly as durable
+ * as the rows, and no engine's snapshot expiry removes it (expiry removes snapshots, not properties).
+ */
+export function walSeqProperty(writerId: string): string {
+  return `${WAL_SEQ_KEY}.${writerId}`
+}
+
+/** The properties a commit of rows up to `walSeq` sets. */
+export function propertiesFor(writerId: string, walSeq: number): Record<string, string> {
+  return { [walSeqProperty(writerId)]: String(walSeq) }
+}
+
+/**
+ * Highest WAL seq of `writerId` that the table contains (0 if none): the larger of the table
+ * property (survives expiry) and the newest summary marker on the main branch (tables written
+ * before the property existed).
+ */
 export function committedSeq(metadata: TableMetadata, writerId: string): number {
+  const prop = Number(metadata.properties?.[walSeqProperty(writerId)])
+  let best = Number.isSafeInteger(prop) && prop >= 0 ? prop : 0
   for (const s of ancestors(metadata)) {
     if (s.summary?.[WRITER_ID_KEY] !== writerId) continue
     const seq = Number(s.summary[WAL_SEQ_KEY])
-    if (Number.isSafeInteger(seq) && seq >= 0) return seq
+    if (Number.isSafeInteger(seq) && seq >= 0) best = Math.max(best, seq)
+    break
   }
-  return 0
+  return best
 }
 
 export async function committedPositions(

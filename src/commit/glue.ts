@@ -4,7 +4,8 @@
  * Glue database = namespace (one level), Glue table `Parameters` carry `table_type=ICEBERG`,
  * `metadata_location` and `previous_metadata_location`; `TableType=EXTERNAL_TABLE`.
  *
- * Commit (Java order): write the new metadata file, `GetTable` (remember `VersionId`), check Glue
+ * Commit (the shared MetastoreCatalog: load, check requirements, apply updates; then, in Java's
+ * order): write the new metadata file, `GetTable` (remember `VersionId`), check Glue
  * still points at the base, then `UpdateTable` with that `VersionId`. Glue rejects a stale
  * `VersionId` with ConcurrentModificationException → CommitConflictError.
  *
@@ -12,7 +13,7 @@
  * was lost (5xx, reset). If our first UpdateTable was applied and its response lost, the retry
  * carries the now-stale VersionId and fails with ConcurrentModificationException although our
  * commit landed. Reporting a conflict would make the writer commit the same rows again, so on that
- * error we re-read the table: if its current metadata holds our snapshot, the commit succeeded.
+ * error we re-read the table: if it points at our new metadata file, the commit succeeded.
  */
 import {
   CreateDatabaseCommand,
@@ -29,9 +30,10 @@ import {
 import { CommitConflictError, CommitStateUnknownError, FloeError, NoSuchTableError } from '../errors.ts'
 import type { FileIO } from '../storage/file-io.ts'
 import { AWS_TIMEOUTS, sdkAttempts } from '../storage/s3.ts'
-import type { IcebergType, TableMetadata } from '../write/metadata.ts'
-import { nextMetadataLocation, readMetadataFile, writeMetadataFile } from '../write/metadata-file.ts'
-import type { AppendCommit, Catalog, LoadedTable, TableIdentifier } from './catalog.ts'
+import type { IcebergType, TableMetadata } from '../table/metadata.ts'
+import { nextMetadataLocation, readMetadataFile, writeMetadataFile } from '../table/metadata-file.ts'
+import type { LoadedTable, TableIdentifier } from '../table/catalog.ts'
+import { MetastoreCatalog } from '../table/metastore.ts'
 
 export interface GlueCatalogOptions {
   io: FileIO
@@ -73,7 +75,7 @@ function isIceberg(table: Table | undefined): boolean {
   return table?.Parameters?.table_type?.toUpperCase() === 'ICEBERG'
 }
 
-export class GlueCatalog implements Catalog {
+export class GlueCatalog extends MetastoreCatalog {
   readonly type = 'glue' as const
   readonly name: string
   readonly #io: FileIO
@@ -81,6 +83,7 @@ export class GlueCatalog implements Catalog {
   readonly #catalogId: string | undefined
 
   constructor(options: GlueCatalogOptions) {
+    super(options.io)
     this.#io = options.io
     this.name = options.name ?? 'glue'
     this.#catalogId = options.catalogId
@@ -211,14 +214,19 @@ export class GlueCatalog implements Catalog {
     }
   }
 
-  async commitAppend(id: TableIdentifier, commit: AppendCommit): Promise<LoadedTable> {
-    const location = nextMetadataLocation(commit.metadata, commit.base.metadataLocation)
-    await writeMetadataFile(this.#io, commit.metadata, location)
+  protected async swap(
+    id: TableIdentifier,
+    base: LoadedTable,
+    metadata: TableMetadata,
+  ): Promise<LoadedTable> {
+    const location = nextMetadataLocation(metadata, base.metadataLocation)
+    await writeMetadataFile(this.#io, metadata, location)
+    const done = { metadataLocation: location, metadata }
     const table = await this.#getTable(id)
     if (!table) throw new NoSuchTableError(`Glue table ${id.namespace.join('.')}.${id.name} does not exist`)
-    if (this.#metadataLocationOf(id, table) !== commit.base.metadataLocation) {
+    if (this.#metadataLocationOf(id, table) !== base.metadataLocation) {
       await this.#io.delete(location)
-      throw new CommitConflictError(`Glue table ${id.name} moved past ${commit.base.metadataLocation}`)
+      throw new CommitConflictError(`Glue table ${id.name} moved past ${base.metadataLocation}`)
     }
     // Without a VersionId, UpdateTable would overwrite unconditionally and could drop a concurrent
     // append (PyIceberg refuses too).
@@ -231,7 +239,7 @@ export class GlueCatalog implements Catalog {
         new UpdateTableCommand({
           CatalogId: this.#catalogId,
           DatabaseName: this.#database(id.namespace),
-          TableInput: this.#tableInput(id, commit.metadata, location, table),
+          TableInput: this.#tableInput(id, metadata, location, table),
           VersionId: table.VersionId,
           // Glue would otherwise archive a table version per commit (docs aws.md: glue.skip-archive).
           SkipArchive: true,
@@ -240,8 +248,7 @@ export class GlueCatalog implements Catalog {
     } catch (err) {
       const name = errorName(err)
       if (name === 'ConcurrentModificationException') {
-        if (await this.#landed(id, commit.snapshotId))
-          return { metadataLocation: location, metadata: commit.metadata }
+        if (await this.#landed(id, location)) return done
         await this.#io.delete(location).catch(() => {}) // never referenced: our update was refused
         throw new CommitConflictError(
           `Glue table ${id.name} was updated concurrently (VersionId ${table.VersionId})`,
@@ -253,19 +260,18 @@ export class GlueCatalog implements Catalog {
       // first attempt: after an SDK retry, an earlier attempt may have been applied with its
       // answer lost (then a throttled or refused retry says nothing about it). Settle by looking.
       if (fault === 'client' && name !== 'TimeoutError' && sdkAttempts(err) <= 1) throw err
-      if (await this.#landed(id, commit.snapshotId))
-        return { metadataLocation: location, metadata: commit.metadata }
+      if (await this.#landed(id, location)) return done
       if (fault === 'client' && name !== 'TimeoutError') throw err
       throw new CommitStateUnknownError(`Glue UpdateTable for ${id.name} failed: ${String(err)}`, err)
     }
-    return { metadataLocation: location, metadata: commit.metadata }
+    return done
   }
 
-  /** Whether the table's current metadata already holds `snapshotId` (see the header comment). */
-  async #landed(id: TableIdentifier, snapshotId: bigint): Promise<boolean> {
+  /** Whether Glue now points at `location`, our new metadata file (see the header comment). */
+  async #landed(id: TableIdentifier, location: string): Promise<boolean> {
     try {
-      const now = await this.loadTable(id)
-      return now?.metadata.snapshots.some((s) => s['snapshot-id'] === snapshotId) ?? false
+      const table = await this.#getTable(id)
+      return table?.Parameters?.metadata_location === location
     } catch (err) {
       throw new CommitStateUnknownError(
         `Glue table ${id.name}: could not check whether the commit landed`,

@@ -5,7 +5,8 @@
  *   <warehouse>/<ns levels…>/<table>/metadata/v<N>.metadata.json   (N = 1, 2, …)
  *   <warehouse>/<ns levels…>/<table>/metadata/version-hint.text     (decimal N, advisory)
  *
- * Commit = create `v<N+1>.metadata.json` only if it does not exist (FileIO.writeIfAbsent: link(2)
+ * Commit (the shared MetastoreCatalog: load, check requirements, apply updates, then swap) =
+ * create `v<N+1>.metadata.json` only if it does not exist (FileIO.writeIfAbsent: link(2)
  * on a local folder, `PUT` with `If-None-Match: *` on S3). Exactly one of two concurrent writers
  * that both read `v<N>` wins; the other gets CommitConflictError and rebuilds on the new parent.
  * Java's HadoopTableOperations instead checks-then-renames, which is the race that makes the scheme
@@ -31,9 +32,10 @@ import {
   WriteNotAppliedError,
 } from '../errors.ts'
 import type { FileIO } from '../storage/file-io.ts'
-import type { TableMetadata } from '../write/metadata.ts'
-import { readMetadataFile, serializeMetadata } from '../write/metadata-file.ts'
-import type { AppendCommit, Catalog, LoadedTable, TableIdentifier } from './catalog.ts'
+import type { TableMetadata } from '../table/metadata.ts'
+import { readMetadataFile, serializeMetadata } from '../table/metadata-file.ts'
+import type { LoadedTable, TableIdentifier } from '../table/catalog.ts'
+import { MetastoreCatalog } from '../table/metastore.ts'
 import { defaultTableLocation } from './jdbc.ts'
 
 export interface HadoopCatalogOptions {
@@ -50,7 +52,7 @@ export interface HadoopCatalogOptions {
 const VERSION_FILE = /^v(\d+)(?:\.gz)?\.metadata\.json$/
 const HINT = 'version-hint.text'
 
-export class HadoopCatalog implements Catalog {
+export class HadoopCatalog extends MetastoreCatalog {
   readonly type = 'hadoop' as const
   readonly name: string
   readonly #io: FileIO
@@ -59,6 +61,7 @@ export class HadoopCatalog implements Catalog {
   readonly #warn: (message: string) => void
 
   constructor(options: HadoopCatalogOptions) {
+    super(options.io)
     this.#io = options.io
     this.#warehouse = options.warehouse.replace(/\/+$/, '')
     this.name = options.name ?? 'hadoop'
@@ -139,9 +142,9 @@ export class HadoopCatalog implements Catalog {
 
   /**
    * Newest `vN`: start at the hint (or, without a usable hint, the highest listed version) and probe
-   * forward while `v<N+1>` exists. vN files are immutable and never deleted by Floe, so the walk
-   * ends at the newest. A hint naming a missing file (hand-edited, or metadata cleaned up by another
-   * engine) falls back to the listing.
+   * forward while `v<N+1>` exists. vN files are immutable and only old ones are deleted, so the walk
+   * ends at the newest. A hint naming a missing file (hand-edited, or old metadata cleaned up after
+   * a commit, `write.metadata.delete-after-commit.enabled`) falls back to the listing.
    */
   async loadTable(id: TableIdentifier): Promise<LoadedTable | undefined> {
     const hint = await this.#readHint(id)
@@ -195,7 +198,7 @@ export class HadoopCatalog implements Catalog {
     }
     const uri = this.#versionUri(id, 1)
     // Concurrent creators: one creates v1, the others find it and load whatever is current.
-    if (await this.#create(uri, metadata)) {
+    if (await this.#create(uri, serializeMetadata(metadata))) {
       await this.#writeHint(id, 1)
       return { metadataLocation: uri, metadata }
     }
@@ -204,7 +207,8 @@ export class HadoopCatalog implements Catalog {
     return now
   }
 
-  async commitAppend(id: TableIdentifier, commit: AppendCommit): Promise<LoadedTable> {
+  protected async swap(id: TableIdentifier, base: LoadedTable, next: TableMetadata): Promise<LoadedTable> {
+    const commit = { base, metadata: next }
     const name = commit.base.metadataLocation.slice(commit.base.metadataLocation.lastIndexOf('/') + 1)
     const m = VERSION_FILE.exec(name)
     const baseVersion = m ? Number(m[1]) : NaN
@@ -214,31 +218,30 @@ export class HadoopCatalog implements Catalog {
         `not a metadata file of hadoop table ${this.tableLocation(id)}: ${commit.base.metadataLocation}`,
       )
     }
-    const next = Number(m[1]) + 1
-    const uri = this.#versionUri(id, next)
+    const nextVersion = Number(m[1]) + 1
+    const uri = this.#versionUri(id, nextVersion)
     // Another engine set to gzip metadata commits `v<N+1>.gz.metadata.json`, a name our
     // create-if-absent does not cover. (Mixed writers on a hadoop table are unsupported anyway:
     // docs/catalogs.md; this catches the plain case.)
-    if (await this.#io.exists(this.#gzVersionUri(id, next)))
-      throw new CommitConflictError(`${this.#gzVersionUri(id, next)} exists: another writer committed first`)
+    if (await this.#io.exists(this.#gzVersionUri(id, nextVersion)))
+      throw new CommitConflictError(
+        `${this.#gzVersionUri(id, nextVersion)} exists: another writer committed first`,
+      )
     let created: boolean
+    const bytes = serializeMetadata(commit.metadata)
     try {
-      created = await this.#create(uri, commit.metadata)
+      created = await this.#create(uri, bytes)
     } catch (err) {
       if (err instanceof WriteNotAppliedError) throw err // refused outright: nothing was created
       // The PUT/link may have happened before the error (lost response, failed directory fsync):
       // the caller must reload and look for its snapshot, not blindly re-commit.
       throw new CommitStateUnknownError(`hadoop commit of ${uri} failed: ${String(err)}`, err)
     }
-    let metadata = commit.metadata
-    if (!created) {
-      // An earlier attempt of this very commit may have landed: then its file is what is current.
-      const existing = await this.#ours(uri, commit.snapshotId)
-      if (!existing) throw new CommitConflictError(`${uri} already exists: another writer committed first`)
-      metadata = existing
-    }
-    await this.#writeHint(id, next)
-    return { metadataLocation: uri, metadata }
+    // An earlier attempt of this very commit may have landed: then its file is what is current.
+    if (!created && !(await this.#ours(uri, bytes)))
+      throw new CommitConflictError(`${uri} already exists: another writer committed first`)
+    await this.#writeHint(id, nextVersion)
+    return { metadataLocation: uri, metadata: commit.metadata }
   }
 
   /**
@@ -246,18 +249,16 @@ export class HadoopCatalog implements Catalog {
    * if the first attempt landed, the retry gets 412 and writeIfAbsent says "exists" although the
    * file is ours. Calling that a conflict would make the writer commit the same rows again.
    */
-  async #ours(uri: string, snapshotId: bigint): Promise<TableMetadata | undefined> {
+  async #ours(uri: string, bytes: Uint8Array): Promise<boolean> {
     try {
-      const existing = await readMetadataFile(this.#io, uri)
-      return existing['current-snapshot-id'] === snapshotId ? existing : undefined
+      return Buffer.from(await this.#io.read(uri)).equals(bytes)
     } catch (err) {
       throw new CommitStateUnknownError(`hadoop commit: could not read back ${uri}: ${String(err)}`, err)
     }
   }
 
   /** Create-if-absent; on an unconditional store, the racy check-then-write (opt-in only). */
-  async #create(uri: string, metadata: TableMetadata): Promise<boolean> {
-    const bytes = serializeMetadata(metadata)
+  async #create(uri: string, bytes: Uint8Array): Promise<boolean> {
     if (!this.#unsafe) return this.#io.writeIfAbsent(uri, bytes)
     this.#warn(`UNSAFE hadoop commit of ${uri}: the store does not enforce create-if-absent`)
     if (await this.#io.exists(uri)) return false

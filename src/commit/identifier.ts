@@ -9,7 +9,7 @@
  * character are refused, and `locationUnder` proves the joined location stays under the root.
  */
 import { InvalidIdentifierError, OutsideWarehouseError } from '../errors.ts'
-import type { TableIdentifier } from './catalog.ts'
+import type { TableIdentifier } from '../table/catalog.ts'
 
 // Control characters (C0, DEL, C1), path separators, and two dots anywhere.
 const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f/\\]|\.\./

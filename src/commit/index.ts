@@ -13,10 +13,10 @@ import type { FloeConfig } from '../config.ts'
 import { ConfigError } from '../errors.ts'
 import type { FileIO } from '../storage/file-io.ts'
 import type { SqlClient } from '../storage/sql.ts'
-import type { Catalog } from './catalog.ts'
+import type { Catalog } from '../table/catalog.ts'
 import { validatingCatalog } from './validating.ts'
 
-export type { Catalog, CatalogType, LoadedTable, TableIdentifier, AppendCommit } from './catalog.ts'
+export type { Catalog, CatalogType, CommitOptions, LoadedTable, TableIdentifier } from '../table/catalog.ts'
 
 export interface CatalogDeps {
   /** Required for jdbc (Postgres or PGlite). */

@@ -3,7 +3,8 @@
  * (`JdbcUtil.java`, iceberg.md §6), so Trino, Spark and PyIceberg pointed at the same database and
  * `catalog_name` see and can commit to the same tables. Only `?` became `$n`; spacing is Java's.
  *
- * Commit = write the next `NNNNN-<uuid>.metadata.json`, then one compare-and-swap UPDATE on
+ * Commit (the shared MetastoreCatalog: load, check requirements, apply updates) = write the next
+ * `NNNNN-<uuid>.metadata.json`, then one compare-and-swap UPDATE on
  * `metadata_location`: 1 row = this writer won, 0 rows = another writer moved the table first.
  * Postgres runs the single UPDATE atomically under the row lock, so of concurrent committers on the
  * same base exactly one sees 1 row, whichever engine they are.
@@ -12,9 +13,10 @@ import { readFileSync } from 'node:fs'
 import { CommitConflictError, CommitStateUnknownError, ConfigError, NoSuchTableError } from '../errors.ts'
 import type { FileIO } from '../storage/file-io.ts'
 import type { SqlClient } from '../storage/sql.ts'
-import type { TableMetadata } from '../write/metadata.ts'
-import { nextMetadataLocation, readMetadataFile, writeMetadataFile } from '../write/metadata-file.ts'
-import type { AppendCommit, Catalog, LoadedTable, TableIdentifier } from './catalog.ts'
+import type { TableMetadata } from '../table/metadata.ts'
+import { nextMetadataLocation, readMetadataFile, writeMetadataFile } from '../table/metadata-file.ts'
+import type { LoadedTable, TableIdentifier } from '../table/catalog.ts'
+import { MetastoreCatalog } from '../table/metastore.ts'
 import { checkIdentifier, locationUnder } from './identifier.ts'
 
 const DDL_FILE = new URL('../../catalog/jdbc-catalog.sql', import.meta.url)
@@ -112,7 +114,7 @@ function isUniqueViolation(err: unknown): boolean {
   return (err as { code?: unknown } | undefined)?.code === '23505'
 }
 
-export class JdbcCatalog implements Catalog {
+export class JdbcCatalog extends MetastoreCatalog {
   readonly type = 'jdbc' as const
   readonly name: string
   readonly #sql: SqlClient
@@ -121,6 +123,7 @@ export class JdbcCatalog implements Catalog {
   #ready: Promise<void> | undefined
 
   constructor(options: JdbcCatalogOptions) {
+    super(options.io)
     if (options.name === '') throw new ConfigError('ICEBERG_CATALOG_NAME', 'must not be empty')
     this.name = options.name
     this.#sql = options.sql
@@ -242,13 +245,28 @@ export class JdbcCatalog implements Catalog {
     return { metadataLocation: location, metadata }
   }
 
-  async commitAppend(id: TableIdentifier, commit: AppendCommit): Promise<LoadedTable> {
+  /** One cheap pointer query; the caller's parsed base is reused while the pointer names it. */
+  protected override async loadForCommit(
+    id: TableIdentifier,
+    hint?: LoadedTable,
+  ): Promise<LoadedTable | undefined> {
+    const metadataLocation = await this.currentMetadataLocation(id)
+    if (metadataLocation === undefined) return undefined
+    if (hint?.metadataLocation === metadataLocation) return hint
+    return { metadataLocation, metadata: await readMetadataFile(this.#io, metadataLocation) }
+  }
+
+  protected async swap(
+    id: TableIdentifier,
+    loaded: LoadedTable,
+    metadata: TableMetadata,
+  ): Promise<LoadedTable> {
     await this.initialize()
-    const base = commit.base.metadataLocation
-    const location = nextMetadataLocation(commit.metadata, base)
+    const base = loaded.metadataLocation
+    const location = nextMetadataLocation(metadata, base)
     // Written before the swap and never referenced if the swap fails, so a failure here or below
     // cannot leave the table half-committed.
-    await writeMetadataFile(this.#io, commit.metadata, location)
+    await writeMetadataFile(this.#io, metadata, location)
     const ns = namespaceToString(id.namespace)
     let rowCount: number
     try {
@@ -264,7 +282,7 @@ export class JdbcCatalog implements Catalog {
       // current now) and let the caller reload and look for its snapshot.
       throw new CommitStateUnknownError(`commit of ${this.#display(id)} to ${location}: outcome unknown`, err)
     }
-    if (rowCount === 1) return { metadataLocation: location, metadata: commit.metadata }
+    if (rowCount === 1) return { metadataLocation: location, metadata }
     // 0 rows: certainly not applied, the new file is garbage.
     await this.#io.delete(location).catch(() => {})
     const current = await this.currentMetadataLocation(id)

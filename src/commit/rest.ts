@@ -6,20 +6,21 @@
  * - Auth: ICEBERG_CATALOG_CREDENTIALS `client_id:client_secret` → OAuth2 client-credentials token
  *   from `POST {uri}/v1/oauth/tokens` (or `oauth2-server-uri`), refreshed before expiry and once
  *   on a 401; any other value is sent as a bearer token.
- * - The server writes metadata files. An append is `POST …/tables/{t}` with requirements
- *   `assert-table-uuid` + `assert-ref-snapshot-id` (main = base's snapshot, or null for the first
- *   append) and updates `add-snapshot` + `set-snapshot-ref`, as Java's UpdateRequirements and
- *   PyIceberg's append send them.
+ * - The server writes metadata files. A commit is `POST …/tables/{t}` with the requirements and
+ *   updates exactly as the caller built them (`src/table/`; an append sends `assert-table-uuid` +
+ *   `assert-ref-snapshot-id` and `add-snapshot` + `set-snapshot-ref`, as Java and PyIceberg do).
  * - Outcomes: 200 → committed; 409 → CommitConflictError (reload, rebuild on the new parent);
  *   404 → NoSuchTableError; 5xx, timeout or a network error → CommitStateUnknownError: the server
  *   may have applied it, so the caller reloads and looks for its snapshot instead of re-sending.
  *   This client never retries a commit by itself.
- * - JSON is parsed and written BigInt-safe (`src/write/json.ts`): snapshot ids are 63-bit.
+ * - JSON is parsed and written BigInt-safe (`src/table/json.ts`): snapshot ids are 63-bit.
  */
 import { CommitConflictError, CommitStateUnknownError, FloeError, NoSuchTableError } from '../errors.ts'
-import { parseJson, stringifyJson } from '../write/json.ts'
-import type { TableMetadata } from '../write/metadata.ts'
-import type { AppendCommit, Catalog, LoadedTable, TableIdentifier } from './catalog.ts'
+import { parseJson, stringifyJson } from '../table/json.ts'
+import type { TableMetadata } from '../table/metadata.ts'
+import type { Catalog, LoadedTable, TableIdentifier } from '../table/catalog.ts'
+import type { TableRequirement } from '../table/requirements.ts'
+import type { TableUpdate } from '../table/updates.ts'
 
 export interface RestCatalogOptions {
   /** Base URI before `/v1`, e.g. `http://catalog:8181` or `http://floe:8080/iceberg`. */
@@ -300,25 +301,12 @@ export class RestCatalog implements Catalog {
     throw this.#error(r, `create table ${id.name}`)
   }
 
-  async commitAppend(id: TableIdentifier, commit: AppendCommit): Promise<LoadedTable> {
-    const snapshot = commit.metadata.snapshots.find((s) => s['snapshot-id'] === commit.snapshotId)
-    if (!snapshot) throw new FloeError(`snapshot ${commit.snapshotId} is not in the commit's metadata`)
-    const base = commit.base.metadata
-    // v2 metadata written before refs existed: `main` is the current snapshot (-1 = none).
-    const current = base['current-snapshot-id'] ?? -1n
-    const baseMain = base.refs?.main?.['snapshot-id'] ?? (BigInt(current) === -1n ? undefined : current)
-    const body = {
-      identifier: { namespace: id.namespace, name: id.name },
-      requirements: [
-        { type: 'assert-table-uuid', uuid: base['table-uuid'] },
-        // null = "main must not exist yet" (first append), as Java's UpdateRequirements sends it.
-        { type: 'assert-ref-snapshot-id', ref: 'main', 'snapshot-id': baseMain ?? null },
-      ],
-      updates: [
-        { action: 'add-snapshot', snapshot },
-        { action: 'set-snapshot-ref', 'ref-name': 'main', type: 'branch', 'snapshot-id': commit.snapshotId },
-      ],
-    }
+  async commit(
+    id: TableIdentifier,
+    requirements: readonly TableRequirement[],
+    updates: readonly TableUpdate[],
+  ): Promise<LoadedTable> {
+    const body = { identifier: { namespace: id.namespace, name: id.name }, requirements, updates }
     const url = await this.#url(this.#tablePath(id))
     await this.#authorization() // outside the try: a failed token request is not a commit attempt
     let r: Response

@@ -3,8 +3,10 @@
  * namespace or table name that could become a path outside the warehouse is refused with
  * InvalidIdentifierError before the catalog sees it (identifier.ts).
  */
-import type { AppendCommit, Catalog, LoadedTable, TableIdentifier } from './catalog.ts'
-import type { TableMetadata } from '../write/metadata.ts'
+import type { Catalog, CommitOptions, LoadedTable, TableIdentifier } from '../table/catalog.ts'
+import type { TableMetadata } from '../table/metadata.ts'
+import type { TableRequirement } from '../table/requirements.ts'
+import type { TableUpdate } from '../table/updates.ts'
 import { checkIdentifier, checkNamespace } from './identifier.ts'
 
 export function validatingCatalog(inner: Catalog): Catalog {
@@ -28,9 +30,14 @@ export function validatingCatalog(inner: Catalog): Catalog {
       checkIdentifier(id)
       return inner.createTableIfAbsent(id, metadata)
     },
-    async commitAppend(id: TableIdentifier, commit: AppendCommit): Promise<LoadedTable> {
+    async commit(
+      id: TableIdentifier,
+      requirements: readonly TableRequirement[],
+      updates: readonly TableUpdate[],
+      options?: CommitOptions,
+    ): Promise<LoadedTable> {
       checkIdentifier(id)
-      return inner.commitAppend(id, commit)
+      return inner.commit(id, requirements, updates, options)
     },
     close: () => inner.close(),
   }

@@ -61,7 +61,16 @@ export interface PipelineOptions {
   sessionCacheSize?: number
   /** SESSION_DATA_MAX_KEYS / SESSION_DATA_MAX_VALUE_BYTES (defaults in session-data.ts). */
   sessionData?: Partial<SessionDataLimits>
+  /**
+   * Accepted `payload.timestamp` window around the receive time (EVENT_TIME_MAX_PAST_SECONDS,
+   * EVENT_TIME_MAX_FUTURE_SECONDS; default 7 days back, 1 hour ahead). Event time picks the
+   * `day(event_time)` partition, so an unbounded client value could create any number of
+   * partitions (years 1970..2223 are 92,000 days).
+   */
+  eventTimeWindow?: { maxPastSeconds: number; maxFutureSeconds: number }
 }
+
+export const DEFAULT_EVENT_TIME_WINDOW = { maxPastSeconds: 7 * 86_400, maxFutureSeconds: 3_600 }
 
 export interface Pipeline {
   process(raw: unknown, ctx: RequestContext): Promise<ProcessOutcome>
@@ -70,6 +79,25 @@ export interface Pipeline {
 }
 
 const VITALS = ['lcp', 'inp', 'cls', 'fcp', 'ttfb'] as const
+
+/** 400 naming `payload.timestamp` when it is outside the window around the receive time. */
+export function checkEventTime(
+  timestampSeconds: number,
+  receivedAtMs: number,
+  window: { maxPastSeconds: number; maxFutureSeconds: number },
+): void {
+  const receivedSeconds = receivedAtMs / 1000
+  if (timestampSeconds < receivedSeconds - window.maxPastSeconds)
+    throw new ValidationError(
+      'payload.timestamp',
+      `is more than ${window.maxPastSeconds} seconds before the time the event was received (EVENT_TIME_MAX_PAST_SECONDS)`,
+    )
+  if (timestampSeconds > receivedSeconds + window.maxFutureSeconds)
+    throw new ValidationError(
+      'payload.timestamp',
+      `is more than ${window.maxFutureSeconds} seconds after the time the event was received (EVENT_TIME_MAX_FUTURE_SECONDS)`,
+    )
+}
 
 export function createPipeline(opts: PipelineOptions): Pipeline {
   const secret = secretHash(opts.appSecret)
@@ -102,8 +130,11 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   const resolveIp = (ctx: Pick<RequestContext, 'headers' | 'socketIp'>) =>
     clientIp(ctx.headers, opts.clientIpHeader, ctx.socketIp)
 
+  const window = opts.eventTimeWindow ?? DEFAULT_EVENT_TIME_WINDOW
+
   async function process(raw: unknown, ctx: RequestContext): Promise<ProcessOutcome> {
     const { type, payload } = validateSendBody(raw)
+    if (payload.timestamp !== undefined) checkEventTime(payload.timestamp, ctx.receivedAt, window)
     if (!payload.website)
       throw new ValidationError(
         'payload.website',

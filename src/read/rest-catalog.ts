@@ -12,12 +12,12 @@
  * and errors in the protocol's `IcebergErrorResponse` shape. Write routes live in `rest-write.ts`.
  */
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
-import type { Catalog } from '../commit/catalog.ts'
+import type { Catalog } from '../table/catalog.ts'
 import type { S3Config } from '../config.ts'
 import { ConfigError } from '../errors.ts'
 import type { FileIO } from '../storage/file-io.ts'
-import { parseJson, stringifyJson } from '../write/json.ts'
-import type { Snapshot, TableMetadata } from '../write/metadata.ts'
+import { parseJson, stringifyJson } from '../table/json.ts'
+import type { Snapshot, TableMetadata } from '../table/metadata.ts'
 import { checkName } from '../commit/identifier.ts'
 import { childNamespaces, decodeNamespace, namespaceExists } from './namespace.ts'
 import { checkBearer, oauthTokenHandler } from './rest-auth.ts'

@@ -10,11 +10,13 @@ import {
   CommitConflictError,
   CommitStateUnknownError,
   FloeError,
+  InvalidCommitError,
   NoSuchTableError,
   OutsideWarehouseError,
+  UnsupportedUpdateError,
   ValidationError,
 } from '../errors.ts'
-import { JsonSyntaxError } from '../write/json.ts'
+import { JsonSyntaxError } from '../table/json.ts'
 
 export interface IcebergErrorResponse {
   error: { message: string; type: string; code: number }
@@ -69,6 +71,9 @@ export function toIcebergError(err: unknown): IcebergErrorResponse {
   // Bad names (InvalidIdentifierError) and locations outside the warehouse are the client's.
   if (err instanceof ValidationError || err instanceof OutsideWarehouseError)
     return errorBody(400, 'BadRequestException', err.message)
+  if (err instanceof InvalidCommitError) return errorBody(400, 'BadRequestException', err.message)
+  if (err instanceof UnsupportedUpdateError)
+    return errorBody(406, 'UnsupportedOperationException', err.message)
   if (err instanceof JsonSyntaxError)
     return errorBody(400, 'BadRequestException', `invalid JSON: ${err.message}`)
   const e = err as { validation?: unknown; statusCode?: number; message?: string } | undefined

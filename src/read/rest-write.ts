@@ -9,16 +9,18 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import type { LoadedTable, TableIdentifier } from '../commit/catalog.ts'
+import type { LoadedTable, TableIdentifier } from '../table/catalog.ts'
 import { defaultTableLocation } from '../commit/jdbc.ts'
 import { assertUnder } from '../commit/identifier.ts'
-import type { IcebergSchema, PartitionSpec, SortOrder, TableDefinition } from '../write/metadata.ts'
-import { newTableMetadata } from '../write/metadata.ts'
-import { applySnapshot } from '../write/snapshot.ts'
+import type { IcebergSchema, PartitionSpec, SortOrder, TableDefinition } from '../table/metadata.ts'
+import { newTableMetadata } from '../table/metadata.ts'
+import { parseRequirements } from '../table/requirements.ts'
+import { parseUpdates } from '../table/updates.ts'
 import { decodeNamespace, namespaceExists } from './namespace.ts'
-import type { IcebergRestOptions } from './rest-catalog.ts'
+import type { Catalog } from '../table/catalog.ts'
+import type { FileIO } from '../storage/file-io.ts'
 import { alreadyExists, badRequest, noSuchNamespace, noSuchTable, unsupported } from './rest-errors.ts'
-import { appendFromUpdates, checkRequirements, validateAppendOn } from './table-commit.ts'
+import { appendFromUpdates } from './table-commit.ts'
 
 export const WRITE_ENDPOINTS = [
   'POST /v1/{prefix}/namespaces',
@@ -139,10 +141,18 @@ const loadResult = (t: LoadedTable, config: Record<string, string>) => ({
   config,
 })
 
-export function registerWriteRoutes(
-  app: FastifyInstance,
-  opts: IcebergRestOptions & { storageConfig: Record<string, string> },
-): void {
+/** What the write routes need of the endpoint's options (`IcebergRestOptions` in rest-catalog.ts). */
+export interface WriteRouteOptions {
+  catalog: Catalog
+  io: FileIO
+  writeEnabled: boolean
+  /** Warehouse root URI: default location of created tables. */
+  warehouse: string
+  /** The storage `config` of load-table responses. */
+  storageConfig: Record<string, string>
+}
+
+export function registerWriteRoutes(app: FastifyInstance, opts: WriteRouteOptions): void {
   const { catalog, io } = opts
   const requireWrites = (): void => {
     if (!opts.writeEnabled)
@@ -208,30 +218,26 @@ export function registerWriteRoutes(
         (identifier.name !== id.name || identifier.namespace.join('\x1f') !== id.namespace.join('\x1f'))
       )
         throw badRequest('identifier does not match the table in the path')
+      const reqs = parseRequirements(requirements)
+      const parsed = parseUpdates(updates)
       const base = await catalog.loadTable(id)
       if (base === undefined) {
-        if (requirements.some((r) => (r as { type?: unknown }).type === 'assert-create'))
+        if (reqs.some((r) => r.type === 'assert-create'))
           throw unsupported(
             'create-table transactions (assert-create) are not supported; create the table first',
           )
         throw noSuchTable(id.namespace, id.name)
       }
-      checkRequirements(base.metadata, requirements)
-      const snapshot = appendFromUpdates(updates)
-      validateAppendOn(base.metadata, snapshot)
+      const snapshot = appendFromUpdates(parsed)
       // A snapshot whose manifest list is missing would make the table unreadable for everyone.
       if (!(await io.exists(snapshot['manifest-list'])))
         throw badRequest(
           `add-snapshot: manifest list ${snapshot['manifest-list']} does not exist in the warehouse`,
         )
-      const metadata = applySnapshot(base.metadata, snapshot, base.metadataLocation)
-      // The catalog's compare-and-swap on base.metadataLocation turns a writer that moved the table
-      // since our load into CommitConflictError → 409, so the requirements checked above still hold.
-      const committed = await catalog.commitAppend(id, {
-        base,
-        metadata,
-        snapshotId: snapshot['snapshot-id'],
-      })
+      // The backing catalog checks the requirements against its current metadata and applies the
+      // updates with the commit core; its compare-and-swap turns a writer that moved the table in
+      // between into CommitConflictError → 409.
+      const committed = await catalog.commit(id, reqs, parsed, { base })
       request.log.info(
         { table: id.name, snapshotId: String(snapshot['snapshot-id']) },
         'iceberg rest: append committed',

@@ -84,6 +84,7 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
     lookupSite: (id) => sites.get(id),
     geo: deps.geo,
     sessionData: config.sessionData,
+    eventTimeWindow: config.eventTime,
   })
   const allowlist = new CorsAllowlist()
   allowlist.rebuild(await sites.list())

@@ -23,4 +23,15 @@ export interface FileIO {
   delete(uri: string): Promise<void>
   /** URIs of all files under a prefix (recursive). */
   list(prefix: string): Promise<string[]>
+  /**
+   * Like `list`, with each file's last-modified time (ms since epoch). Orphan removal only deletes
+   * files older than its safety window, so it needs the store's own clock for each file.
+   */
+  listWithTimes(prefix: string): Promise<ListedFile[]>
+}
+
+export interface ListedFile {
+  uri: string
+  /** Last modification as the store reports it (local mtime, S3 LastModified), ms since epoch. */
+  lastModifiedMs: number
 }

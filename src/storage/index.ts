@@ -11,7 +11,7 @@ import { LocalFileIO, localPath } from './local.ts'
 import { S3FileIO } from './s3.ts'
 import { PgSql } from './pg.ts'
 
-export type { FileIO } from './file-io.ts'
+export type { FileIO, ListedFile } from './file-io.ts'
 export type { SqlClient, SqlResult } from './sql.ts'
 export { LocalFileIO, fileUri, localPath } from './local.ts'
 export { S3FileIO, createS3Client, parseS3Uri, type S3FileIOOptions } from './s3.ts'

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { FileNotFoundError, FloeError, OutsideWarehouseError, WriteNotAppliedError } from '../errors.ts'
-import type { FileIO } from './file-io.ts'
+import type { FileIO, ListedFile } from './file-io.ts'
 
 /** Temp files carry this suffix; `list` hides them (a crash can leave one behind). */
 const TEMP_SUFFIX = '.floe-tmp'
@@ -217,5 +217,17 @@ export class LocalFileIO implements FileIO {
     }
     await walk(root)
     return out.sort()
+  }
+
+  async listWithTimes(prefix: string): Promise<ListedFile[]> {
+    const out: ListedFile[] = []
+    for (const uri of await this.list(prefix)) {
+      try {
+        out.push({ uri, lastModifiedMs: (await fs.stat(localPath(uri))).mtimeMs })
+      } catch (err) {
+        if (!isCode(err, 'ENOENT')) throw err // deleted since the listing: not a file any more
+      }
+    }
+    return out
   }
 }

@@ -17,7 +17,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3'
 import { FileNotFoundError, FloeError, WriteNotAppliedError } from '../errors.ts'
-import type { FileIO } from './file-io.ts'
+import type { FileIO, ListedFile } from './file-io.ts'
 
 export interface S3FileIOOptions {
   endpoint?: string
@@ -194,8 +194,12 @@ export class S3FileIO implements FileIO {
   }
 
   async list(prefix: string): Promise<string[]> {
+    return (await this.listWithTimes(prefix)).map((f) => f.uri)
+  }
+
+  async listWithTimes(prefix: string): Promise<ListedFile[]> {
     const { bucket, key } = parseS3Uri(prefix)
-    const out: string[] = []
+    const out: ListedFile[] = []
     let token: string | undefined
     do {
       const res = await this.client.send(
@@ -206,12 +210,14 @@ export class S3FileIO implements FileIO {
           MaxKeys: this.#pageSize,
         }),
       )
-      for (const o of res.Contents ?? []) if (o.Key !== undefined) out.push(`s3://${bucket}/${o.Key}`)
+      for (const o of res.Contents ?? [])
+        if (o.Key !== undefined)
+          out.push({ uri: `s3://${bucket}/${o.Key}`, lastModifiedMs: o.LastModified?.getTime() ?? 0 })
       if (res.IsTruncated && !res.NextContinuationToken)
         throw new FloeError(`S3 listing of ${prefix} is truncated but has no continuation token`)
       token = res.IsTruncated ? res.NextContinuationToken : undefined
     } while (token !== undefined)
-    return out.sort()
+    return out.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0))
   }
 
   async close(): Promise<void> {

@@ -21,25 +21,21 @@ import { randomUUID } from 'node:crypto'
 import type { Row, TableName } from '../rows.ts'
 import { TABLE_NAMES } from '../rows.ts'
 import type { FloeConfig } from '../config.ts'
-import type { Catalog, LoadedTable, TableIdentifier } from '../commit/catalog.ts'
+import type { Catalog, LoadedTable, TableIdentifier } from '../table/catalog.ts'
+import { addSnapshotUpdates, mainBranchRequirements } from '../table/append-commit.ts'
+import { commitWithRetry, type CommitRetryPolicy } from '../table/commit.ts'
 import type { FileIO } from '../storage/file-io.ts'
-import {
-  AlreadyCommittedError,
-  CommitConflictError,
-  CommitRetriesExhaustedError,
-  CommitStateUnknownError,
-  NoSuchTableError,
-  type SchemaMismatchError,
-} from '../errors.ts'
-import type { IcebergSchema, TableDefinition, TableMetadata } from './metadata.ts'
-import { currentSchema, defaultSpec, newTableMetadata } from './metadata.ts'
+import { AlreadyCommittedError, NoSuchTableError, type SchemaMismatchError } from '../errors.ts'
+import type { IcebergSchema, TableDefinition, TableMetadata } from '../table/metadata.ts'
+import { currentSchema, defaultSpec, newTableMetadata } from '../table/metadata.ts'
 import { loadTableDefinitions } from './table-definition.ts'
 import { checkTableSchema, invalidRows, validateRows } from './validate.ts'
 import { bindSpec } from './partition.ts'
 import type { ParquetWriteOptions } from './parquet.ts'
 import { addedManifestFile, currentManifests, writeManifestList } from './manifest-list.ts'
-import { addAppendSnapshot, findSnapshotByCommitId, newSnapshotId, type AppendStats } from './snapshot.ts'
-import { metadataDir } from './metadata-file.ts'
+import { buildAppendSnapshot, findSnapshotByCommitId, newSnapshotId, type AppendStats } from './snapshot.ts'
+import { metadataDir } from '../table/metadata-file.ts'
+import { mergeManifests, mergePolicy } from './manifest-merge.ts'
 import { deleteAll, stageAppend, type StagedAppend } from './data-files.ts'
 import { locationUnder } from '../commit/identifier.ts'
 
@@ -52,6 +48,11 @@ export interface AppendOptions {
    * before a commit attempt; then AlreadyCommittedError is thrown and nothing of this call stays.
    */
   alreadyCommitted?: (metadata: TableMetadata) => boolean
+  /**
+   * Table properties set in the same commit as the snapshot (`set-properties` beside
+   * `add-snapshot`), e.g. the committed WAL position, which survives any engine's snapshot expiry.
+   */
+  properties?: Record<string, string>
 }
 
 export interface AppendResult {
@@ -74,15 +75,15 @@ export interface TableWriter {
   invalidRows(table: TableName, rows: readonly Row[]): Array<{ index: number; error: SchemaMismatchError }>
 }
 
+/**
+ * Explicit overrides of the table's `commit.retry.*` properties (`src/table/commit.ts`), in the
+ * writer's terms: `maxAttempts` = 1 + num-retries, `baseDelayMs` = min-wait, `maxDelayMs` = max-wait.
+ */
 export interface RetryPolicy {
-  /** Commit attempts before CommitRetriesExhaustedError (default 12). */
   maxAttempts: number
-  /** First backoff in ms (default 25); doubles per attempt up to `maxDelayMs` (default 2000). */
   baseDelayMs: number
   maxDelayMs: number
 }
-
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 12, baseDelayMs: 25, maxDelayMs: 2000 }
 
 interface CommonOptions {
   catalog: Catalog
@@ -99,21 +100,20 @@ interface CommonOptions {
 export type TableWriterOptions = CommonOptions &
   ({ namespace: string[]; warehouse: string } | { config: Pick<FloeConfig, 'iceberg'> })
 
-/** Exponential backoff with "equal jitter": half fixed, half random, so racing writers spread out. */
-export function backoffDelay(attempt: number, policy: RetryPolicy): number {
-  const d = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1))
-  return d / 2 + Math.random() * (d / 2)
-}
-
-const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+/** Table properties Floe adds to existing tables that lack them (see adoptMaintenanceProperties). */
+const MAINTENANCE_PROPERTY =
+  /^(write\.metadata\.(delete-after-commit\.enabled|previous-versions-max)|history\.expire\.|floe\.history\.|commit\.manifest|commit\.retry\.)/
 
 export function createTableWriter(opts: TableWriterOptions): TableWriter {
   const { catalog, io } = opts
   const namespace = 'config' in opts ? opts.config.iceberg.namespace.split('.') : opts.namespace
   const warehouse = ('config' in opts ? opts.config.iceberg.warehouse : opts.warehouse).replace(/\/+$/, '')
   const definitions = opts.definitions ?? loadTableDefinitions()
-  const retry: RetryPolicy = { ...DEFAULT_RETRY, ...opts.retry }
-  const sleep = opts.sleep ?? defaultSleep
+  const retryOverrides: Partial<CommitRetryPolicy> = {
+    ...(opts.retry?.maxAttempts !== undefined ? { numRetries: opts.retry.maxAttempts - 1 } : {}),
+    ...(opts.retry?.baseDelayMs !== undefined ? { minWaitMs: opts.retry.baseDelayMs } : {}),
+    ...(opts.retry?.maxDelayMs !== undefined ? { maxWaitMs: opts.retry.maxDelayMs } : {}),
+  }
   const idOf = (table: TableName): TableIdentifier => ({ namespace, name: table })
   // Appends to one table from this process run one at a time: they would only conflict with each
   // other. Other processes are handled by the commit retry loop.
@@ -141,7 +141,7 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
     const def = definitions[table]
     if (!def) throw new NoSuchTableError(`no table definition for ${table}`)
     validateRows(table, def.schema, rows) // before anything is written
-    let base = await ensureTable(table)
+    const base = await ensureTable(table)
     // On every load: another engine may have changed the schema (a column it added is fine; a
     // column Floe writes that now means something else is not), and an earlier append of these
     // rows may have landed late (committing them again would duplicate them).
@@ -199,69 +199,44 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
       attempts,
     })
 
-    let unknownOutcome = false // some attempt may have landed: never delete files after that
-    const manifestLists: string[] = []
-    for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
-      if (attempt > 1) {
-        await sleep(backoffDelay(attempt - 1, retry))
-        try {
-          base = await load(table)
-        } catch (err) {
-          if (unknownOutcome)
-            throw new CommitStateUnknownError(`reload of ${table} failed after an unknown commit`, err)
-          await deleteAll(io, [...staged.written, ...manifestLists])
-          throw err
+    const { committed, attempts } = await commitWithRetry({
+      catalog,
+      id: idOf(table),
+      io,
+      base,
+      retry: retryOverrides,
+      sleep: opts.sleep,
+      landed: (metadata) => findSnapshotByCommitId(metadata, commitId) !== undefined,
+      onDefiniteFailure: () => deleteAll(io, staged.written),
+      build: async (loaded, attempt) => {
+        checkBase(loaded)
+        const { listPath, merged } = await buildAttempt(loaded, attempt)
+        return {
+          requirements: mainBranchRequirements(loaded.metadata),
+          updates: [
+            ...addSnapshotUpdates(
+              buildAppendSnapshot(loaded.metadata, {
+                snapshotId,
+                manifestListLocation: listPath,
+                stats,
+                extraSummary: summary,
+                baseMetadataLocation: loaded.metadataLocation,
+              }),
+            ),
+            ...(options.properties
+              ? [{ action: 'set-properties' as const, updates: options.properties }]
+              : []),
+          ],
+          attemptFiles: [listPath, ...merged],
         }
-        // An earlier attempt whose outcome was unknown may have landed after all.
-        if (findSnapshotByCommitId(base.metadata, commitId)) return result(base, attempt - 1)
-      }
-      try {
-        checkBase(base)
-      } catch (err) {
-        if (!unknownOutcome) await deleteAll(io, [...staged.written, ...manifestLists])
-        throw err
-      }
-      let listPath: string
-      let commitMetadata
-      try {
-        ;({ listPath, commitMetadata } = await buildAttempt(base, attempt))
-      } catch (err) {
-        if (!unknownOutcome) await deleteAll(io, [...staged.written, ...manifestLists])
-        throw err
-      }
-      try {
-        const committed = await catalog.commitAppend(idOf(table), {
-          base,
-          metadata: commitMetadata,
-          snapshotId,
-        })
-        return result(committed, attempt)
-      } catch (err) {
-        if (err instanceof CommitConflictError) {
-          manifestLists.pop()
-          await deleteAll(io, [listPath]) // this attempt's list is certainly unreferenced
-          continue
-        }
-        if (err instanceof CommitStateUnknownError) {
-          unknownOutcome = true
-          manifestLists.pop() // may be referenced now
-          continue // the next iteration reloads and looks for our commit id first
-        }
-        if (!unknownOutcome) await deleteAll(io, [...staged.written, ...manifestLists])
-        throw err
-      }
-    }
-    if (unknownOutcome) {
-      throw new CommitStateUnknownError(
-        `append to ${table}: outcome unknown after ${retry.maxAttempts} attempts`,
-      )
-    }
-    await deleteAll(io, [...staged.written, ...manifestLists])
-    throw new CommitRetriesExhaustedError(
-      `append to ${table}: ${retry.maxAttempts} commit attempts lost to concurrent writers; rows are kept, retry later`,
-    )
+      },
+    })
+    return result(committed, attempts)
 
-    /** Manifest list on the current parent + next metadata, for one attempt. */
+    /**
+     * Manifest list on the current parent, for one attempt, merging manifests as Java's MergeAppend
+     * (manifest-merge.ts); returns its location and the merged manifests written for it.
+     */
     async function buildAttempt(loaded: LoadedTable, attempt: number) {
       const sequenceNumber = loaded.metadata['last-sequence-number'] + 1n
       const parentManifests = await currentManifests(io, loaded.metadata)
@@ -275,29 +250,61 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
         sequenceNumber,
       })
       const parentId = loaded.metadata['current-snapshot-id']
+      const dir = metadataDir(loaded.metadata)
+      const { manifests, written: merged } = await mergeManifests({
+        io,
+        manifests: [added, ...parentManifests],
+        policy: mergePolicy(loaded.metadata.properties),
+        snapshotId,
+        sequenceNumber,
+        schema: tableSchema,
+        specs: loaded.metadata['partition-specs'],
+        newPath: (n) => `${dir}/${commitId}-m${attempt}-${n}.avro`,
+      })
       const listBytes = writeManifestList({
         snapshotId,
         parentSnapshotId: parentId === -1n || parentId === null ? undefined : parentId,
         sequenceNumber,
-        manifests: [added, ...parentManifests],
+        manifests,
       })
-      const listPath = `${metadataDir(loaded.metadata)}/snap-${snapshotId}-${attempt}-${commitId}.avro`
+      const listPath = `${dir}/snap-${snapshotId}-${attempt}-${commitId}.avro`
       await io.write(listPath, listBytes)
-      manifestLists.push(listPath)
-      const commitMetadata = addAppendSnapshot(loaded.metadata, {
-        snapshotId,
-        manifestListLocation: listPath,
-        stats,
-        extraSummary: summary,
-        baseMetadataLocation: loaded.metadataLocation,
-      })
-      return { listPath, commitMetadata }
+      staged.written.push(listPath, ...merged)
+      return { listPath, merged }
     }
+  }
+
+  /**
+   * Tables created before Floe set its maintenance properties (or by another engine) get the ones
+   * they lack, once, on start: only keys that are absent, so an operator's own value (say
+   * `write.metadata.delete-after-commit.enabled=false` because Spark maintains the table) stays.
+   */
+  async function adoptMaintenanceProperties(table: TableName, loaded: LoadedTable): Promise<void> {
+    const missingIn = (md: TableMetadata) =>
+      Object.fromEntries(
+        Object.entries(definitions[table]?.properties ?? {}).filter(
+          ([k]) => MAINTENANCE_PROPERTY.test(k) && md.properties?.[k] === undefined,
+        ),
+      )
+    if (Object.keys(missingIn(loaded.metadata)).length === 0) return
+    await commitWithRetry({
+      catalog,
+      id: idOf(table),
+      io,
+      base: loaded,
+      retry: retryOverrides,
+      sleep: opts.sleep,
+      build: async (t) => ({
+        requirements: [{ type: 'assert-table-uuid', uuid: t.metadata['table-uuid'] }],
+        updates: [{ action: 'set-properties', updates: missingIn(t.metadata) }],
+      }),
+      landed: (md) => Object.keys(missingIn(md)).length === 0,
+    })
   }
 
   return {
     async ensureTables() {
-      for (const table of TABLE_NAMES) await ensureTable(table)
+      for (const table of TABLE_NAMES) await adoptMaintenanceProperties(table, await ensureTable(table))
     },
     append(table, rows, options = {}) {
       const prev = queues.get(table) ?? Promise.resolve()

@@ -3,7 +3,7 @@
  * used for lower/upper bounds in manifests and for partition summaries in manifest lists, plus the
  * `truncate(16)` metrics-mode rules for strings (Java `UnicodeUtil.truncateString[Max]`).
  */
-import type { IcebergPrimitive } from './metadata.ts'
+import type { IcebergPrimitive } from '../table/metadata.ts'
 
 /** A value as Floe holds it: numbers (micros for timestamps, days for dates), bigint, string, bytes. */
 export type BoundValue = number | bigint | string | boolean | Uint8Array

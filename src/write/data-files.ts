@@ -5,7 +5,7 @@
  */
 import type { FileIO } from '../storage/file-io.ts'
 import type { Row } from '../rows.ts'
-import type { IcebergSchema, PartitionSpec } from './metadata.ts'
+import type { IcebergSchema, PartitionSpec } from '../table/metadata.ts'
 import { groupByPartition, type BoundPartitionField } from './partition.ts'
 import { encodeParquet, type ParquetWriteOptions } from './parquet.ts'
 import { fileMetrics } from './metrics.ts'

@@ -6,8 +6,8 @@
  */
 import { readFileSync } from 'node:fs'
 import type { FileIO } from '../storage/file-io.ts'
-import type { TableMetadata } from './metadata.ts'
-import { currentSnapshot } from './metadata.ts'
+import type { TableMetadata } from '../table/metadata.ts'
+import { currentSnapshot } from '../table/metadata.ts'
 import type { BoundPartitionField } from './partition.ts'
 import type { DataFile } from './manifest.ts'
 import { readAvroFile, writeAvroFile } from './avro.ts'

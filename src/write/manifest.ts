@@ -8,7 +8,7 @@
  * and the metadata are rebuilt when another writer wins the race.
  */
 import { readFileSync } from 'node:fs'
-import type { IcebergPrimitive, IcebergSchema, PartitionSpec } from './metadata.ts'
+import type { IcebergPrimitive, IcebergSchema, PartitionSpec } from '../table/metadata.ts'
 import type { BoundPartitionField, PartitionTuple } from './partition.ts'
 import type { FileMetrics } from './metrics.ts'
 import { writeAvroFile } from './avro.ts'
@@ -35,6 +35,8 @@ export interface DataFile extends FileMetrics {
   specId: number
   /** Partition tuple in spec field order. */
   partition: PartitionTuple
+  /** The table sort order the file's rows are sorted by (0 or absent = unsorted). */
+  sortOrderId?: number
 }
 
 /** Avro type of a partition value (transform result type), per Java `TypeToSchema`. */
@@ -114,7 +116,7 @@ export function addedEntry(
       key_metadata: null,
       split_offsets: file.splitOffsets.length ? file.splitOffsets : null,
       equality_ids: null,
-      sort_order_id: 0,
+      sort_order_id: file.sortOrderId ?? 0,
       referenced_data_file: null,
     },
   }
@@ -135,16 +137,20 @@ export interface ManifestInput {
   files: readonly DataFile[]
 }
 
-/** Bytes of a data manifest with header keys as Java's `ManifestWriter.V2Writer` (+ `schema-id`). */
-export function writeManifest(input: ManifestInput): Uint8Array {
-  const metadata: Record<string, string> = {
-    schema: JSON.stringify(input.schema),
-    'schema-id': String(input.schema['schema-id']),
-    'partition-spec': JSON.stringify(input.spec.fields),
-    'partition-spec-id': String(input.spec['spec-id']),
+/** Header keys of a data manifest as Java's `ManifestWriter.V2Writer` writes them (+ `schema-id`). */
+export function manifestHeader(schema: IcebergSchema, spec: PartitionSpec): Record<string, string> {
+  return {
+    schema: JSON.stringify(schema),
+    'schema-id': String(schema['schema-id']),
+    'partition-spec': JSON.stringify(spec.fields),
+    'partition-spec-id': String(spec['spec-id']),
     'format-version': '2',
     content: 'data',
   }
+}
+
+/** Bytes of a data manifest with header keys as Java's `ManifestWriter.V2Writer` (+ `schema-id`). */
+export function writeManifest(input: ManifestInput): Uint8Array {
   const records = input.files.map((f) => addedEntry(input.fields, input.snapshotId, f))
-  return writeAvroFile(manifestEntrySchema(input.fields), records, metadata)
+  return writeAvroFile(manifestEntrySchema(input.fields), records, manifestHeader(input.schema, input.spec))
 }

@@ -18,7 +18,7 @@
  */
 import { parquetMetadata } from 'hyparquet'
 import type { FileMetaData, SchemaElement } from 'hyparquet'
-import type { IcebergField, IcebergPrimitive, IcebergSchema } from './metadata.ts'
+import type { IcebergField, IcebergPrimitive, IcebergSchema } from '../table/metadata.ts'
 import {
   encodeBound,
   truncateBinaryMax,

@@ -50,11 +50,12 @@ import {
   Table as WasmTable,
   WriterPropertiesBuilder,
   WriterVersion,
+  transformParquetStream,
   writeParquet,
 } from 'parquet-wasm'
 import type { Row } from '../rows.ts'
 import { columnReader } from './column-reader.ts'
-import type { IcebergField, IcebergMapType, IcebergSchema, IcebergType } from './metadata.ts'
+import type { IcebergField, IcebergMapType, IcebergSchema, IcebergType } from '../table/metadata.ts'
 
 const FIELD_ID = 'PARQUET:field_id'
 
@@ -468,4 +469,39 @@ export function encodeParquet(
   const ipc = tableToIPC(rowsToArrow(schema, rows), 'stream')
   const wasmTable = WasmTable.fromIPCStream(ipc)
   return writeParquet(wasmTable, writerProperties(schema, opts).build())
+}
+
+/**
+ * Encode row batches as one Parquet file without holding all rows at once (compaction): each batch
+ * becomes Arrow, crosses into WASM and is written as (at most) one row group of `rowGroupSize`
+ * rows; arrow-rs keeps only the open row group, and the file's compressed bytes are collected.
+ * `batches` is pulled one batch at a time, so the caller decides how many rows are in memory.
+ */
+export async function encodeParquetBatches(
+  schema: IcebergSchema,
+  batches: AsyncIterable<readonly Row[]>,
+  opts: ParquetWriteOptions = {},
+): Promise<Uint8Array> {
+  const it = batches[Symbol.asyncIterator]()
+  const input = new ReadableStream({
+    async pull(controller) {
+      for (;;) {
+        const next = await it.next()
+        if (next.done) return controller.close()
+        if (next.value.length === 0) continue
+        const ipc = tableToIPC(rowsToArrow(schema, next.value), 'stream')
+        return controller.enqueue(WasmTable.fromIPCStream(ipc).recordBatch(0))
+      }
+    },
+  })
+  const output = await transformParquetStream(input, writerProperties(schema, opts).build())
+  const chunks: Uint8Array[] = []
+  const reader = output.getReader()
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    chunks.push(value as Uint8Array)
+  }
+  const out = Buffer.concat(chunks)
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength)
 }

@@ -3,7 +3,7 @@
  * partition, so each flush writes one data file per partition.
  */
 import type { Row } from '../rows.ts'
-import type { IcebergPrimitive, IcebergSchema, IcebergType, PartitionSpec } from './metadata.ts'
+import type { IcebergPrimitive, IcebergSchema, IcebergType, PartitionSpec } from '../table/metadata.ts'
 
 /** A partition tuple value: days (number) for `day`, the source value for `identity`, or null. */
 export type PartitionValue = number | string | bigint | boolean | null

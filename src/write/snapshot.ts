@@ -4,8 +4,10 @@
  * it already wrote on that base.
  */
 import { randomBytes } from 'node:crypto'
-import type { Snapshot, TableMetadata } from './metadata.ts'
-import { currentSnapshot } from './metadata.ts'
+import type { Snapshot, TableMetadata } from '../table/metadata.ts'
+import { currentSnapshot } from '../table/metadata.ts'
+import { addSnapshotUpdates } from '../table/append-commit.ts'
+import { applyUpdates, nextTimestamp } from '../table/updates.ts'
 
 const LONG_MAX = (1n << 63n) - 1n
 
@@ -77,11 +79,6 @@ export interface AppendSnapshotArgs {
   nowMs?: bigint
 }
 
-/** `nowMs`, or just after `base`'s last update: Java rejects metadata older than its base. */
-function nextTimestamp(base: TableMetadata, nowMs: bigint): bigint {
-  return nowMs > base['last-updated-ms'] ? nowMs : base['last-updated-ms'] + 1n
-}
-
 /**
  * The append snapshot Floe adds to `base`: sequence number = last + 1, parent = current snapshot,
  * summary totals carried from the parent.
@@ -100,13 +97,9 @@ export function buildAppendSnapshot(base: TableMetadata, args: AppendSnapshotArg
 }
 
 /**
- * The next metadata with `snapshot` added exactly as given and made current — the one way both
- * Floe's writer and the REST endpoint (which must keep the client's snapshot, whose manifest list
- * was written with its sequence number) apply a snapshot: `last-sequence-number` = the snapshot's,
- * `refs.main` and `current-snapshot-id` moved, snapshot-log extended, metadata-log extended by the
- * base file and trimmed to `write.metadata.previous-versions-max` (default 100). Keys of `base`
- * that Floe does not model are carried over unchanged. The caller has checked the snapshot against
- * `base` (new id, sequence number after the last).
+ * The next metadata with `snapshot` added exactly as given and made main, through the commit
+ * core's `applyUpdates` (metadata-log extended by the base file and trimmed to
+ * `write.metadata.previous-versions-max`).
  */
 export function applySnapshot(
   base: TableMetadata,
@@ -114,27 +107,10 @@ export function applySnapshot(
   baseMetadataLocation: string,
   nowMs: bigint = BigInt(Date.now()),
 ): TableMetadata {
-  const id = snapshot['snapshot-id']
-  const maxPrevious = Number(base.properties?.['write.metadata.previous-versions-max'] ?? '100')
-  const metadataLog = [
-    ...(base['metadata-log'] ?? []),
-    { 'timestamp-ms': base['last-updated-ms'], 'metadata-file': baseMetadataLocation },
-  ].slice(-Math.max(1, maxPrevious))
-  return {
-    ...base,
-    'last-sequence-number': snapshot['sequence-number'],
-    'last-updated-ms': nextTimestamp(base, nowMs),
-    'current-snapshot-id': id,
-    refs: { ...base.refs, main: { ...(base.refs?.main ?? {}), 'snapshot-id': id, type: 'branch' } },
-    snapshots: [...(base.snapshots ?? []), snapshot],
-    statistics: base.statistics ?? [],
-    'partition-statistics': base['partition-statistics'] ?? [],
-    'snapshot-log': [
-      ...(base['snapshot-log'] ?? []),
-      { 'timestamp-ms': snapshot['timestamp-ms'], 'snapshot-id': id },
-    ],
-    'metadata-log': metadataLog,
-  }
+  return applyUpdates(base, addSnapshotUpdates(snapshot), {
+    previousMetadataLocation: baseMetadataLocation,
+    nowMs,
+  })
 }
 
 /** The next metadata after appending one snapshot of Floe's own to `base` (build + apply). */

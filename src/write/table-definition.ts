@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs'
 import type { TableName } from '../rows.ts'
 import { TABLE_NAMES } from '../rows.ts'
-import type { IcebergType, TableDefinition } from './metadata.ts'
+import type { IcebergType, TableDefinition } from '../table/metadata.ts'
 
 const SCHEMAS_DIR = new URL('../../schemas/', import.meta.url)
 

@@ -12,7 +12,7 @@
 import { SchemaMismatchError, TableSchemaConflictError } from '../errors.ts'
 import type { Row } from '../rows.ts'
 import { columnReader } from './column-reader.ts'
-import type { IcebergField, IcebergSchema, IcebergType } from './metadata.ts'
+import type { IcebergField, IcebergSchema, IcebergType } from '../table/metadata.ts'
 
 const INT32_MIN = -(2 ** 31)
 const INT32_MAX = 2 ** 31 - 1

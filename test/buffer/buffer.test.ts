@@ -5,7 +5,7 @@ import { IngestBuffer, type BufferOptions } from '../../src/buffer/buffer.ts'
 import { ancestors, summaryFor, WAL_SEQ_KEY, WRITER_ID_KEY } from '../../src/buffer/recovery.ts'
 import { quarantineDir, quarantineWriter } from '../../src/buffer/quarantine.ts'
 import { BackpressureError, CommitStateUnknownError } from '../../src/errors.ts'
-import type { Catalog } from '../../src/commit/catalog.ts'
+import type { Catalog } from '../../src/table/catalog.ts'
 import type { EventRow, TableName } from '../../src/rows.ts'
 import { createHarness, eventRow, events, sessionRow, waitFor, type Harness } from './harness.ts'
 
@@ -240,15 +240,17 @@ describe('failures, backpressure and recovery', () => {
         }
         return real.loadTable(id)
       },
-      async commitAppend(id, commit) {
+      async commit(id, requirements, updates, options) {
         commits++
         if (commits === 1) {
-          landed = new Promise((r) => setTimeout(r, 300)).then(() => real.commitAppend(id, commit))
+          landed = new Promise((r) => setTimeout(r, 300)).then(() =>
+            real.commit(id, requirements, updates, options),
+          )
           failNextLoad = true
           throw new CommitStateUnknownError('gateway timeout')
         }
         if (commits === 2) await landed
-        return real.commitAppend(id, commit)
+        return real.commit(id, requirements, updates, options)
       },
     }))
     const b = await make()
@@ -274,14 +276,18 @@ describe('failures, backpressure and recovery', () => {
     await h.writer.append('pa_events', events(['other']).pa_events, { summary: summaryFor('writer-B', 1) })
     const loaded = await h.writer.load('pa_events')
     const current = loaded.metadata['current-snapshot-id']
-    const expired = {
-      ...loaded.metadata,
-      snapshots: loaded.metadata.snapshots.filter((s) => s['snapshot-id'] === current),
-      'snapshot-log': [],
-    }
-    await h.catalog.commitAppend(
+    // What Spark/Trino's expiry commits: remove-snapshots of all but the current one.
+    await h.catalog.commit(
       { namespace: h.config.iceberg.namespace.split('.'), name: 'pa_events' },
-      { base: loaded, metadata: expired, snapshotId: current },
+      [],
+      [
+        {
+          action: 'remove-snapshots',
+          'snapshot-ids': loaded.metadata.snapshots
+            .map((s) => s['snapshot-id'])
+            .filter((id) => id !== current),
+        },
+      ],
     )
     expect(await snapshots(h)).toHaveLength(1)
     // "Crash": abandon b1 without a flush; its lock is taken over as a dead owner's would be.

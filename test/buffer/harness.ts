@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { loadConfig, type FloeConfig } from '../../src/config.ts'
-import type { Catalog } from '../../src/commit/catalog.ts'
+import type { Catalog } from '../../src/table/catalog.ts'
 import { createCatalog } from '../../src/commit/index.ts'
 import { LocalFileIO, PgSql, type FileIO } from '../../src/storage/index.ts'
 import { createTableWriter } from '../../src/write/append.ts'
@@ -21,6 +21,8 @@ export interface Harness {
   writer: TableWriter
   /** The real catalog (unwrapped), for changes made as another engine would make them. */
   catalog: Catalog
+  /** The warehouse FileIO the writer uses (fault-injectable through `storage`). */
+  io: FileIO
   /** `down`: every file operation fails; `failPaths`: only operations on URIs containing it. */
   storage: { down: boolean; failPaths?: string }
   dir: string
@@ -64,6 +66,10 @@ class FlakyFileIO implements FileIO {
     this.check(prefix)
     return this.inner.list(prefix)
   }
+  async listWithTimes(prefix: string) {
+    this.check(prefix)
+    return this.inner.listWithTimes(prefix)
+  }
 }
 
 export async function createHarness(
@@ -83,6 +89,7 @@ export async function createHarness(
     config,
     writer,
     catalog,
+    io,
     storage,
     dir,
     databaseUrl: db.url,

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { committedSeq, ensureWriterId, recordsToReplay } from '../../src/buffer/recovery.ts'
-import type { Snapshot, TableMetadata } from '../../src/write/metadata.ts'
+import type { Snapshot, TableMetadata } from '../../src/table/metadata.ts'
 
 const snap = (id: bigint, parent: bigint | undefined, summary: Record<string, string>): Snapshot => ({
   'snapshot-id': id,

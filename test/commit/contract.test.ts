@@ -5,14 +5,15 @@
  * Set-ups per type are in catalogs.ts; Glue runs against its recorded-behaviour double.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Catalog, TableIdentifier } from '../../src/commit/catalog.ts'
+import type { Catalog, TableIdentifier } from '../../src/table/catalog.ts'
 import { CommitConflictError } from '../../src/errors.ts'
 import { createTableWriter } from '../../src/write/append.ts'
 import { installFetchShim, readWithIcebird } from '../e2e/readback.ts'
 import { currentManifests } from '../../src/write/manifest-list.ts'
-import type { TableMetadata } from '../../src/write/metadata.ts'
+import type { TableMetadata } from '../../src/table/metadata.ts'
 import { setups, type CatalogUnderTest } from './catalogs.ts'
 import { eventRows, newTableMetadata, snapshotId, withAppend } from './fixtures.ts'
+import { commitAppend } from '../../src/table/append-commit.ts'
 
 const NS = ['contract']
 
@@ -85,7 +86,7 @@ describe.each(setups)('catalog contract: %s', (_label, setup) => {
     const base = await catalog.createTableIfAbsent(id, newTableMetadata(location(id)))
     const sid = snapshotId()
     expect(sid > BigInt(Number.MAX_SAFE_INTEGER)).toBe(true)
-    const committed = await catalog.commitAppend(id, {
+    const committed = await commitAppend(catalog, id, {
       base,
       metadata: await withAppend(env.io, base, sid, 7),
       snapshotId: sid,
@@ -104,7 +105,7 @@ describe.each(setups)('catalog contract: %s', (_label, setup) => {
 
     // A second append on the reloaded state chains onto the first.
     const sid2 = snapshotId()
-    await catalog.commitAppend(id, {
+    await commitAppend(catalog, id, {
       base: reloaded,
       metadata: await withAppend(env.io, reloaded, sid2),
       snapshotId: sid2,
@@ -118,16 +119,18 @@ describe.each(setups)('catalog contract: %s', (_label, setup) => {
     const id = table()
     const base = await catalog.createTableIfAbsent(id, newTableMetadata(location(id)))
     const winner = snapshotId()
-    const won = await catalog.commitAppend(id, {
+    const won = await commitAppend(catalog, id, {
       base,
       metadata: await withAppend(env.io, base, winner),
       snapshotId: winner,
     })
 
     const loser = snapshotId()
-    const stale = env
-      .open()
-      .commitAppend(id, { base, metadata: await withAppend(env.io, base, loser), snapshotId: loser })
+    const stale = commitAppend(env.open(), id, {
+      base,
+      metadata: await withAppend(env.io, base, loser),
+      snapshotId: loser,
+    })
     await expect(stale).rejects.toBeInstanceOf(CommitConflictError)
 
     const now = (await catalog.loadTable(id))!
@@ -143,7 +146,7 @@ describe.each(setups)('catalog contract: %s', (_label, setup) => {
     const metas = await Promise.all(ids.map((sid) => withAppend(env.io, base, sid)))
     const clients = ids.map(() => env.open())
     const outcomes = await Promise.allSettled(
-      ids.map((sid, i) => clients[i].commitAppend(id, { base, metadata: metas[i], snapshotId: sid })),
+      ids.map((sid, i) => commitAppend(clients[i], id, { base, metadata: metas[i], snapshotId: sid })),
     )
     const won = outcomes.filter((o) => o.status === 'fulfilled')
     const lost = outcomes.filter((o) => o.status === 'rejected') as PromiseRejectedResult[]
@@ -189,14 +192,14 @@ describe.each(setups)('catalog contract: %s', (_label, setup) => {
       return new Proxy(c, {
         get(target, prop) {
           const value = Reflect.get(target, prop, target) as unknown
-          if (prop === 'commitAppend' && first) {
-            return async (...args: Parameters<Catalog['commitAppend']>) => {
+          if (prop === 'commit' && first) {
+            return async (...args: Parameters<Catalog['commit']>) => {
               if (first) {
                 first = false
                 if (++arrived === 3) release()
                 await allReady
               }
-              return target.commitAppend(...args)
+              return target.commit(...args)
             }
           }
           return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value

@@ -5,11 +5,11 @@
  * Floe's REST endpoint (like real servers) refuses a snapshot whose manifest list is missing.
  */
 import { randomUUID } from 'node:crypto'
-import type { LoadedTable } from '../../src/commit/catalog.ts'
+import type { LoadedTable } from '../../src/table/catalog.ts'
 import type { Row } from '../../src/rows.ts'
 import type { FileIO } from '../../src/storage/file-io.ts'
 import { writeManifestList } from '../../src/write/manifest-list.ts'
-import { newTableMetadata as buildNewTable, type TableMetadata } from '../../src/write/metadata.ts'
+import { newTableMetadata as buildNewTable, type TableMetadata } from '../../src/table/metadata.ts'
 import { addAppendSnapshot, newSnapshotId } from '../../src/write/snapshot.ts'
 import { loadTableDefinition } from '../../src/write/table-definition.ts'
 import { eventRow } from '../support/rows.ts'

@@ -12,6 +12,7 @@ import { CommitStateUnknownError, FloeError } from '../../src/errors.ts'
 import { fileUri, LocalFileIO } from '../../src/storage/local.ts'
 import { startGlueDouble, type GlueDouble } from '../support/glue-double.ts'
 import { newTableMetadata, snapshotId, withAppend } from './fixtures.ts'
+import { commitAppend } from '../../src/table/append-commit.ts'
 
 describe('glue catalog (recorded-behaviour double of the Glue API)', () => {
   let glue: GlueDouble
@@ -47,7 +48,7 @@ describe('glue catalog (recorded-behaviour double of the Glue API)', () => {
     expect(glue.tables.get('analytics.shape')!.versionId).toBe(0)
 
     const sid = snapshotId()
-    const committed = await catalog.commitAppend(id, {
+    const committed = await commitAppend(catalog, id, {
       base: created,
       metadata: await withAppend(io, created, sid),
       snapshotId: sid,
@@ -90,7 +91,7 @@ describe('glue catalog (recorded-behaviour double of the Glue API)', () => {
     glue.failNext('UpdateTable', 'error-after-apply')
     const callsBefore = glue.calls.get('UpdateTable') ?? 0
     const sid = snapshotId()
-    const result = await catalog.commitAppend(id, {
+    const result = await commitAppend(catalog, id, {
       base,
       metadata: await withAppend(io, base, sid),
       snapshotId: sid,
@@ -108,7 +109,7 @@ describe('glue catalog (recorded-behaviour double of the Glue API)', () => {
     const base = await catalog.createTableIfAbsent(id, newTableMetadata(`${warehouse}/analytics/unknown`))
     glue.failNext('UpdateTable', 'error-before-apply', 10)
     const sid = snapshotId()
-    const commit = catalog.commitAppend(id, {
+    const commit = commitAppend(catalog, id, {
       base,
       metadata: await withAppend(io, base, sid),
       snapshotId: sid,
@@ -139,7 +140,7 @@ describe('glue catalog (recorded-behaviour double of the Glue API)', () => {
     glue.failNext('UpdateTable', 'error-after-apply')
     glue.failNext('UpdateTable', 'throttle', 5)
     const sid = snapshotId()
-    const result = await catalog.commitAppend(id, {
+    const result = await commitAppend(catalog, id, {
       base,
       metadata: await withAppend(io, base, sid),
       snapshotId: sid,

@@ -22,7 +22,8 @@ import { S3FileIO } from '../../src/storage/s3.ts'
 import { startTestS3, type TestS3 } from '../support/s3.ts'
 import { startConditionalTestS3 } from '../support/s3-conditional.ts'
 import { newTableMetadata, snapshotId, withAppend } from './fixtures.ts'
-import { serializeMetadata } from '../../src/write/metadata-file.ts'
+import { serializeMetadata } from '../../src/table/metadata-file.ts'
+import { commitAppend } from '../../src/table/append-commit.ts'
 
 const s3io = (s3: TestS3, conditionalWrites: boolean) =>
   new S3FileIO({
@@ -49,7 +50,11 @@ describe('hadoop catalog on a local folder', () => {
     let t = await catalog.createTableIfAbsent(id, newTableMetadata(`${warehouse}/analytics/events`))
     for (let i = 0; i < 3; i++) {
       const sid = snapshotId()
-      t = await catalog.commitAppend(id, { base: t, metadata: await withAppend(io, t, sid), snapshotId: sid })
+      t = await commitAppend(catalog, id, {
+        base: t,
+        metadata: await withAppend(io, t, sid),
+        snapshotId: sid,
+      })
     }
   })
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -88,7 +93,7 @@ describe('hadoop catalog on a local folder', () => {
     const c = new HadoopCatalog({ io: failing, warehouse })
     const base = (await c.loadTable(id))!
     const sid = snapshotId()
-    const commit = c.commitAppend(id, { base, metadata: await withAppend(io, base, sid), snapshotId: sid })
+    const commit = commitAppend(c, id, { base, metadata: await withAppend(io, base, sid), snapshotId: sid })
     await expect(commit).rejects.toBeInstanceOf(CommitStateUnknownError)
   })
 
@@ -101,7 +106,7 @@ describe('hadoop catalog on a local folder', () => {
     try {
       const base = (await catalog.loadTable(id))!
       const sid = snapshotId()
-      const commit = catalog.commitAppend(id, {
+      const commit = commitAppend(catalog, id, {
         base,
         metadata: await withAppend(io, base, sid),
         snapshotId: sid,
@@ -125,7 +130,7 @@ describe('hadoop catalog on a local folder', () => {
     const c = new HadoopCatalog({ io: retried, warehouse })
     const base = (await c.loadTable(id))!
     const sid = snapshotId()
-    const result = await c.commitAppend(id, {
+    const result = await commitAppend(c, id, {
       base,
       metadata: await withAppend(io, base, sid),
       snapshotId: sid,
@@ -133,7 +138,11 @@ describe('hadoop catalog on a local folder', () => {
     expect(result.metadata['current-snapshot-id']).toBe(sid)
     // …while a file that is someone else's is still a conflict.
     const other = snapshotId()
-    const stale = c.commitAppend(id, { base, metadata: await withAppend(io, base, other), snapshotId: other })
+    const stale = commitAppend(c, id, {
+      base,
+      metadata: await withAppend(io, base, other),
+      snapshotId: other,
+    })
     await expect(stale).rejects.toBeInstanceOf(CommitConflictError)
   })
 
@@ -149,7 +158,7 @@ describe('hadoop catalog on a local folder', () => {
           raced = true
           const base = (await other.loadTable(id))!
           const sid = snapshotId()
-          await other.commitAppend(id, { base, metadata: await withAppend(io, base, sid), snapshotId: sid })
+          await commitAppend(other, id, { base, metadata: await withAppend(io, base, sid), snapshotId: sid })
         }
         return io.write(uri, bytes)
       },
@@ -157,7 +166,7 @@ describe('hadoop catalog on a local folder', () => {
     const a = new HadoopCatalog({ io: slowHint, warehouse })
     const base = (await a.loadTable(id))!
     const sid = snapshotId()
-    const mine = await a.commitAppend(id, {
+    const mine = await commitAppend(a, id, {
       base,
       metadata: await withAppend(io, base, sid),
       snapshotId: sid,
@@ -177,7 +186,7 @@ describe('hadoop catalog on a local folder', () => {
     const t1 = (await catalog.loadTable(gzId))!
     expect(t1.metadataLocation).toBe(`${warehouse}/analytics/gz/metadata/v1.gz.metadata.json`)
     const sid = snapshotId()
-    const t2 = await catalog.commitAppend(gzId, {
+    const t2 = await commitAppend(catalog, gzId, {
       base: t1,
       metadata: await withAppend(io, t1, sid),
       snapshotId: sid,
@@ -241,7 +250,7 @@ describe('hadoop catalog on S3: conditional writes', () => {
     const id = { namespace: ['ns'], name: 't' }
     const base = await unsafe.createTableIfAbsent(id, newTableMetadata(`${warehouse}/ns/t`))
     const sid = snapshotId()
-    await unsafe.commitAppend(id, { base, metadata: await withAppend(io, base, sid), snapshotId: sid })
+    await commitAppend(unsafe, id, { base, metadata: await withAppend(io, base, sid), snapshotId: sid })
     expect(warnings.filter((w) => w.includes('UNSAFE')).length).toBeGreaterThanOrEqual(3)
   })
 })

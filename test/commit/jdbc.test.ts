@@ -7,14 +7,15 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { JdbcCatalog, catalogDdl, defaultTableLocation } from '../../src/commit/jdbc.ts'
-import type { LoadedTable, TableIdentifier } from '../../src/commit/catalog.ts'
+import type { LoadedTable, TableIdentifier } from '../../src/table/catalog.ts'
 import { CommitConflictError, CommitStateUnknownError, NoSuchTableError } from '../../src/errors.ts'
 import { LocalFileIO, fileUri } from '../../src/storage/local.ts'
 import { PgSql } from '../../src/storage/pg.ts'
 import { PGliteSql } from '../../src/storage/pglite.ts'
 import type { SqlClient } from '../../src/storage/sql.ts'
-import type { TableMetadata } from '../../src/write/metadata.ts'
+import type { TableMetadata } from '../../src/table/metadata.ts'
 import { createTestDatabase } from '../support/pg.ts'
+import { commitAppend } from '../../src/table/append-commit.ts'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'floe-jdbc-'))
 const warehouse = fileUri(dir)
@@ -247,7 +248,7 @@ describe.each(['pg', 'pglite'])('JdbcCatalog on %s', (kind) => {
     const id = tableId('cas')
     const base = await c.createTableIfAbsent(id, newMetadata(location(id)))
     const big = 9_007_199_254_740_993n // 2^53 + 1: a JS number would round it
-    const next = await c.commitAppend(id, { base, metadata: withSnapshot(base, big), snapshotId: big })
+    const next = await commitAppend(c, id, { base, metadata: withSnapshot(base, big), snapshotId: big })
     expect(next.metadataLocation).toMatch(META_NAME)
     expect(META_NAME.exec(next.metadataLocation)![1]).toBe('00001')
     const row = await sql().query<{ metadata_location: string; previous_metadata_location: string }>(
@@ -264,13 +265,13 @@ describe.each(['pg', 'pglite'])('JdbcCatalog on %s', (kind) => {
 
     // A second commit on the stale base loses, and its metadata file does not linger.
     const before = metadataFiles(id, catalogName)
-    const stale = c.commitAppend(id, { base, metadata: withSnapshot(base, 42n), snapshotId: 42n })
+    const stale = commitAppend(c, id, { base, metadata: withSnapshot(base, 42n), snapshotId: 42n })
     await expect(stale).rejects.toBeInstanceOf(CommitConflictError)
     expect(metadataFiles(id, catalogName)).toEqual(before)
     expect((await c.loadTable(id))!.metadataLocation).toBe(next.metadataLocation)
 
     // On the fresh base it goes through.
-    const third = await c.commitAppend(id, {
+    const third = await commitAppend(c, id, {
       base: loaded,
       metadata: withSnapshot(loaded, 43n),
       snapshotId: 43n,
@@ -283,7 +284,7 @@ describe.each(['pg', 'pglite'])('JdbcCatalog on %s', (kind) => {
     const base = await cat().createTableIfAbsent(id, newMetadata(location(id)))
     const outcomes = await Promise.allSettled(
       Array.from({ length: 5 }, (_, i) =>
-        cat().commitAppend(id, {
+        commitAppend(cat(), id, {
           base,
           metadata: withSnapshot(base, BigInt(100 + i)),
           snapshotId: BigInt(100 + i),
@@ -309,7 +310,7 @@ describe.each(['pg', 'pglite'])('JdbcCatalog on %s', (kind) => {
       'dropped',
     ])
     await expect(
-      cat().commitAppend(id, { base, metadata: withSnapshot(base, 7n), snapshotId: 7n }),
+      commitAppend(cat(), id, { base, metadata: withSnapshot(base, 7n), snapshotId: 7n }),
     ).rejects.toBeInstanceOf(NoSuchTableError)
   })
 
@@ -327,9 +328,9 @@ describe.each(['pg', 'pglite'])('JdbcCatalog on %s', (kind) => {
       close: async () => {},
     }
     const c = new JdbcCatalog({ sql: flaky, io, name: catalogName })
-    const err = await c
-      .commitAppend(id, { base, metadata: withSnapshot(base, 77n), snapshotId: 77n })
-      .catch((e: unknown) => e)
+    const err = await commitAppend(c, id, { base, metadata: withSnapshot(base, 77n), snapshotId: 77n }).catch(
+      (e: unknown) => e,
+    )
     expect(err).toBeInstanceOf(CommitStateUnknownError)
     // It did commit: the reload shows the snapshot, and the file the pointer names exists.
     const now = (await cat().loadTable(id))!
@@ -345,9 +346,9 @@ describe.each(['pg', 'pglite'])('JdbcCatalog on %s', (kind) => {
     const down = new PgSql('postgres://postgres@127.0.0.1:1/none')
     opened.push(down)
     const c = new JdbcCatalog({ sql: down, io, name: catalogName, initializeCatalogTables: false })
-    const err = await c
-      .commitAppend(id, { base, metadata: withSnapshot(base, 5n), snapshotId: 5n })
-      .catch((e: unknown) => e)
+    const err = await commitAppend(c, id, { base, metadata: withSnapshot(base, 5n), snapshotId: 5n }).catch(
+      (e: unknown) => e,
+    )
     expect((err as { code?: string }).code).toBe('ECONNREFUSED')
     expect(err).not.toBeInstanceOf(CommitStateUnknownError)
     expect(metadataFiles(id, catalogName)).toEqual(before)

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import type { LoadedTable } from '../../src/commit/catalog.ts'
+import type { LoadedTable } from '../../src/table/catalog.ts'
 import { JdbcCatalog } from '../../src/commit/jdbc.ts'
 import { RestCatalog, RestCatalogError } from '../../src/commit/rest.ts'
 import { CommitConflictError, CommitStateUnknownError, NoSuchTableError } from '../../src/errors.ts'
@@ -19,6 +19,7 @@ import { PgSql } from '../../src/storage/pg.ts'
 import { createTestDatabase } from '../support/pg.ts'
 import { createTableWriter } from '../../src/write/append.ts'
 import { eventRows, newTableMetadata, snapshotId, withAppend } from './fixtures.ts'
+import { commitAppend } from '../../src/table/append-commit.ts'
 
 const TOKEN = 'rest-test-secret'
 type Fault =
@@ -154,9 +155,9 @@ describe('rest catalog client against Floe REST endpoint (with fault injection)'
     const [c, id, t0] = await freshTable('body')
     commitBodies.length = 0
     const s1 = snapshotId()
-    const t1 = await c.commitAppend(id, { base: t0, metadata: await withAppend(io, t0, s1), snapshotId: s1 })
+    const t1 = await commitAppend(c, id, { base: t0, metadata: await withAppend(io, t0, s1), snapshotId: s1 })
     const s2 = snapshotId()
-    await c.commitAppend(id, { base: t1, metadata: await withAppend(io, t1, s2), snapshotId: s2 })
+    await commitAppend(c, id, { base: t1, metadata: await withAppend(io, t1, s2), snapshotId: s2 })
     const [b1, b2] = commitBodies as { requirements: unknown[]; updates: { action: string }[] }[]
     expect(b1.requirements).toEqual([
       { type: 'assert-table-uuid', uuid: t0.metadata['table-uuid'] },
@@ -175,14 +176,14 @@ describe('rest catalog client against Floe REST endpoint (with fault injection)'
   it('409 (stale parent) is CommitConflictError; 404 is NoSuchTableError', async () => {
     const [c, id, t0] = await freshTable('conflict')
     const s1 = snapshotId()
-    await c.commitAppend(id, { base: t0, metadata: await withAppend(io, t0, s1), snapshotId: s1 })
+    await commitAppend(c, id, { base: t0, metadata: await withAppend(io, t0, s1), snapshotId: s1 })
     const s2 = snapshotId()
-    const stale = c.commitAppend(id, { base: t0, metadata: await withAppend(io, t0, s2), snapshotId: s2 })
+    const stale = commitAppend(c, id, { base: t0, metadata: await withAppend(io, t0, s2), snapshotId: s2 })
     await expect(stale).rejects.toBeInstanceOf(CommitConflictError)
     const gone = { namespace: ['rest'], name: 'never_created' }
     const s3 = snapshotId()
     const metadata = await withAppend(io, t0, s3)
-    await expect(c.commitAppend(gone, { base: t0, metadata, snapshotId: s3 })).rejects.toBeInstanceOf(
+    await expect(commitAppend(c, gone, { base: t0, metadata, snapshotId: s3 })).rejects.toBeInstanceOf(
       NoSuchTableError,
     )
   })
@@ -197,7 +198,7 @@ describe('rest catalog client against Floe REST endpoint (with fault injection)'
     const [c, id, t0] = await freshTable(`unknown_${f.replace(/-/g, '_')}`)
     fault = f
     const sid = snapshotId()
-    const commit = c.commitAppend(id, { base: t0, metadata: await withAppend(io, t0, sid), snapshotId: sid })
+    const commit = commitAppend(c, id, { base: t0, metadata: await withAppend(io, t0, sid), snapshotId: sid })
     await expect(commit).rejects.toBeInstanceOf(CommitStateUnknownError)
     fault = 'none'
     const now = (await client().loadTable(id))!

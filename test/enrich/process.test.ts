@@ -73,7 +73,7 @@ describe('process', () => {
         type: 'event',
         payload: {
           website: SITE,
-          timestamp: 1700000000,
+          timestamp: AT / 1000 - 3600,
           userAgent:
             'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1',
           ip: '81.2.69.160',
@@ -84,7 +84,7 @@ describe('process', () => {
     )
     if (out.kind !== 'accepted') throw new Error('expected rows')
     expect(out.rows.pa_events[0]).toMatchObject({
-      event_time: 1700000000 * 1_000_000,
+      event_time: (AT / 1000 - 3600) * 1_000_000,
       received_at: AT * 1000,
       device: 'mobile',
       os: 'CustomOS',

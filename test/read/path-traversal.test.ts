@@ -117,7 +117,7 @@ describe('identifiers are checked once for every catalog type', () => {
   it('hadoop (createCatalog): every method refuses with InvalidIdentifierError', async () => {
     for (const id of bad) {
       await expect(catalog.loadTable(id)).rejects.toBeInstanceOf(InvalidIdentifierError)
-      await expect(catalog.commitAppend(id, {} as never)).rejects.toBeInstanceOf(InvalidIdentifierError)
+      await expect(catalog.commit(id, [], [])).rejects.toBeInstanceOf(InvalidIdentifierError)
     }
     await expect(catalog.createNamespaceIfAbsent(['..'])).rejects.toBeInstanceOf(InvalidIdentifierError)
     await expect(catalog.listTables(['..', '..', 'outside', 'secretdb'])).rejects.toBeInstanceOf(

@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { IcebergError, IcebergRestCatalog } from 'iceberg-js'
-import { parseJson } from '../../src/write/json.ts'
-import type { TableMetadata } from '../../src/write/metadata.ts'
+import { parseJson } from '../../src/table/json.ts'
+import type { TableMetadata } from '../../src/table/metadata.ts'
 import { assertShape } from './openapi-shapes.ts'
 import { TOKEN, call, startRestFixture, type RestFixture } from './support.ts'
 

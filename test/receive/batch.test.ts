@@ -51,6 +51,27 @@ describe('POST /api/batch', () => {
     expect(rows.pa_sessions).toHaveLength(1)
   })
 
+  it('event times outside the window (7 days back, 1 hour ahead) are a 400 naming payload.timestamp, per item', async () => {
+    const now = Math.floor(Date.now() / 1000)
+    const before = r.sink.batches.length
+    const res = await batch([
+      { type: 'event', payload: { website: siteId, url: '/recent', timestamp: now - 6 * 86_400 } },
+      { type: 'event', payload: { website: siteId, url: '/old', timestamp: now - 8 * 86_400 } },
+      { type: 'event', payload: { website: siteId, url: '/future', timestamp: now + 2 * 3600 } },
+      { type: 'event', payload: { website: siteId, url: '/far', timestamp: 7_900_000_000 } }, // year 2220
+      { type: 'event', payload: { website: siteId, url: '/soon', timestamp: now + 1800 } },
+    ])
+    const body = res.json()
+    expect(body).toMatchObject({ size: 5, processed: 2, errors: 3 })
+    expect(body.details.map((d: { index: number }) => d.index)).toEqual([1, 2, 3])
+    for (const d of body.details)
+      expect(d.response.error).toMatchObject({ status: 400, field: 'payload.timestamp' })
+    expect(body.details[0].response.error.message).toContain('EVENT_TIME_MAX_PAST_SECONDS')
+    expect(body.details[1].response.error.message).toContain('EVENT_TIME_MAX_FUTURE_SECONDS')
+    expect(r.sink.batches.length).toBe(before + 1)
+    expect(r.sink.batches.at(-1)!.pa_events.map((e) => e.url_path)).toEqual(['/recent', '/soon'])
+  })
+
   it('empty array: cache null; only bots: cache omitted', async () => {
     expect((await batch([])).json()).toEqual({ size: 0, processed: 0, errors: 0, details: [], cache: null })
     const bots = (

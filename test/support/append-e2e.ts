@@ -3,8 +3,8 @@
  * the JDBC catalog is read back by independent readers, row for row.
  */
 import { expect } from 'vitest'
-import type { LoadedTable } from '../../src/commit/catalog.ts'
-import type { IcebergField, TableDefinition } from '../../src/write/metadata.ts'
+import type { LoadedTable } from '../../src/table/catalog.ts'
+import type { IcebergField, TableDefinition } from '../../src/table/metadata.ts'
 import type { TableName } from '../../src/rows.ts'
 import {
   duckDbRows,

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { JdbcCatalog } from '../../src/commit/jdbc.ts'
-import type { LoadedTable } from '../../src/commit/catalog.ts'
+import type { LoadedTable } from '../../src/table/catalog.ts'
 import { LocalFileIO, fileUri } from '../../src/storage/local.ts'
 import { PgSql } from '../../src/storage/pg.ts'
 import { PGliteSql } from '../../src/storage/pglite.ts'
@@ -118,6 +118,7 @@ describe('a failed upload', () => {
       exists: (u) => io.exists(u),
       delete: (u) => io.delete(u),
       list: (p) => io.list(p),
+      listWithTimes: (p) => io.listWithTimes(p),
       write: async (u, b) => (fail(u), io.write(u, b)),
       writeIfAbsent: async (u, b) => (fail(u), io.writeIfAbsent(u, b)),
     }

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { rmSync } from 'node:fs'
 import { JdbcCatalog } from '../../src/commit/jdbc.ts'
-import type { LoadedTable } from '../../src/commit/catalog.ts'
+import type { LoadedTable } from '../../src/table/catalog.ts'
 import { PgSql } from '../../src/storage/pg.ts'
 import { S3FileIO } from '../../src/storage/s3.ts'
 import type { FileIO } from '../../src/storage/file-io.ts'
@@ -126,6 +126,7 @@ describe('append into S3 through the JDBC catalog', () => {
       exists: (u) => real.exists(u),
       delete: (u) => real.delete(u),
       list: (p) => real.list(p),
+      listWithTimes: (p) => real.listWithTimes(p),
       writeIfAbsent: (u, b) => real.writeIfAbsent(u, b),
       write: async (u, b) => {
         if (!killed && /-m\d+\.avro$/.test(u)) {

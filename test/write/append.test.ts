@@ -128,27 +128,29 @@ describe('TableWriter.append', () => {
     await other.append('pa_events', eventRows(5, { seed: 1 }) as unknown as Row[])
     const before = await writer.load('pa_events')
     const filesBefore = filesUnder(tableDir).length
-    catalog.beforeCommit = async (id, commit) => {
-      // someone else always wins: move the pointer under the committer
-      const cur = (await catalog.loadTable(id))!
-      if (cur.metadataLocation === commit.base.metadataLocation) {
-        await catalog.swap(id, {
-          base: cur,
-          metadata: { ...cur.metadata, 'last-updated-ms': cur.metadata['last-updated-ms'] + 1n },
-          snapshotId: 0n,
-        })
-      }
+    let nested = false
+    catalog.beforeCommit = async () => {
+      // someone else always wins: a new snapshot of theirs moves main under the committer, so the
+      // commit's requirement (main unchanged) fails
+      if (nested) return undefined
+      nested = true
+      await other.append('pa_events', eventRows(1, { seed: 3 }) as unknown as Row[])
+      nested = false
       return undefined
     }
     await expect(
       writer.append('pa_events', eventRows(5, { seed: 2 }) as unknown as Row[]),
     ).rejects.toBeInstanceOf(CommitRetriesExhaustedError)
     const after = await writer.load('pa_events')
-    expect(after.metadata.snapshots.map((s) => s['snapshot-id'])).toEqual(
-      before.metadata.snapshots.map((s) => s['snapshot-id']),
-    )
-    // only the 3 pointer moves' metadata files were added: no data file, manifest or list left behind
-    expect(filesUnder(tableDir).length).toBe(filesBefore + 3)
+    const theirs = after.metadata.snapshots.slice(before.metadata.snapshots.length)
+    expect(theirs).toHaveLength(3)
+    expect(theirs.every((s) => s.summary['added-records'] === '1')).toBe(true)
+    // only the other writer's 3 appends added files: no data file, manifest or list of ours left behind
+    const added = filesUnder(tableDir).length - filesBefore
+    const perAppend = (after.metadata.snapshots.length - before.metadata.snapshots.length) / 3
+    expect(perAppend).toBe(1)
+    // each of their appends: data file + manifest + list + metadata file
+    expect(added).toBe(3 * 4)
   })
 
   it('resolves an unknown outcome that did apply by finding its commit id (no second snapshot)', async () => {

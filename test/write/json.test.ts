@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseJson, stringifyJson } from '../../src/write/json.ts'
+import { parseJson, stringifyJson } from '../../src/table/json.ts'
 
 describe('BigInt-safe metadata JSON', () => {
   it('round-trips snapshot ids above 2^53 exactly, as written by other engines', () => {

@@ -3,15 +3,15 @@ import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { LocalFileIO, fileUri } from '../../src/storage/local.ts'
-import { newTableMetadata, type TableMetadata } from '../../src/write/metadata.ts'
+import { newTableMetadata, type TableMetadata } from '../../src/table/metadata.ts'
 import { addAppendSnapshot, appendSummary, applySnapshot, newSnapshotId } from '../../src/write/snapshot.ts'
 import {
   nextMetadataLocation,
   parseMetadataVersion,
   readMetadataFile,
   writeMetadataFile,
-} from '../../src/write/metadata-file.ts'
-import { parseJson, stringifyJson } from '../../src/write/json.ts'
+} from '../../src/table/metadata-file.ts'
+import { parseJson, stringifyJson } from '../../src/table/json.ts'
 import { loadTableDefinition } from '../../src/write/table-definition.ts'
 
 const def = loadTableDefinition('pa_events')
@@ -50,7 +50,18 @@ describe('new table metadata (v2)', () => {
     expect(md['last-partition-id']).toBe(1001)
     expect(md['current-snapshot-id']).toBe(-1n)
     expect(md['last-sequence-number']).toBe(0n)
-    expect(md['sort-orders']).toEqual([{ 'order-id': 0, fields: [] }])
+    // The declared order (site_id, event_time) that compaction sorts by, next to unsorted 0.
+    expect(md['default-sort-order-id']).toBe(1)
+    expect(md['sort-orders']).toEqual([
+      { 'order-id': 0, fields: [] },
+      {
+        'order-id': 1,
+        fields: [
+          { transform: 'identity', 'source-id': 1, direction: 'asc', 'null-order': 'nulls-first' },
+          { transform: 'identity', 'source-id': 5, direction: 'asc', 'null-order': 'nulls-first' },
+        ],
+      },
+    ])
     expect(md).not.toHaveProperty('schema')
     expect(md).not.toHaveProperty('partition-spec')
   })

@@ -1,37 +1,48 @@
 /**
  * InMemoryTestCatalog: a pointer catalog for unit tests of the append retry loop. Table pointers
- * live in a Map (no Postgres); metadata files are real files written through the given FileIO with
- * `writeMetadataFile`, exactly as the JDBC catalog does. The real JDBC catalog is tested in
- * test/write/append-*.test.ts and test/commit/.
+ * live in a Map (no Postgres); it is a MetastoreCatalog like jdbc/glue/hadoop, so requirements and
+ * updates go through the real commit core, and metadata files are real files written through the
+ * given FileIO with `writeMetadataFile`, exactly as the JDBC catalog does. The real JDBC catalog
+ * is tested in test/write/append-*.test.ts and test/commit/.
  *
- * Fault injection: `beforeCommit` runs at the start of every commitAppend and may make another
- * writer win (via `commitAppend` of a foreign metadata) or return 'unknown-applied' /
- * 'unknown-lost' to simulate a lost connection after / before the pointer swap.
+ * Fault injection: `beforeCommit` runs at the start of every swap (after the commit core loaded
+ * the table and checked the requirements) and may make another writer win (via `swapTo` of a
+ * foreign metadata) or return 'unknown-applied' / 'unknown-lost' to simulate a lost connection
+ * after / before the pointer swap.
  */
 import { CommitConflictError, CommitStateUnknownError, NoSuchTableError } from '../../../src/errors.ts'
-import type { AppendCommit, Catalog, LoadedTable, TableIdentifier } from '../../../src/commit/catalog.ts'
+import type { LoadedTable, TableIdentifier } from '../../../src/table/catalog.ts'
 import type { FileIO } from '../../../src/storage/file-io.ts'
-import type { TableMetadata } from '../../../src/write/metadata.ts'
+import type { TableMetadata } from '../../../src/table/metadata.ts'
+import { MetastoreCatalog } from '../../../src/table/metastore.ts'
 import {
   nextMetadataLocation,
   readMetadataFile,
   writeMetadataFile,
-} from '../../../src/write/metadata-file.ts'
+} from '../../../src/table/metadata-file.ts'
 
 export type CommitFault = 'unknown-applied' | 'unknown-lost' | undefined
 
+/** What a swap is asked to do: make `metadata` current if the table still points at `base`. */
+export interface SwapRequest {
+  base: LoadedTable
+  metadata: TableMetadata
+}
+
 const key = (id: TableIdentifier) => [...id.namespace, id.name].join('.')
 
-export class InMemoryTestCatalog implements Catalog {
+export class InMemoryTestCatalog extends MetastoreCatalog {
   readonly type = 'jdbc' as const
   readonly name = 'in-memory-test'
   readonly pointers = new Map<string, string>()
   readonly namespaces = new Set<string>()
   commits = 0
   conflicts = 0
-  beforeCommit?: (id: TableIdentifier, commit: AppendCommit, n: number) => Promise<CommitFault> | CommitFault
+  beforeCommit?: (id: TableIdentifier, commit: SwapRequest, n: number) => Promise<CommitFault> | CommitFault
 
-  constructor(private readonly io: FileIO) {}
+  constructor(io: FileIO) {
+    super(io)
+  }
 
   async listNamespaces(): Promise<string[][]> {
     return [...this.namespaces].map((n) => n.split('.'))
@@ -60,7 +71,7 @@ export class InMemoryTestCatalog implements Catalog {
     return { metadataLocation: loc, metadata }
   }
   /** The swap itself, without fault injection (also used by tests to play "another writer"). */
-  async swap(id: TableIdentifier, commit: AppendCommit): Promise<LoadedTable> {
+  async swapTo(id: TableIdentifier, commit: SwapRequest): Promise<LoadedTable> {
     const current = this.pointers.get(key(id))
     if (current === undefined) throw new NoSuchTableError(key(id))
     if (current !== commit.base.metadataLocation) {
@@ -73,10 +84,14 @@ export class InMemoryTestCatalog implements Catalog {
     this.commits++
     return { metadataLocation: loc, metadata: commit.metadata }
   }
-  async commitAppend(id: TableIdentifier, commit: AppendCommit): Promise<LoadedTable> {
-    const fault = await this.beforeCommit?.(id, commit, this.commits + this.conflicts)
+  protected async swap(
+    id: TableIdentifier,
+    base: LoadedTable,
+    metadata: TableMetadata,
+  ): Promise<LoadedTable> {
+    const fault = await this.beforeCommit?.(id, { base, metadata }, this.commits + this.conflicts)
     if (fault === 'unknown-lost') throw new CommitStateUnknownError('connection lost before the swap')
-    const loaded = await this.swap(id, commit)
+    const loaded = await this.swapTo(id, { base, metadata })
     if (fault === 'unknown-applied') throw new CommitStateUnknownError('connection lost after the swap')
     return loaded
   }

@@ -4,7 +4,7 @@
  * `avro.schema` JSON and the records, with bytes as hex and 64-bit integers exact (bigint).
  */
 import { execFileSync } from 'node:child_process'
-import { parseJson } from '../../../src/write/json.ts'
+import { parseJson } from '../../../src/table/json.ts'
 
 const SCRIPT = `
 import sys, json, datetime, warnings

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { parseJson } from '../../src/write/json.ts'
-import { assertJsonDepth, MAX_JSON_DEPTH } from '../../src/write/json-depth.ts'
-import { JsonSyntaxError } from '../../src/write/json-error.ts'
+import { parseJson } from '../../src/table/json.ts'
+import { assertJsonDepth, MAX_JSON_DEPTH } from '../../src/table/json-depth.ts'
+import { JsonSyntaxError } from '../../src/table/json-error.ts'
 
 describe('JSON nesting limit', () => {
   it('parseJson refuses 100,000 levels with JsonSyntaxError instead of overflowing the stack', () => {

@@ -145,7 +145,12 @@ export function newTableMetadata(
       UNPARTITIONED_LAST_PARTITION_ID,
     ),
     'default-sort-order-id': def['sort-order']['order-id'],
-    'sort-orders': [structuredClone(def['sort-order'])],
+    // The unsorted order 0 is kept next to a declared one: Floe's flush files are unsorted
+    // (`sort_order_id` 0); only compaction writes files sorted by the declared order.
+    'sort-orders':
+      def['sort-order']['order-id'] === 0
+        ? [structuredClone(def['sort-order'])]
+        : [{ 'order-id': 0, fields: [] }, structuredClone(def['sort-order'])],
     properties: { ...def.properties },
     'current-snapshot-id': -1n,
     refs: {},

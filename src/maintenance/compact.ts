@@ -1,0 +1,206 @@
+/**
+ * Compaction of one table (Spark's `rewrite_data_files`, bin-pack, sorted): plan the file groups
+ * of quiet partitions (`plan.ts`), rewrite each with bounded memory (`rewrite.ts`), and commit one
+ * `replace` snapshot for all of them (`replace.ts`).
+ *
+ * Concurrency and crashes:
+ * - the new data files and their manifest are written once; each commit attempt rebuilds only the
+ *   rewritten manifests and the manifest list on the then-current snapshot, so concurrent appends
+ *   land on both sides of the race;
+ * - a concurrent rewrite or delete of the same files makes the commit give up
+ *   (MaintenanceConflictError) and delete only what it wrote, which nothing references;
+ * - compaction itself never deletes a data file: the replaced files stay referenced by the older
+ *   snapshots until snapshot expiry removes them. A crash (SIGKILL) at any point leaves either the
+ *   old snapshot (plus unreferenced new files, which orphan removal deletes after its window) or
+ *   the new one; rows are never lost or doubled.
+ */
+import { randomUUID } from 'node:crypto'
+import type { Catalog, TableIdentifier } from '../table/catalog.ts'
+import type { FileIO } from '../storage/file-io.ts'
+import type { SortOrder, TableDefinition, TableMetadata } from '../table/metadata.ts'
+import { currentSchema, defaultSpec } from '../table/metadata.ts'
+import { bindSpec } from '../write/partition.ts'
+import { writeManifest, type DataFile } from '../write/manifest.ts'
+import { metadataDir } from '../table/metadata-file.ts'
+import { findSnapshotByCommitId, newSnapshotId } from '../write/snapshot.ts'
+import { addSnapshotUpdates, commitWithRetry, mainBranchRequirements } from '../table/index.ts'
+import { CommitRetriesExhaustedError, MaintenanceConflictError, NoSuchTableError } from '../errors.ts'
+import { planGroups, planOptions, type PlanOptions } from './plan.ts'
+import { rewriteGroup } from './rewrite.ts'
+import { buildReplace } from './replace.ts'
+import { snapshotContents, type LiveFile } from './scan.ts'
+
+export interface CompactOptions {
+  io: FileIO
+  catalog: Catalog
+  id: TableIdentifier
+  /** Floe's definition of the table: compaction writes files with it. */
+  definition: TableDefinition
+  /** Partitions whose newest file is younger than this are left alone. */
+  quietMs: number
+  /** Rows per sort batch and output row group (the memory bound). */
+  batchRows: number
+  /** Overrides of the planner's options (tests; operators use the table properties). */
+  plan?: Partial<PlanOptions>
+  /** Checked right before each commit attempt: false = the maintenance lease was lost, stop. */
+  stillOwner?: () => Promise<boolean>
+  /** Called after the new files are written and before the commit (crash tests hook in here). */
+  beforeCommit?: () => Promise<void>
+  sleep?: (ms: number) => Promise<void>
+  nowMs?: number
+}
+
+export interface CompactResult {
+  /** Why nothing was planned, if so. */
+  skipped?: string
+  groups: number
+  filesRewritten: number
+  filesWritten: number
+  records: number
+  bytesRewritten: number
+  snapshotId?: string
+  attempts: number
+}
+
+/** Floe rewrites only tables whose current schema is exactly its own (by field id, name and type). */
+function sameSchema(def: TableDefinition, metadata: TableMetadata): boolean {
+  const a = def.schema.fields
+  const b = currentSchema(metadata).fields
+  return (
+    a.length === b.length &&
+    a.every(
+      (f, i) =>
+        f.id === b[i].id && f.name === b[i].name && JSON.stringify(f.type) === JSON.stringify(b[i].type),
+    )
+  )
+}
+
+function sortOrderOf(metadata: TableMetadata, def: TableDefinition): SortOrder {
+  const declared = metadata['sort-orders'].find((o) => o['order-id'] === metadata['default-sort-order-id'])
+  return declared && declared.fields.length > 0 ? declared : def['sort-order']
+}
+
+export async function compactTable(opts: CompactOptions): Promise<CompactResult> {
+  const { io, catalog, id } = opts
+  const empty = (skipped?: string): CompactResult => ({
+    skipped,
+    groups: 0,
+    filesRewritten: 0,
+    filesWritten: 0,
+    records: 0,
+    bytesRewritten: 0,
+    attempts: 0,
+  })
+  let base = await catalog.loadTable(id)
+  if (!base) throw new NoSuchTableError(`table ${[...id.namespace, id.name].join('.')} does not exist`)
+  const start = base.metadata
+  if (!sameSchema(opts.definition, start))
+    return empty("the table's schema is not Floe's (evolved by another engine)")
+  const contents = await snapshotContents(io, start)
+  if (contents.liveDeleteFiles > 0) return empty('the table has delete files')
+  const spec = defaultSpec(start)
+  const schema = currentSchema(start)
+  const fields = bindSpec(spec, schema)
+  const options = planOptions(start.properties ?? {}, { ...opts.plan, quietMs: opts.quietMs })
+  const committedAt = new Map(start.snapshots.map((s) => [s['snapshot-id'], Number(s['timestamp-ms'])]))
+  const groups = planGroups(contents.dataFiles, spec['spec-id'], options, opts.nowMs ?? Date.now(), (sid) =>
+    committedAt.get(sid),
+  )
+  if (groups.length === 0) return empty()
+
+  const commitId = randomUUID()
+  const snapshotId = newSnapshotId()
+  const dataDir = (start.properties?.['write.data.path'] ?? `${start.location}/data`).replace(/\/+$/, '')
+  const sortOrder = sortOrderOf(start, opts.definition)
+  const written: string[] = []
+  const removed = new Map<string, LiveFile>()
+  const added: DataFile[] = []
+  try {
+    for (const [i, group] of groups.entries()) {
+      const out = await rewriteGroup({
+        io,
+        schema: opts.definition.schema,
+        spec,
+        fields,
+        sortOrder,
+        properties: start.properties ?? {},
+        dataDir,
+        commitId,
+        groupIndex: i,
+        group,
+        batchRows: opts.batchRows,
+      })
+      written.push(...out.written)
+      added.push(...out.files)
+      for (const f of group.files) removed.set(f.path, f)
+    }
+  } catch (err) {
+    await deleteAll(io, written)
+    throw err
+  }
+  const manifestBytes = writeManifest({ schema, spec, fields, snapshotId, files: added })
+  const manifestPath = `${metadataDir(start)}/${commitId}-m0.avro`
+  try {
+    await io.write(manifestPath, manifestBytes)
+  } catch (err) {
+    await deleteAll(io, written)
+    throw err
+  }
+  written.push(manifestPath)
+  await opts.beforeCommit?.()
+
+  const result = (attempts: number): CompactResult => ({
+    groups: groups.length,
+    filesRewritten: removed.size,
+    filesWritten: added.length,
+    records: groups.reduce((s, g) => s + g.records, 0),
+    bytesRewritten: groups.reduce((s, g) => s + g.inputBytes, 0),
+    snapshotId: snapshotId.toString(),
+    attempts,
+  })
+  try {
+    const { attempts } = await commitWithRetry({
+      catalog,
+      id,
+      io,
+      base,
+      sleep: opts.sleep,
+      build: async (loaded, attempt) => {
+        if (opts.stillOwner && !(await opts.stillOwner()))
+          throw new MaintenanceConflictError('compaction: the maintenance lease was lost before the commit')
+        const built = await buildReplace(io, loaded, {
+          snapshotId,
+          commitId,
+          removed,
+          added,
+          addedManifest: {
+            path: manifestPath,
+            length: manifestBytes.byteLength,
+            specId: spec['spec-id'],
+            fields,
+          },
+          attempt,
+          extraSummary: { 'floe.commit-id': commitId, 'floe.maintenance': 'compaction' },
+        })
+        return {
+          // main must not have moved since this attempt's base; appends that moved it are
+          // picked up by the next attempt, which rebuilds on them.
+          requirements: mainBranchRequirements(loaded.metadata),
+          updates: addSnapshotUpdates(built.snapshot),
+          attemptFiles: built.written,
+        }
+      },
+      landed: (md) => findSnapshotByCommitId(md, commitId) !== undefined,
+      onDefiniteFailure: () => deleteAll(io, written),
+    })
+    return result(attempts)
+  } catch (err) {
+    if (err instanceof CommitRetriesExhaustedError)
+      throw new MaintenanceConflictError(`compaction of ${id.name}: ${err.message}`)
+    throw err
+  }
+}
+
+async function deleteAll(io: FileIO, uris: readonly string[]): Promise<void> {
+  await Promise.allSettled(uris.map((u) => io.delete(u)))
+}
