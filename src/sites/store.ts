@@ -117,11 +117,14 @@ export class SiteStore {
       allowStale: true,
       noDeleteOnFetchRejection: true,
       allowStaleOnFetchRejection: true,
-      fetchMethod: async (key) => {
-        const { rows } = await this.#query<SiteRecord>('SELECT * FROM floe_sites WHERE site_id = $1', [key])
-        return { site: rows[0] ? toSite(rows[0]) : null }
-      },
+      fetchMethod: async (key) => ({ site: await this.#load(key) }),
     })
+  }
+
+  /** The site as the database has it now (no cache). */
+  async #load(key: string): Promise<Site | null> {
+    const { rows } = await this.#query<SiteRecord>('SELECT * FROM floe_sites WHERE site_id = $1', [key])
+    return rows[0] ? toSite(rows[0]) : null
   }
 
   /**
@@ -240,10 +243,20 @@ export class SiteStore {
   /** Another process changed site `id` (null: anything may have changed). */
   #heard(id: string | null): void {
     void (async () => {
-      if (id === null) this.#cache.clear()
-      else this.#cache.delete(id.toLowerCase())
-      const site = id === null ? null : await this.get(id)
-      for (const l of this.#listeners) await l(site)
+      const key = id?.toLowerCase()
+      try {
+        // Listeners (the CORS allowlist) act first, then the new answer becomes visible to sends:
+        // once a send sees the change, so does CORS.
+        const site = key === undefined ? null : await this.#load(key)
+        for (const l of this.#listeners) await l(site)
+        if (key === undefined) this.#cache.clear()
+        else this.#cache.set(key, { site })
+      } catch (err) {
+        // Could not re-read: forget the entry so the next lookup asks the database itself.
+        if (key === undefined) this.#cache.clear()
+        else this.#cache.delete(key)
+        throw err
+      }
     })().catch(this.#onError)
   }
 }
