@@ -152,7 +152,8 @@ export async function spawnFloe(
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
   const base = `http://127.0.0.1:${port}`
-  const until = Date.now() + (opts.startTimeoutMs ?? 30_000)
+  // 60 s: a cold tsx cache on a loaded 2-core CI machine (load average 24) took over 30 s to listen.
+  const until = Date.now() + (opts.startTimeoutMs ?? 60_000)
   for (;;) {
     if (child.exitCode !== null) throw new Error(`floe exited with ${child.exitCode}: ${stderr}`)
     try {
