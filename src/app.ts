@@ -12,7 +12,7 @@ import type { FloeConfig } from './config.ts'
 import { IngestBuffer, type FlushResult } from './buffer/buffer.ts'
 import { createCatalog } from './commit/index.ts'
 import { openFileIO, openSql } from './storage/index.ts'
-import { createTableWriter } from './write/append.ts'
+import { createTableWriter, type TableWriter } from './write/append.ts'
 import { SiteStore } from './sites/store.ts'
 import { openGeoReader } from './enrich/geo-reader.ts'
 import type { GeoReader } from './enrich/geo.ts'
@@ -55,7 +55,17 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
   const catalog = await during(catalogPhase(config), () =>
     createCatalog(config, { sql, io, warn: (m) => logger.warn(m) }),
   )
-  const writer = createTableWriter({ catalog, io, config })
+  const tables = createTableWriter({ catalog, io, config })
+  // Every committed append tells maintenance how long the table's history is, so a busy table's
+  // snapshots are expired as they pile up, not only on the schedule (MaintenanceRunner.afterAppend).
+  const writer: TableWriter = {
+    ...tables,
+    async append(table, rows, options) {
+      const result = await tables.append(table, rows, options)
+      maintenance.afterAppend(result)
+      return result
+    },
+  }
   const sites = await during(db, () =>
     SiteStore.open(sql, {
       cacheTtlMs: config.siteCacheTtlSeconds * 1000,

@@ -83,6 +83,9 @@ export class MaintenanceRunner {
   /** Tables being maintained by this process (the lease is per replica, this is per call). */
   readonly #busy = new Set<TableName>()
   #timer: NodeJS.Timeout | undefined
+  /** Expiry runs started by afterAppend, per table (at most one each). */
+  readonly #triggered = new Map<TableName, Promise<void>>()
+  #stopped = false
   #running: Promise<unknown> | undefined
 
   constructor(opts: RunnerOptions) {
@@ -223,6 +226,26 @@ export class MaintenanceRunner {
     }
   }
 
+  /**
+   * Called after each append this process committed. A busy table commits several times a second
+   * (the 1000-event trigger at 10k events/s), so an hourly schedule alone would let its history
+   * grow to tens of thousands of snapshots between runs, and every commit rewrites all of them.
+   * Once a table holds twice its `floe.history.max-snapshots`, expiry runs now (in the
+   * background, under the same lease), bringing it back to the bound: the per-commit cost stays
+   * flat whatever the commit rate. The factor 2 keeps expiry to one run per `max-snapshots`
+   * commits.
+   */
+  afterAppend(result: { table: TableName; snapshotCount: number; maxSnapshots?: number }): void {
+    if (!this.#opts.config.expire.enabled || result.maxSnapshots === undefined) return
+    if (result.snapshotCount < 2 * result.maxSnapshots) return
+    if (this.#busy.has(result.table) || this.#triggered.has(result.table) || this.#stopped) return
+    const run = this.run({ tables: [result.table], parts: ['expire'] })
+      .then((r) => this.#opts.log?.info({ maintenance: r }, 'expiry after a busy period done'))
+      .catch((err: unknown) => this.#opts.log?.warn({ err }, 'expiry after a busy period failed'))
+      .finally(() => this.#triggered.delete(result.table))
+    this.#triggered.set(result.table, run)
+  }
+
   /** Runs every `intervalSeconds` (first run after one interval, with jitter so replicas spread). */
   start(): void {
     const s = this.#opts.config.intervalSeconds
@@ -247,10 +270,11 @@ export class MaintenanceRunner {
   async stop(deadline = Date.now() + 5000): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer)
     this.#timer = undefined
-    const running = this.#running
-    if (running)
+    this.#stopped = true
+    const running = [this.#running, ...this.#triggered.values()].filter((p) => p !== undefined)
+    if (running.length > 0)
       await Promise.race([
-        running,
+        Promise.all(running),
         new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref()),
       ])
   }

@@ -63,6 +63,10 @@ export interface AppendResult {
   records: number
   /** Commit attempts used (1 = no conflict). */
   attempts: number
+  /** Snapshots in the table right after this commit (what snapshot expiry has to bound). */
+  snapshotCount: number
+  /** The table's `floe.history.max-snapshots`, when set (the count bound expiry keeps to). */
+  maxSnapshots?: number
 }
 
 export interface TableWriter {
@@ -164,6 +168,8 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
         dataFiles: 0,
         records: 0,
         attempts: 0,
+        snapshotCount: base.metadata.snapshots?.length ?? 0,
+        ...maxSnapshotsOf(base.metadata.properties),
       }
     }
     const commitId = randomUUID()
@@ -197,6 +203,8 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
       dataFiles: staged.files.length,
       records: rows.length,
       attempts,
+      snapshotCount: loaded.metadata.snapshots?.length ?? 0,
+      ...maxSnapshotsOf(loaded.metadata.properties),
     })
 
     const { committed, attempts } = await commitWithRetry({
@@ -322,4 +330,10 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
       return invalidRows(table, def.schema, rows)
     },
   }
+}
+
+/** `floe.history.max-snapshots` as a positive integer, or nothing when unset or invalid. */
+function maxSnapshotsOf(properties: Record<string, string> | undefined): { maxSnapshots?: number } {
+  const n = Number(properties?.['floe.history.max-snapshots'])
+  return Number.isInteger(n) && n > 0 ? { maxSnapshots: n } : {}
 }
