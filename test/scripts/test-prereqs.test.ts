@@ -78,13 +78,14 @@ for p in "$@"; do case "$p" in -*|install) ;; chromium) touch "${pkgs}/chromium"
 const ALL = ['python3-avro', 'python3-snappy', 'python3-zstandard', 'chromium']
 
 describe('npm test prerequisites (pretest)', () => {
-  it('runs before every `npm test`, and .ci/run is just the README set-up and test commands', () => {
+  it('runs before every `npm test`, and .ci/run is just the README set-up and test commands (core, then engines)', () => {
     const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }
     expect(pkg.scripts.pretest).toBe('bash scripts/test-prereqs.sh')
     const ci = readFileSync('.ci/run', 'utf8')
       .split('\n')
       .filter((l) => l.trim() && !l.trim().startsWith('#'))
-    expect(ci.slice(-2)).toEqual(['npm ci --no-audit --no-fund', 'npm test'])
+    expect(ci.slice(-3)).toEqual(['npm ci --no-audit --no-fund', 'npm test', 'npm run test:engines'])
+    expect(pkg.scripts['pretest:engines']).toBe('bash scripts/engines-prereqs.sh')
     expect(ci.join('\n')).not.toMatch(/apt-get|pg_ctlcluster/)
   })
 
