@@ -44,6 +44,10 @@ function mavenUnpack(artifact: string, into: string): void {
       'org.apache.maven.plugins:maven-dependency-plugin:3.8.1:unpack',
       `-Dartifact=${artifact}`,
       `-DoutputDirectory=${into}`,
+      // Fresh markers: with the default (shared) markers folder the plugin skips an artifact it
+      // unpacked before, anywhere, and the new folder stays empty.
+      `-DmarkersDirectory=${into}.markers`,
+      '-Dmdep.overWriteReleases=true',
     ],
     { stdio: ['ignore', 'inherit', 'inherit'], timeout: 20 * 60_000 },
   )
