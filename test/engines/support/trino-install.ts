@@ -73,5 +73,6 @@ export function ensureTrino(): string {
   writeFileSync(path.join(server, 'floe-installed-from-maven'), `${TRINO_VERSION}\n`)
   renameSync(server, dir)
   rmSync(tmp, { recursive: true, force: true })
+  rmSync(`${tmp}.markers`, { recursive: true, force: true })
   return dir
 }
