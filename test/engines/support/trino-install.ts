@@ -4,8 +4,8 @@
  * into the engines cache folder. The archives themselves stay in ~/.m2, so a warm run does
  * nothing here and a run with a warm ~/.m2 only unpacks.
  *
- * 476 is the newest release that publishes `trino-server-core` (477 to 483 only publish the
- * plugins), and it needs Java 24 or newer: see trinoJavaHome().
+ * 476 is the newest `trino-server-core` that resolves from Maven Central (477 to 483 do not), and
+ * it needs Java 24 or newer: see trinoJavaHome().
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
