@@ -10,7 +10,7 @@
 --     `plan` writes {seats}; the session then has both).
 -- The DuckDB version is run by the test suite (test/read/sessions-view.test.ts,
 -- test/e2e/send-flush-read.test.ts); the Trino and Spark versions are the same query in their
--- dialects, written from their documentation (neither engine runs here).
+-- dialects, run by the engines suite (test/engines/trino.test.ts, test/engines/spark.test.ts).
 --
 -- Replace the catalog/namespace (`iceberg.analytics`, `floe.analytics`) with yours
 -- (ICEBERG_CATALOG_NAME / ICEBERG_NAMESPACE).

@@ -442,12 +442,18 @@ export function icebergSchemaJson(schema: IcebergSchema): string {
   })
 }
 
+/** The footer's created_by (see writerProperties). */
+export const PARQUET_CREATED_BY = 'Floe version 0.1.0 (build parquet-wasm arrow-rs)'
+
 function writerProperties(schema: IcebergSchema, opts: ParquetWriteOptions): WriterPropertiesBuilder {
   let b = new WriterPropertiesBuilder()
     .setCompression(Compression.ZSTD)
     .setWriterVersion(WriterVersion.V1)
     .setMaxRowGroupSize(opts.rowGroupSize ?? 1_000_000)
-    .setCreatedBy('Floe (parquet-wasm / arrow-rs)')
+    // "<application> version <v> (build <b>)": the only shape parquet-mr's VersionParser accepts.
+    // Java readers (Spark, Iceberg Java) ignore the string/binary min/max statistics of a file
+    // whose created_by does not parse, so row-group pruning on string columns would be lost.
+    .setCreatedBy(PARQUET_CREATED_BY)
     // As Java's writers do: the Iceberg schema the file was written with, as JSON, in the footer's
     // key-value metadata (readers that find no field ids, or tools inspecting a lone file, use it).
     .setKeyValueMetadata(new Map([['iceberg.schema', icebergSchemaJson(schema)]]))

@@ -1,0 +1,51 @@
+/**
+ * Trino's client protocol over plain HTTP (no client library): POST /v1/statement, then follow
+ * `nextUri` until the answer has none, collecting `data` pages. Errors are thrown with Trino's
+ * message and error name.
+ */
+export interface TrinoResult {
+  columns: string[]
+  rows: unknown[][]
+}
+
+interface StatementPage {
+  nextUri?: string
+  columns?: { name: string }[]
+  data?: unknown[][]
+  error?: { message: string; errorName: string }
+}
+
+export class TrinoClient {
+  constructor(
+    readonly url: string,
+    private readonly user = 'floe-test',
+  ) {}
+
+  async query(sql: string): Promise<TrinoResult> {
+    const headers = { 'X-Trino-User': this.user }
+    let res = await fetch(`${this.url}/v1/statement`, { method: 'POST', headers, body: sql })
+    const rows: unknown[][] = []
+    let columns: string[] = []
+    for (;;) {
+      if (!res.ok) throw new Error(`trino answered ${res.status}: ${await res.text()}\n  in: ${sql}`)
+      const page = (await res.json()) as StatementPage
+      if (page.error) throw new Error(`trino: ${page.error.errorName}: ${page.error.message}\n  in: ${sql}`)
+      if (page.columns) columns = page.columns.map((c) => c.name)
+      if (page.data) rows.push(...page.data)
+      if (!page.nextUri) return { columns, rows }
+      // The protocol says to retry 502/503/504 on the same URI after a short wait.
+      for (let attempt = 0; ; attempt++) {
+        res = await fetch(page.nextUri, { headers })
+        if (![502, 503, 504].includes(res.status) || attempt === 50) break
+        await res.arrayBuffer()
+        await new Promise((r) => setTimeout(r, 100))
+      }
+    }
+  }
+
+  /** Rows as objects keyed by column name. */
+  async objects(sql: string): Promise<Record<string, unknown>[]> {
+    const { columns, rows } = await this.query(sql)
+    return rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]])))
+  }
+}
