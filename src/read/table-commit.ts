@@ -6,11 +6,15 @@
  * `applyUpdates`, the same code every Floe commit goes through). This file adds only the endpoint's
  * policy: Floe's tables are append-only through it, so the updates must be exactly what Floe's,
  * PyIceberg's and Java's appends send (`add-snapshot` of an `append` + `set-snapshot-ref` of `main`
- * to it); anything else is 406.
+ * to it, plus Floe's own `set-properties` of its WAL position `floe.wal-seq.<writer-id>`); anything
+ * else is 406.
  */
 import { UnsupportedUpdateError } from '../errors.ts'
 import type { Snapshot } from '../table/metadata.ts'
 import type { TableUpdate } from '../table/updates.ts'
+
+/** Keys a Floe writer sets in its append commits (src/buffer/recovery.ts, `propertiesFor`). */
+const isWalPosition = (key: string): boolean => key.startsWith('floe.wal-seq.')
 
 /** The snapshot an append's updates add; UnsupportedUpdateError for anything that is not an append. */
 export function appendFromUpdates(updates: readonly TableUpdate[]): Snapshot {
@@ -21,6 +25,8 @@ export function appendFromUpdates(updates: readonly TableUpdate[]): Snapshot {
       if (snapshot !== undefined)
         throw new UnsupportedUpdateError('only one add-snapshot per commit is supported')
       snapshot = u.snapshot
+    } else if (u.action === 'set-properties' && Object.keys(u.updates).every(isWalPosition)) {
+      // Floe's own appends carry their committed WAL position (`floe.wal-seq.<writer-id>`) this way.
     } else if (u.action === 'set-snapshot-ref') {
       if (u['ref-name'] !== 'main' || u.type !== 'branch')
         throw new UnsupportedUpdateError('set-snapshot-ref: only the main branch can be moved through Floe')

@@ -230,6 +230,12 @@ describe('commit table (append)', () => {
     const r3 = await commit(props.body)
     expect([r3.status, r3.json.error.type]).toEqual([406, 'UnsupportedOperationException'])
 
+    // Floe's own append carries its WAL position as a property: accepted beside the snapshot.
+    const wal = await appendBody(9106n)
+    wal.body.updates.push({ action: 'set-properties', updates: { 'floe.wal-seq.w1': '7' } } as never)
+    expect((await commit(wal.body)).status).toBe(200)
+    expect((await f.catalog.loadTable(EVENTS))!.metadata.properties['floe.wal-seq.w1']).toBe('7')
+
     const unknownUpdate = await appendBody(9105n)
     unknownUpdate.body.updates.push({ action: 'set-something-new' } as never)
     const r4 = await commit(unknownUpdate.body)
