@@ -21,6 +21,7 @@ import {
   CATALOG_NAME,
   DAY_A,
   DAY_B,
+  DAY_EMPTY,
   NAMESPACE,
   READ_TOKEN,
   knownRounds,
@@ -151,7 +152,7 @@ describe('Iceberg Java on the JDBC catalog Floe writes', () => {
       { op: 'plan', table: 'pa_events', day: DAY_B, site: s2 },
       { op: 'plan', table: 'pa_events', day: DAY_A },
       { op: 'plan', table: 'pa_events', site: s2 },
-      { op: 'plan', table: 'pa_events', day: '2026-02-28' },
+      { op: 'plan', table: 'pa_events', day: DAY_EMPTY },
       { op: 'plan', table: 'pa_events' },
       { op: 'plan', table: 'pa_sessions', day: DAY_A, column: 'created_at' },
     ])

@@ -174,8 +174,17 @@ export interface Sent {
   expected?: ExpectedEvent
 }
 
-export const DAY_A = '2026-03-01'
-export const DAY_B = '2026-03-02'
+/** `YYYY-MM-DD` of the UTC day `n` days before today. */
+export function daysAgo(n: number): string {
+  return new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10)
+}
+
+// Two whole past days inside Floe's accepted event-time window (EVENT_TIME_MAX_PAST_SECONDS,
+// 7 days by default): every `at` time of the day lies in the past and within the window.
+export const DAY_A = daysAgo(3)
+export const DAY_B = daysAgo(2)
+/** A day before both, with no events (pruning to nothing). */
+export const DAY_EMPTY = daysAgo(4)
 
 function seconds(day: string, hh: number, mm: number): number {
   return Date.parse(`${day}T${String(hh).padStart(2, '0')}:${String(mm).padStart(2, '0')}:07Z`) / 1000
