@@ -15,6 +15,7 @@
  */
 import { isDeepStrictEqual } from 'node:util'
 import { LONG_KEYS, parseJson, stringifyJson } from '../src/table/json.ts'
+import { assertJsonDepth } from '../src/table/json-depth.ts'
 
 const SNAPSHOTS = Number(process.argv[2] ?? 500) || 500
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
@@ -25,23 +26,6 @@ interface ReviverContext {
   source?: string
 }
 const rawJSON = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON
-
-function depthScan(text: string, max = 256): void {
-  let depth = 0
-  const n = text.length
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i)
-    if (c === 34) {
-      for (i++; i < n; i++) {
-        const d = text.charCodeAt(i)
-        if (d === 92) i++
-        else if (d === 34) break
-      }
-    } else if (c === 91 || c === 123) {
-      if (++depth > max) throw new SyntaxError(`nesting deeper than ${max}`)
-    } else if (c === 93 || c === 125) depth--
-  }
-}
 
 /** True if the literal is an integer (no fraction, no exponent), as the hand parser decides. */
 function integerLiteral(src: string): boolean {
@@ -63,7 +47,7 @@ function toLongs(arr: unknown[], fractional: WeakMap<object, Set<number>>): unkn
 }
 
 function parseNative(text: string, longKeys: ReadonlySet<string> = LONG_KEYS): unknown {
-  depthScan(text)
+  assertJsonDepth(text)
   // Array elements inherit their array's key (as in the hand parser), which the reviver learns
   // only after the elements: non-integer literals are remembered per array, the rest converted then.
   const fractional = new WeakMap<object, Set<number>>()
@@ -204,7 +188,7 @@ function metadata(n: number): unknown {
 const doc = metadata(SNAPSHOTS)
 const text = stringifyHand(doc, 2)
 const sides = {
-  parse: { hand: () => (depthScan(text), parseJson(text)), native: () => parseNative(text) },
+  parse: { hand: () => parseJson(text), native: () => parseNative(text) },
   stringify: { hand: () => stringifyHand(doc, 2), native: () => stringifyJson(doc, 2) },
 }
 

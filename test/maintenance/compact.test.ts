@@ -16,7 +16,7 @@ import { compactTable } from '../../src/maintenance/compact.ts'
 import { MaintenanceConflictError } from '../../src/errors.ts'
 import type { EventRow } from '../../src/rows.ts'
 import { createTestDatabase } from '../support/pg.ts'
-import { startTestS3, type TestS3 } from '../support/s3.ts'
+import { startTestS3, type TestS3, testS3FileIO } from '../support/s3.ts'
 import { sampleEvents } from '../support/rows.ts'
 import { currentDataFiles, expectDuckDbRows, expectIcebirdRows, type S3Paths } from '../support/append-e2e.ts'
 import { localPathResolver, sqlString, withDuckDb } from '../support/iceberg-check.ts'
@@ -61,14 +61,7 @@ async function expectRows(): Promise<void> {
 beforeAll(async () => {
   s3 = await startTestS3('floe-compact')
   paths = { dir: s3.dir, endpoint: s3.endpoint }
-  io = new S3FileIO({
-    endpoint: s3.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    accessKeyId: s3.accessKeyId,
-    secretAccessKey: s3.secretAccessKey,
-    conditionalWrites: false,
-  })
+  io = testS3FileIO(s3)
   db = await createTestDatabase('floe_compact')
   sql = new PgSql(db.url)
   catalog = new JdbcCatalog({ sql, io, name: 'floe' })

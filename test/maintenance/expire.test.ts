@@ -24,7 +24,7 @@ import { createHarness, events, sessionRow, waitFor } from '../buffer/harness.ts
 import { currentDataFiles, expectDuckDbRows, expectIcebirdRows, type S3Paths } from '../support/append-e2e.ts'
 import { createTestDatabase } from '../support/pg.ts'
 import { sampleEvents } from '../support/rows.ts'
-import { startTestS3, type TestS3 } from '../support/s3.ts'
+import { startTestS3, type TestS3, testS3FileIO } from '../support/s3.ts'
 
 const DAY = 86_400_000n
 
@@ -146,14 +146,7 @@ function reachable(metadata: TableMetadata): Set<string> {
 beforeAll(async () => {
   s3 = await startTestS3('floe-expire')
   paths = { dir: s3.dir, endpoint: s3.endpoint }
-  io = new S3FileIO({
-    endpoint: s3.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    accessKeyId: s3.accessKeyId,
-    secretAccessKey: s3.secretAccessKey,
-    conditionalWrites: false,
-  })
+  io = testS3FileIO(s3)
   db = await createTestDatabase('floe_expire')
   sql = new PgSql(db.url)
   catalog = new JdbcCatalog({ sql, io, name: 'floe_expire' })

@@ -19,7 +19,7 @@ import { removeOrphans } from '../../src/maintenance/orphans.ts'
 import { compactTable } from '../../src/maintenance/compact.ts'
 import type { EventRow } from '../../src/rows.ts'
 import { createTestDatabase } from '../support/pg.ts'
-import { startTestS3, type TestS3 } from '../support/s3.ts'
+import { startTestS3, type TestS3, testS3FileIO } from '../support/s3.ts'
 import { sampleEvents } from '../support/rows.ts'
 import { currentDataFiles, expectDuckDbRows, expectIcebirdRows, type S3Paths } from '../support/append-e2e.ts'
 
@@ -59,14 +59,7 @@ describe('orphan removal', { timeout: 150_000 }, () => {
     beforeAll(async () => {
       s3 = await startTestS3('floe-orphans')
       paths = { dir: s3.dir, endpoint: s3.endpoint }
-      io = new S3FileIO({
-        endpoint: s3.endpoint,
-        region: 'us-east-1',
-        forcePathStyle: true,
-        accessKeyId: s3.accessKeyId,
-        secretAccessKey: s3.secretAccessKey,
-        conditionalWrites: false,
-      })
+      io = testS3FileIO(s3)
     })
     afterAll(async () => {
       await io?.close()

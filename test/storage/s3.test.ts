@@ -4,7 +4,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { S3FileIO, parseS3Uri } from '../../src/storage/s3.ts'
 import { FileNotFoundError, WriteNotAppliedError } from '../../src/errors.ts'
-import { startTestS3, type TestS3 } from '../support/s3.ts'
+import { startTestS3, type TestS3, testS3FileIO } from '../support/s3.ts'
 import { startConditionalTestS3 } from '../support/s3-conditional.ts'
 
 let s3: TestS3
@@ -14,15 +14,7 @@ const text = (b: Uint8Array) => new TextDecoder().decode(b)
 
 beforeAll(async () => {
   s3 = await startTestS3()
-  io = new S3FileIO({
-    endpoint: s3.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    accessKeyId: s3.accessKeyId,
-    secretAccessKey: s3.secretAccessKey,
-    // s3rver accepts If-None-Match: * but does not enforce it.
-    conditionalWrites: false,
-  })
+  io = testS3FileIO(s3)
 })
 
 afterAll(async () => {

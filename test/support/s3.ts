@@ -8,6 +8,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import net from 'node:net'
+import { S3FileIO } from '../../src/storage/s3.ts'
 
 export interface TestS3 {
   endpoint: string
@@ -97,4 +98,19 @@ export async function startS3rverProcess(options: {
       })
     },
   }
+}
+
+/**
+ * Floe's S3 FileIO on a test server: path-style, the server's keys, and conditional writes off
+ * (s3rver accepts `If-None-Match: *` but does not enforce it; the JDBC catalog does not need it).
+ */
+export function testS3FileIO(s3: TestS3): S3FileIO {
+  return new S3FileIO({
+    endpoint: s3.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    accessKeyId: s3.accessKeyId,
+    secretAccessKey: s3.secretAccessKey,
+    conditionalWrites: false,
+  })
 }

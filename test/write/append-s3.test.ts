@@ -15,7 +15,7 @@ import { createTableWriter, type TableWriter } from '../../src/write/append.ts'
 import { loadTableDefinitions } from '../../src/write/table-definition.ts'
 import type { EventRow, SessionRow } from '../../src/rows.ts'
 import { createTestDatabase } from '../support/pg.ts'
-import { startTestS3, type TestS3 } from '../support/s3.ts'
+import { startTestS3, type TestS3, testS3FileIO } from '../support/s3.ts'
 import { sampleEvents, sampleSessions } from '../support/rows.ts'
 import {
   currentDataFiles,
@@ -37,14 +37,7 @@ const events: EventRow[] = [...sampleEvents(250, 0, 0), ...sampleEvents(150, 0, 
 const sessions: SessionRow[] = sampleSessions(80)
 
 function s3IO(): S3FileIO {
-  return new S3FileIO({
-    endpoint: s3.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    accessKeyId: s3.accessKeyId,
-    secretAccessKey: s3.secretAccessKey,
-    conditionalWrites: false, // s3rver ignores If-None-Match; the JDBC catalog does not need it
-  })
+  return testS3FileIO(s3)
 }
 
 beforeAll(async () => {

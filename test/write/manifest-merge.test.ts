@@ -21,7 +21,7 @@ import { loadTableDefinitions } from '../../src/write/table-definition.ts'
 import { currentDataFiles, expectDuckDbRows, expectIcebirdRows, type S3Paths } from '../support/append-e2e.ts'
 import { createTestDatabase } from '../support/pg.ts'
 import { sampleEvents } from '../support/rows.ts'
-import { startTestS3, type TestS3 } from '../support/s3.ts'
+import { startTestS3, type TestS3, testS3FileIO } from '../support/s3.ts'
 import { readWithPythonAvro } from './support/python-avro.ts'
 
 const m = (name: string, length: number, spec = 0): ManifestFile =>
@@ -71,14 +71,7 @@ describe('merging appends into S3 through the Postgres catalog', () => {
 
   beforeAll(async () => {
     s3 = await startTestS3('floe-merge')
-    io = new S3FileIO({
-      endpoint: s3.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      accessKeyId: s3.accessKeyId,
-      secretAccessKey: s3.secretAccessKey,
-      conditionalWrites: false,
-    })
+    io = testS3FileIO(s3)
     db = await createTestDatabase('floe_merge')
     sql = new PgSql(db.url)
     const definitions = loadTableDefinitions()
