@@ -1,5 +1,5 @@
 /**
- * AWS Glue Data Catalog as the Iceberg catalog (iceberg.md §9), the way Java's GlueTableOperations
+ * AWS Glue Data Catalog as the Iceberg catalog (docs/catalogs.md), the way Java's GlueTableOperations
  * and PyIceberg's glue.py keep tables, so Athena, EMR/Spark and Trino's Glue catalog see them:
  * Glue database = namespace (one level), Glue table `Parameters` carry `table_type=ICEBERG`,
  * `metadata_location` and `previous_metadata_location`; `TableType=EXTERNAL_TABLE`.

@@ -1,5 +1,5 @@
 /**
- * File-system tables (Iceberg's "hadoop" catalog, iceberg.md §7): no catalog service, the warehouse
+ * File-system tables (Iceberg's "hadoop" catalog, docs/catalogs.md): no catalog service, the warehouse
  * layout *is* the catalog.
  *
  *   <warehouse>/<ns levels…>/<table>/metadata/v<N>.metadata.json   (N = 1, 2, …)
@@ -11,7 +11,7 @@
  * that both read `v<N>` wins; the other gets CommitConflictError and rebuilds on the new parent.
  * Java's HadoopTableOperations instead checks-then-renames, which is the race that makes the scheme
  * unsafe on object stores; with a create-if-absent primitive it is safe (the icebird/ClickHouse
- * design in iceberg.md §7).
+ * design in docs/catalogs.md).
  *
  * `version-hint.text` is only a hint: it is written after the commit, can go stale or backwards
  * when writers race, and can be missing. Loading therefore starts from the hint and probes forward

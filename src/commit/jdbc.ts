@@ -1,6 +1,6 @@
 /**
  * Iceberg's JDBC catalog in PostgreSQL (or PGlite), with exactly Iceberg Java's V1 tables and SQL
- * (`JdbcUtil.java`, iceberg.md §6), so Trino, Spark and PyIceberg pointed at the same database and
+ * (`JdbcUtil.java`, docs/catalogs.md), so Trino, Spark and PyIceberg pointed at the same database and
  * `catalog_name` see and can commit to the same tables. Only `?` became `$n`; spacing is Java's.
  *
  * Commit (the shared MetastoreCatalog: load, check requirements, apply updates) = write the next

@@ -1,5 +1,5 @@
 /**
- * Client of the Iceberg REST catalog protocol (iceberg.md §8; `rest-catalog-open-api.yaml`).
+ * Client of the Iceberg REST catalog protocol (docs/catalogs.md; `rest-catalog-open-api.yaml`).
  *
  * - Start-up: `GET {uri}/v1/config?warehouse=…`; the merged config (defaults → client → overrides)
  *   gives the path `prefix` (and may move `uri`).

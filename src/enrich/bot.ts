@@ -1,5 +1,5 @@
 /**
- * Bot and ignored-IP filtering (umami.md §1.4 steps 4-5): `isbot` on the effective User-Agent unless
+ * Bot and ignored-IP filtering (Umami v3): `isbot` on the effective User-Agent unless
  * DISABLE_BOT_CHECK; IGNORE_IP entries are exact IPs or CIDRs (ipaddr.js, same family only).
  */
 import { isbot } from 'isbot'

@@ -1,5 +1,5 @@
 /**
- * Umami's `x-umami-cache` token (umami.md §1.5): an HS256 JWT without `exp`, keyed with the sha512
+ * Umami's `x-umami-cache` token (Umami v3): an HS256 JWT without `exp`, keyed with the sha512
  * hex string of APP_SECRET, payload `{websiteId, sessionId, visitId, iat}` in that key order, which
  * is what jsonwebtoken emits for that object. Hand-written over node:crypto (one HMAC and base64url)
  * rather than adding jsonwebtoken for a single fixed algorithm; verification rejects any other

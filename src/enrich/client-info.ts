@@ -1,12 +1,12 @@
 /**
  * Browser, OS and device from the User-Agent exactly as Umami v3's `getClientInfo` does
- * (umami.md §4), so the columns hold the same values Umami stores:
+ * (Umami v3), so the columns hold the same values Umami stores:
  * - browser and OS from detect-browser (`browserName`, `detectOS`): `chrome`, `ios`,
  *   `edge-chromium`, …; `Windows 10`, `Mac OS`, `Android OS`, …;
  * - device type from ua-parser-js 2 plus Umami's rule (`deviceFor`): `type = device.type ||
  *   'desktop'`, and a desktop whose screen is at most 1920 pixels wide counts as a `laptop`.
  *
- * Parsing costs ~82 µs (ua-parser-js, libraries.md), more than the whole rest of the pipeline,
+ * Parsing costs ~82 µs (ua-parser-js, measured), more than the whole rest of the pipeline,
  * while real traffic repeats a small set of UA strings: results are kept in a bounded LRU keyed by
  * the UA string.
  */

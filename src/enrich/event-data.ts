@@ -1,6 +1,6 @@
 /**
  * Custom `data` (event data, identify session data) flattened into the `map<string,string>` column
- * with Umami's key naming (`src/lib/data.ts` flattenJSON, umami.md §6): nested objects join keys with
+ * with Umami's key naming (Umami's `src/lib/data.ts` flattenJSON): nested objects join keys with
  * `.` at any depth, arrays and null are JSON text, booleans `true`/`false`, numbers their shortest
  * decimal text (Umami's string_value would be `42.0000`; the map keeps the exact number), strings
  * matching Umami's DATETIME_REGEX become ISO timestamps. An empty object gives no entries.

@@ -1,5 +1,5 @@
 /**
- * Geo location as Umami v3 `getLocation` (umami.md §4): private, loopback and other non-public IPs
+ * Geo location as Umami v3 `getLocation`: private, loopback and other non-public IPs
  * get no geo at all (CDN headers are ignored too); otherwise the first CDN whose country header is
  * present wins (Cloudflare, Vercel, CloudFront, EdgeOne), unless the payload carried its own `ip`;
  * otherwise the MaxMind-format database. Region becomes ISO 3166-2 (`US-CA`).

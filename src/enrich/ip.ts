@@ -1,5 +1,5 @@
 /**
- * Client IP resolution as Umami v3 (`src/lib/ip.ts`, umami.md §1.3): `CLIENT_IP_HEADER` if set and
+ * Client IP resolution as Umami v3 (Umami's `src/lib/ip.ts`): `CLIENT_IP_HEADER` if set and
  * present, else the first present header of Umami's list, else (unlike Umami, which relies on
  * Next.js filling x-forwarded-for) the socket address. The IP is normalised with ipaddr.js:
  * IPv4-mapped IPv6 becomes IPv4, IPv6 is canonicalised (RFC 5952), a port is stripped.

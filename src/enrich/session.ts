@@ -1,5 +1,5 @@
 /**
- * Session id exactly as Umami v3 derives it (umami.md §3.1) with the default monthly salt rotation.
+ * Session id exactly as Umami v3 derives it, with the default monthly salt rotation.
  * Umami computes the month start in the server's local time zone; its Docker image runs in UTC, so
  * Floe computes it in UTC explicitly and gets the same ids regardless of the host's TZ.
  */

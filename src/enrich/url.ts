@@ -1,5 +1,5 @@
 /**
- * Page URL, referrer and title columns as Umami v3 `send/route.ts` derives them (umami.md §5): the
+ * Page URL, referrer and title columns as Umami v3 `send/route.ts` derives them: the
  * URL is resolved against `https://${hostname}` (so relative paths from old trackers work), the
  * path keeps the hash, the query stays raw, UTM and click ids are decoded search params, and the
  * referrer domain drops a leading `www.`. Lengths are Umami's save-time truncations (500 for URL

@@ -1,5 +1,5 @@
 /**
- * Validation of `/api/send` bodies with Umami v3's zod rules (umami.md §1.1), hand-coded because
+ * Validation of `/api/send` bodies with Umami v3's zod rules, hand-coded because
  * the rules are few and the errors must name the field (`payload.website`): unknown keys are
  * dropped, `text/plain` JSON is accepted by the route. Where Umami would accept a value and then
  * fail with a 500 at insert (distinct id > 50, overrides > varchar), Floe answers 400 instead.

@@ -1,5 +1,5 @@
 /**
- * Visit id as Umami v3 derives it (umami.md §3.3): the hour-bucketed uuid of the session, carried in
+ * Visit id as Umami v3 derives it: the hour-bucketed uuid of the session, carried in
  * the cache token while the visit lasts; a visit rolls over 30 minutes after it *started* (the
  * token's `iat` is carried unchanged), not after 30 minutes of inactivity.
  */

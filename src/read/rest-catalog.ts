@@ -8,7 +8,7 @@
  * then use `uri=http://host:8080/iceberg`. The catalog has no `{prefix}`: paths are `/v1/namespaces…`.
  *
  * Scope (encapsulated, so none of this leaks into the receiver's routes): Bearer-token check, a
- * BigInt-safe JSON body parser and reply serializer (snapshot ids are 63-bit; iceberg.md §10 #11),
+ * BigInt-safe JSON body parser and reply serializer (snapshot ids are 63-bit; see docs/decisions.md),
  * and errors in the protocol's `IcebergErrorResponse` shape. Write routes live in `rest-write.ts`.
  */
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'

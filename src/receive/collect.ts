@@ -1,5 +1,5 @@
 /**
- * `POST /api/send` and `POST /api/batch` (Umami v3, umami.md §1-2), registered under `/api`, with
+ * `POST /api/send` and `POST /api/batch` (Umami v3), registered under `/api`, with
  * their CORS (site allowlist or `*`), text/plain JSON bodies, and per-IP / per-site rate limits.
  * A 2xx is sent only after the sink resolved (rows durable per the WAL policy).
  */

@@ -4,7 +4,7 @@
  *
  * Why we frame the container ourselves (~60 lines) instead of avsc's BlockEncoder/BlockDecoder:
  * - Iceberg needs the *raw* JSON schema in the `avro.schema` header (field-id, element-id,
- *   logicalType map; iceberg.md §10 #1). BlockEncoder keeps it only when given the raw schema, and
+ *   logicalType map; see docs/decisions.md). BlockEncoder keeps it only when given the raw schema, and
  *   then builds its own Type with the default `long`, which rejects BigInt and values above 2^53 —
  *   but snapshot ids are 63-bit. Given a Type instead, it re-exports the schema without attributes.
  * - Its decoder likewise parses the header schema with the default long.

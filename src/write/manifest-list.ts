@@ -1,7 +1,7 @@
 /**
  * Manifest lists (`snap-<snapshot-id>-<attempt>-<commit-uuid>.avro`): this append's manifest
  * followed by every manifest of the parent snapshot copied unchanged (Java "fast append";
- * iceberg.md §2.2). The list is rebuilt on every commit attempt from the *current* parent, never
+ * the Iceberg spec). The list is rebuilt on every commit attempt from the *current* parent, never
  * resent: a stale list would drop the manifests of writers that committed in between.
  */
 import { readFileSync } from 'node:fs'

@@ -1,6 +1,6 @@
 /**
  * Manifests (`<commit-uuid>-m0.avro`): one ADDED entry per data file of an append, in the Avro
- * schema Java writes (`schemas/avro/manifest_entry.json`, iceberg.md §2.3-2.5, Appendix A.2), with
+ * schema Java writes (`schemas/avro/manifest_entry.json`, the Iceberg spec, Appendix A.2), with
  * the partition record `r102` generated from the table's partition spec.
  *
  * Entries carry the committing snapshot id explicitly and null sequence numbers (inherited from the

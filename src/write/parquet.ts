@@ -3,10 +3,10 @@
  *
  * Why parquet-wasm (arrow-rs's Parquet writer compiled to WASM) fed by Arrow vectors we build by
  * hand: Iceberg needs a `field_id` on every Parquet column, map key and value included, and
- * timestamptz as INT64 TIMESTAMP(MICROS, isAdjustedToUTC=true) (iceberg.md §5). parquetjs(-lite)
+ * timestamptz as INT64 TIMESTAMP(MICROS, isAdjustedToUTC=true) (the Iceberg spec). parquetjs(-lite)
  * cannot write field ids; hyparquet-writer can, but has no built-in ZSTD. arrow-rs maps the Arrow
  * field metadata `PARQUET:field_id` to `SchemaElement.field_id` and has ZSTD built in
- * (libraries.md). Arrow's row-by-row builders are the slow part of that path (4x), so each column
+ * (measured here). Arrow's row-by-row builders are the slow part of that path (4x), so each column
  * is built directly from typed arrays (values, offsets, validity bitmaps) with `makeData`.
  * Timestamps are microseconds in the rows already; they are split into int64 words (no BigInt).
  *

@@ -1,5 +1,5 @@
 /**
- * Partition transforms (`identity`, `day`; iceberg.md §4), partition paths and grouping rows by
+ * Partition transforms (`identity`, `day`; the Iceberg spec), partition paths and grouping rows by
  * partition, so each flush writes one data file per partition.
  */
 import type { Row } from '../rows.ts'

@@ -1,5 +1,5 @@
 /**
- * Append snapshots: snapshot ids, summaries and the next table metadata (iceberg.md §1.1, §1.4).
+ * Append snapshots: snapshot ids, summaries and the next table metadata (the Iceberg spec).
  * Pure: the caller supplies the base metadata (as loaded from the catalog) and the manifest list
  * it already wrote on that base.
  */

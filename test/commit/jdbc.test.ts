@@ -365,7 +365,7 @@ describe.each(['pg', 'pglite'])('JdbcCatalog on %s', (kind) => {
         JSON.stringify({ ...md, 'last-sequence-number': 0, 'last-updated-ms': 1, 'current-snapshot-id': -1 }),
       ),
     )
-    // Trino's IcebergJdbcClient INSERT, iceberg.md §6.3, with a NULL type as a V0 writer leaves it.
+    // Trino's IcebergJdbcClient INSERT, docs/catalogs.md, with a NULL type as a V0 writer leaves it.
     await sql().query(
       'INSERT INTO iceberg_tables (catalog_name, table_namespace, table_name, metadata_location, previous_metadata_location) VALUES ($1, $2, $3, $4, null)',
       [catalogName, 'analytics', 'by_trino', loc],

@@ -3,7 +3,7 @@ import { pageColumns } from '../../src/enrich/url.ts'
 import { ValidationError } from '../../src/errors.ts'
 
 describe('url columns', () => {
-  it("umami.md §5's example", () => {
+  it("Umami v3's example", () => {
     const c = pageColumns({
       url: 'https://www.example.com/blog/post/?utm_source=google%20ads&gclid=abc#top',
       hostname: 'www.example.com',

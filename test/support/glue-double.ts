@@ -3,7 +3,7 @@
  * the Glue catalog is tested against this small HTTP server speaking Glue's wire protocol (AWS JSON
  * 1.1: `POST /`, `X-Amz-Target: AWSGlue.<Operation>`, JSON body; errors as HTTP 400 with
  * `{"__type": "<Exception>", "Message": …}`) for the operations Floe uses, with the behaviour AWS
- * documents and Iceberg's Glue catalogs rely on (iceberg.md §9):
+ * documents and Iceberg's Glue catalogs rely on (docs/catalogs.md):
  * - CreateDatabase / CreateTable on an existing name → AlreadyExistsException;
  * - GetTable / UpdateTable on a missing database or table → EntityNotFoundException;
  * - every table has a `VersionId` ("0" at creation, +1 per UpdateTable); UpdateTable with a

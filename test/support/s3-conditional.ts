@@ -1,7 +1,7 @@
 /**
  * A real S3-protocol server process that ENFORCES `If-None-Match: *` on PutObject: s3rver (npm)
  * plus a small enforcing layer, clearly ours, because s3rver accepts the header and overwrites
- * anyway (libraries.md), and no S3 server that enforces it (MinIO, Garage) installs from npm or
+ * anyway (measured here), and no S3 server that enforces it (MinIO, Garage) installs from npm or
  * Debian here. The hadoop catalog's commit on S3 relies on exactly this header, so testing it
  * against plain s3rver would prove nothing.
  *

@@ -1,7 +1,7 @@
 /**
  * A real S3-protocol server process for tests: s3rver (npm), serving the S3 REST API from a temp
  * folder on a free loopback port, in a child process so it can be stopped and restarted (outage
- * tests). Note (libraries.md): s3rver does not enforce `If-None-Match: *`.
+ * tests). Note: s3rver does not enforce `If-None-Match: *`.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'

@@ -15,7 +15,7 @@ const def = loadTableDefinition('pa_events')
 const fields = bindSpec(def['partition-spec'], def.schema)
 const SNAPSHOT_ID = 9_007_199_254_740_993n * 1000n + 7n // far above 2^53
 
-/** Field ids of Java's V2 manifest_entry schema (iceberg.md Appendix A.2) by record.field. */
+/** Field ids of Java's V2 manifest_entry schema (the Iceberg spec, Appendix A.2) by record.field. */
 const JAVA_IDS: Record<string, number> = {
   'manifest_entry.status': 0,
   'manifest_entry.snapshot_id': 1,

@@ -1,6 +1,6 @@
 /*
  * Floe's tracker: a compact re-implementation of Umami v3's tracker (src/tracker/index.js, MIT),
- * written from Floe's compatibility notes (shared/reference/umami.md §8) because Umami v3's built
+ * written from Floe's compatibility notes (docs/umami-compatibility.md) because Umami v3's built
  * script.js is not published on npm. Same data-* attributes, payload, `x-umami-cache` handling and
  * `window.umami` API; web-vitals (`data-performance`) are not implemented.
  * Umami's own tracker works against Floe unchanged; this copy only makes Floe self-contained.
