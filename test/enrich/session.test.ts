@@ -8,7 +8,7 @@ const SITE = '11111111-1111-4111-8111-111111111111'
 const secret = secretHash('test-secret')
 
 describe('session id', () => {
-  it('reproduces the worked example of Umami v3's session id', () => {
+  it("reproduces the worked example of Umami v3's session id", () => {
     const id = sessionId({
       sourceId: SITE,
       ip: '203.0.113.5',
