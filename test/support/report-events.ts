@@ -46,7 +46,10 @@ function rng(seed: number): () => number {
   }
 }
 
-const hex8 = (r: () => number) => Math.floor(r() * 2 ** 32).toString(16).padStart(8, '0')
+const hex8 = (r: () => number) =>
+  Math.floor(r() * 2 ** 32)
+    .toString(16)
+    .padStart(8, '0')
 
 /** A version-4 UUID from the generator (valid for Postgres `uuid` and Umami's zod check). */
 function uuid(r: () => number): string {

@@ -108,7 +108,17 @@ const INDEXES: Array<[table: string, columns: string[]]> = [
 export const EVENT_TYPE = { pageView: 1, customEvent: 2 } as const
 
 /** Metric types answered from the event row (`getPageviewMetrics`). */
-export const EVENT_COLUMNS = ['path', 'entry', 'exit', 'referrer', 'title', 'query', 'event', 'tag', 'hostname']
+export const EVENT_COLUMNS = [
+  'path',
+  'entry',
+  'exit',
+  'referrer',
+  'title',
+  'query',
+  'event',
+  'tag',
+  'hostname',
+]
 /** Metric types answered from the session row (`getSessionMetrics`). */
 export const SESSION_COLUMNS = ['browser', 'os', 'device', 'screen', 'language', 'country', 'city', 'region']
 
@@ -348,7 +358,9 @@ export class UmamiPostgres {
       )
     }
     const sessionData = ss.flatMap((s) =>
-      Object.entries(s.session_data ?? {}).map(([k, v]) => [s.site_id, s.session_id, k, v, s.distinct_id, s.created_at] as const),
+      Object.entries(s.session_data ?? {}).map(
+        ([k, v]) => [s.site_id, s.session_id, k, v, s.distinct_id, s.created_at] as const,
+      ),
     )
     for (let i = 0; i < sessionData.length; i += BATCH) {
       const b = sessionData.slice(i, i + BATCH)
@@ -357,7 +369,14 @@ export class UmamiPostgres {
            data_type, distinct_id, created_at)
          SELECT gen_random_uuid(), w, s, k, v, 1, d, t
          FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS x(w, s, k, v, d, t)`,
-        [b.map((r) => r[0]), b.map((r) => r[1]), b.map((r) => r[2]), b.map((r) => r[3]), b.map((r) => r[4]), b.map((r) => iso(r[5]))],
+        [
+          b.map((r) => r[0]),
+          b.map((r) => r[1]),
+          b.map((r) => r[2]),
+          b.map((r) => r[3]),
+          b.map((r) => r[4]),
+          b.map((r) => iso(r[5])),
+        ],
       )
     }
     for (let i = 0; i < events.length; i += BATCH) {
@@ -414,7 +433,13 @@ export class UmamiPostgres {
            data_type, created_at)
          SELECT gen_random_uuid(), w, e, k, v, 1, t
          FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[]) AS x(w, e, k, v, t)`,
-        [b.map((r) => r[0]), b.map((r) => r[1]), b.map((r) => r[2]), b.map((r) => r[3]), b.map((r) => iso(r[4]))],
+        [
+          b.map((r) => r[0]),
+          b.map((r) => r[1]),
+          b.map((r) => r[2]),
+          b.map((r) => r[3]),
+          b.map((r) => iso(r[4])),
+        ],
       )
     }
   }
