@@ -331,7 +331,9 @@ export class UmamiPostgres {
         session_data: null,
       })
     }
-    const iso = (micros: number) => new Date(micros / 1000).toISOString()
+    // Microsecond precision, as Floe stores it (timestamptz(6) on both sides).
+    const iso = (micros: number) =>
+      `${new Date(Math.floor(micros / 1000)).toISOString().slice(0, 19)}.${String(((micros % 1e6) + 1e6) % 1e6).padStart(6, '0')}Z`
     const ss = [...sessionRows.values()]
     for (let i = 0; i < ss.length; i += BATCH) {
       const b = ss.slice(i, i + BATCH)
