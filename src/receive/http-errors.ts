@@ -7,6 +7,7 @@ import {
   BackpressureError,
   FlushFailedError,
   IgnoredIpError,
+  QueryTimeoutError,
   SiteNotFoundError,
   SiteStoreUnavailableError,
   UnknownSiteError,
@@ -79,6 +80,8 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof SiteStoreUnavailableError)
     return make(503, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } })
   if (err instanceof FlushFailedError)
+    return make(503, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } })
+  if (err instanceof QueryTimeoutError)
     return make(503, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } })
   if (err instanceof BackpressureError)
     return make(503, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } })
