@@ -242,3 +242,15 @@ export class UnsupportedUpdateError extends FloeError {
 export class MaintenanceConflictError extends FloeError {
   override name = 'MaintenanceConflictError'
 }
+
+/**
+ * A reporting query ran past FLOE_REPORT_QUERY_TIMEOUT_SECONDS and was interrupted: 503 with
+ * Retry-After (the server is busy or the question too large); a narrower range answers sooner.
+ */
+export class QueryTimeoutError extends FloeError {
+  override name = 'QueryTimeoutError'
+  readonly retryAfterSeconds = 5
+  constructor(readonly timeoutSeconds: number) {
+    super(`the query did not finish within ${timeoutSeconds}s; narrow the date range or retry later`)
+  }
+}
