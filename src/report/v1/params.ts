@@ -5,6 +5,7 @@
  * time zones, list members) is checked here.
  */
 import { ValidationError } from '../../errors.ts'
+import { checkTimezone } from '../range.ts'
 
 /** What /v1 can count. All are over pageviews (event_type 1), as Umami's website stats are. */
 export const V1_METRICS = ['pageviews', 'unique_visitors', 'sessions', 'bounces', 'total_time'] as const
@@ -54,17 +55,17 @@ const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{
  * `from`/`to` are `YYYY-MM-DD` (UTC days; `to` covers its whole day) or RFC 3339 instants with an
  * offset. `to` before `from`, or a span over `maxSpanDays`, is a 400 naming `to`.
  */
-export function parseRange(
-  q: { from: string; to: string; timezone?: string },
-  maxSpanDays: number,
-): V1Range {
+export function parseRange(q: { from: string; to: string; timezone?: string }, maxSpanDays: number): V1Range {
   const from = parseInstant('from', q.from, 'start')
   const to = parseInstant('to', q.to, 'end')
   if (to.getTime() < from.getTime()) throw new ValidationError('to', `must not be before from (${q.from})`)
   const spanDays = (to.getTime() - from.getTime()) / 86_400_000
   if (spanDays > maxSpanDays)
-    throw new ValidationError('to', `the range spans ${Math.ceil(spanDays)} days; at most ${maxSpanDays} are allowed`)
-  return { from, to, timezone: parseTimezone(q.timezone ?? 'UTC') }
+    throw new ValidationError(
+      'to',
+      `the range spans ${Math.ceil(spanDays)} days; at most ${maxSpanDays} are allowed`,
+    )
+  return { from, to, timezone: checkTimezone(q.timezone) }
 }
 
 function parseInstant(name: string, value: string, side: 'start' | 'end'): Date {
@@ -74,21 +75,15 @@ function parseInstant(name: string, value: string, side: 'start' | 'end'): Date 
   } else if (DATE_TIME.test(value)) {
     ms = Date.parse(value)
   } else {
-    throw new ValidationError(name, `expected YYYY-MM-DD or an RFC 3339 date-time with offset, got ${JSON.stringify(value)}`)
+    throw new ValidationError(
+      name,
+      `expected YYYY-MM-DD or an RFC 3339 date-time with offset, got ${JSON.stringify(value)}`,
+    )
   }
   // Date.parse accepts 2026-02-31 as March 3rd; a round trip catches it.
   if (!Number.isFinite(ms) || (DATE_ONLY.test(value) && new Date(ms).toISOString().slice(0, 10) !== value))
     throw new ValidationError(name, `not a valid date: ${JSON.stringify(value)}`)
   return new Date(ms)
-}
-
-/** An IANA time zone name (what Intl knows; DuckDB's ICU has the same database). */
-export function parseTimezone(value: string): string {
-  try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone
-  } catch {
-    throw new ValidationError('timezone', `unknown time zone ${JSON.stringify(value)} (use an IANA name such as Europe/Berlin)`)
-  }
 }
 
 /** A comma-separated list whose members must come from `allowed`; duplicates are dropped. */
@@ -103,7 +98,10 @@ export function parseList<T extends string>(
   const out: T[] = []
   for (const item of items) {
     if (!(allowed as readonly string[]).includes(item))
-      throw new ValidationError(name, `unknown value ${JSON.stringify(item)} (allowed: ${allowed.join(', ')})`)
+      throw new ValidationError(
+        name,
+        `unknown value ${JSON.stringify(item)} (allowed: ${allowed.join(', ')})`,
+      )
     if (!out.includes(item as T)) out.push(item as T)
   }
   if (out.length === 0) throw new ValidationError(name, 'must name at least one value')
