@@ -22,7 +22,16 @@ export const CHANNELS = [
 ] as const
 export type Channel = (typeof CHANNELS)[number]
 
-const SEARCH = ['baidu.com', 'bing.com', 'duckduckgo.com', 'ecosia.org', 'google.', 'msn.com', 'search.brave.com', 'yandex.']
+const SEARCH = [
+  'baidu.com',
+  'bing.com',
+  'duckduckgo.com',
+  'ecosia.org',
+  'google.',
+  'msn.com',
+  'search.brave.com',
+  'yandex.',
+]
 const SOCIAL = [
   'bsky.app',
   'facebook.com',
@@ -82,10 +91,14 @@ export function channelOf(domain: string | null, query: string | null): Channel 
   const inDomain = (list: string[]) => d !== '' && list.some((s) => d.includes(s))
   const prefix = /utm_medium=(.*cp.*|ppc|retargeting|paid.*)/.test(q) ? 'paid' : 'organic'
   if (inDomain(SEARCH) || /utm_medium=organic/.test(q)) return `${prefix}Search`
-  if (inDomain(SOCIAL) || /utm_medium=(social|social-network|social-media|sm|social network|social media)/.test(q))
+  if (
+    inDomain(SOCIAL) ||
+    /utm_medium=(social|social-network|social-media|sm|social network|social media)/.test(q)
+  )
     return `${prefix}Social`
   if (inDomain(EMAIL) || /utm_medium=(.*e[-_ ]?mail.*)/.test(q)) return 'email'
-  if (inDomain(SHOPPING) || /utm_campaign=(.*(([^a-df-z]|^)shop|shopping).*)/.test(q)) return `${prefix}Shopping`
+  if (inDomain(SHOPPING) || /utm_campaign=(.*(([^a-df-z]|^)shop|shopping).*)/.test(q))
+    return `${prefix}Shopping`
   if (inDomain(VIDEO) || /utm_medium=(.*video.*)/.test(q)) return `${prefix}Video`
   if (q !== '' && PAID_AD_PARAMS.some((s) => q.includes(s))) return 'paidAds'
   if (/utm_medium=(referral|app|link)/.test(q)) return 'referral'

@@ -372,7 +372,10 @@ export class UmamiQueries {
   }
 
   /** getSessionDataValues. */
-  async sessionDataValues(scope: QueryScope, propertyName: string): Promise<{ value: string; total: number }[]> {
+  async sessionDataValues(
+    scope: QueryScope,
+    propertyName: string,
+  ): Promise<{ value: string; total: number }[]> {
     const f = filterSql(scope.filters, scope.match)
     return this.run(
       { ...scanOf(scope, []), sessions: true },

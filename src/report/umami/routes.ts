@@ -107,9 +107,13 @@ export async function umamiApiPlugin(app: FastifyInstance, o: UmamiApiOptions): 
   function scopeOf(site: Site, q: Query, o2: { required?: boolean } = {}): QueryScope {
     for (const p of ['segment', 'cohort', 'excludeBounce'])
       if (q[p] !== undefined && q[p] !== '')
-        throw new ValidationError(p, 'is not supported by Floe (saved segments, cohorts and bounce exclusion)')
+        throw new ValidationError(
+          p,
+          'is not supported by Floe (saved segments, cohorts and bounce exclusion)',
+        )
     const match = q.match ?? 'all'
-    if (match !== 'all' && match !== 'any') throw new ValidationError('match', `must be all or any, got "${match}"`)
+    if (match !== 'all' && match !== 'any')
+      throw new ValidationError('match', `must be all or any, got "${match}"`)
     const range = parseDateRange(q, o.config.maxSpanDays, o2)
     return { siteId: site.id, range, filters: parseFilters(q), match }
   }
@@ -139,10 +143,15 @@ export async function umamiApiPlugin(app: FastifyInstance, o: UmamiApiOptions): 
     const page = int(q, 'page', 1, 1, 1_000_000)
     const pageSize = int(q, 'pageSize', 20, 1, 1000)
     const allowed = await siteIdsFor(req, auth)
-    let list = allowed === 'all' ? await o.sites.list() : (await Promise.all(allowed.map((id) => o.sites.get(id)))).filter((s): s is Site => s !== null)
+    let list =
+      allowed === 'all'
+        ? await o.sites.list()
+        : (await Promise.all(allowed.map((id) => o.sites.get(id)))).filter((s): s is Site => s !== null)
     if (q.search) {
       const needle = q.search.toLowerCase()
-      list = list.filter((s) => s.name.toLowerCase().includes(needle) || s.domains.some((d) => d.includes(needle)))
+      list = list.filter(
+        (s) => s.name.toLowerCase().includes(needle) || s.domains.some((d) => d.includes(needle)),
+      )
     }
     const data = list.slice((page - 1) * pageSize, page * pageSize).map(website)
     return { data, count: list.length, page, pageSize }
@@ -154,7 +163,10 @@ export async function umamiApiPlugin(app: FastifyInstance, o: UmamiApiOptions): 
     const q = req.query as Query
     const scope = scopeOf(await siteOf(req), q)
     const prev = compareOf(q, scope.range, 'prev')!
-    const [data, comparison] = await Promise.all([queries.stats(scope), queries.stats({ ...scope, range: prev })])
+    const [data, comparison] = await Promise.all([
+      queries.stats(scope),
+      queries.stats({ ...scope, range: prev }),
+    ])
     return { ...data, comparison }
   })
 
@@ -259,7 +271,15 @@ export async function umamiApiPlugin(app: FastifyInstance, o: UmamiApiOptions): 
   // Floe's share id is a share key's token: the link is the secret, revoking the key ends it.
   app.get(
     '/share/:shareId',
-    { schema: { params: { type: 'object', required: ['shareId'], properties: { shareId: { type: 'string', maxLength: 200 } } } } },
+    {
+      schema: {
+        params: {
+          type: 'object',
+          required: ['shareId'],
+          properties: { shareId: { type: 'string', maxLength: 200 } },
+        },
+      },
+    },
     async (req) => {
       const { shareId } = req.params as { shareId: string }
       const key = await o.keys.resolve(shareId)
