@@ -254,3 +254,11 @@ export class QueryTimeoutError extends FloeError {
     super(`the query did not finish within ${timeoutSeconds}s; narrow the date range or retry later`)
   }
 }
+
+/** `GET /api/share/:shareId` with no live share key of that token: 404 (the id is not echoed). */
+export class ShareLinkNotFoundError extends FloeError {
+  override name = 'ShareLinkNotFoundError'
+  constructor() {
+    super('share link not found')
+  }
+}

@@ -8,6 +8,7 @@ import {
   FlushFailedError,
   IgnoredIpError,
   QueryTimeoutError,
+  ShareLinkNotFoundError,
   SiteNotFoundError,
   KeyNotFoundError,
   SiteStoreUnavailableError,

@@ -232,7 +232,9 @@ export class QueryLayer {
         const ctes: string[] = []
         const siteList = [...sites].map(lit).join(', ')
         if (scan.events) {
-          const cols = columnTypes(scan.events, eventsPlan, OPTIONAL_EVENT_COLUMNS)
+          // site_id and event_time are always read: the relation filters on them.
+          const names = [...new Set(['site_id', 'event_time', ...scan.events])]
+          const cols = columnTypes(names, eventsPlan, OPTIONAL_EVENT_COLUMNS)
           if (liveEvents.length) await loadLive(c, 'live_events', cols, liveEvents)
           ctes.push(
             `events AS (${relation(cols, eventPaths, liveEvents.length > 0 ? 'live_events' : undefined, `site_id IN (${siteList}) AND event_time BETWEEN $__from AND $__to`)})`,
