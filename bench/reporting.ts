@@ -32,9 +32,12 @@ const N = Number(process.env.BENCH_EVENTS ?? 10_000_000)
 const DAYS = Number(process.env.BENCH_DAYS ?? 90)
 const SITES = Number(process.env.BENCH_SITES ?? 100)
 const RUNS = Number(process.env.BENCH_RUNS ?? 10)
+// Appends per day (each writes one file per site): 5 reaches the compaction planner's default
+// min-input-files; fewer makes the load faster and compaction is then run with that minimum.
+const FLUSHES = Number(process.env.BENCH_FLUSHES_PER_DAY ?? 5)
 const START = '2026-09-01'
-const DIR = path.resolve(process.env.BENCH_DIR ?? `data/bench-reporting-${N}-${DAYS}-${SITES}`)
-const DB = `reporting_v1_bench_${N}_${DAYS}_${SITES}`
+const DIR = path.resolve(process.env.BENCH_DIR ?? `data/bench-reporting-${N}-${DAYS}-${SITES}-${FLUSHES}`)
+const DB = `reporting_v1_bench_${N}_${DAYS}_${SITES}_${FLUSHES}`
 const NAMESPACE = ['analytics']
 
 let peakRss = process.memoryUsage().rss
@@ -72,6 +75,8 @@ if (!existsSync(fixtureFile)) {
     { writer, catalog, io, namespace: NAMESPACE, umami },
     { events: N, days: DAYS, sites: SITES, start: START },
     {
+      flushesPerDay: FLUSHES,
+      ...(FLUSHES < 5 ? { minInputFiles: FLUSHES } : {}),
       onDay: (day, n) => {
         const d = day - dayOf(START) + 1
         if (d % 10 === 0)

@@ -27,6 +27,7 @@ import { MaintenanceRunner } from './maintenance/runner.ts'
 import { loadTableDefinitions } from './write/table-definition.ts'
 import { QueryLayer } from './report/query-layer.ts'
 import { umamiApiPlugin } from './report/umami/routes.ts'
+import { v1ReportRoutes } from './report/v1/routes.ts'
 
 export interface FloeApp {
   server: FastifyInstance
@@ -108,6 +109,14 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
         keys,
         adminToken: config.adminToken,
         config: config.report,
+      }),
+    (app) =>
+      app.register(v1ReportRoutes, {
+        layer,
+        sites,
+        keys,
+        adminToken: config.adminToken,
+        maxSpanDays: config.report.maxSpanDays,
       }),
     (app) => app.register(adminFlushRoute, { adminToken: config.adminToken, flush: () => buffer.flush() }),
     (app) =>

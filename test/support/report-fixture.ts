@@ -44,7 +44,17 @@ export interface FixtureReport {
 export async function loadTraffic(
   target: FixtureTarget,
   traffic: TrafficOptions,
-  options: { flushesPerDay?: number; batchRows?: number; onDay?: (day: number, events: number) => void } = {},
+  options: {
+    flushesPerDay?: number
+    batchRows?: number
+    /**
+     * The compaction planner's min-input-files (the table default, 5, when omitted): a run that
+     * lands each day in fewer flushes than that passes its flush count, so every day ends
+     * compacted as it would after five or more flushes.
+     */
+    minInputFiles?: number
+    onDay?: (day: number, events: number) => void
+  } = {},
 ): Promise<FixtureReport> {
   const flushes = options.flushesPerDay ?? 5
   const { writer, umami } = target
@@ -93,6 +103,7 @@ export async function loadTraffic(
     definition: loadTableDefinitions().pa_events,
     quietMs: 0,
     batchRows: options.batchRows ?? 50_000,
+    ...(options.minInputFiles !== undefined ? { plan: { minInputFiles: options.minInputFiles } } : {}),
   })
   const compactMs = performance.now() - t0
   return { events, sessions, perSite, appends, writeMs, umamiLoadMs, umamiIndexMs, compactMs, compaction }

@@ -140,6 +140,12 @@ export const FILTER_COLUMNS: Record<string, string> = {
   event: 'event_name',
   tag: 'tag',
   eventType: 'event_type',
+  // The UTM filters of later Umami versions (`@umami/api-client` sends them).
+  utmSource: 'utm_source',
+  utmMedium: 'utm_medium',
+  utmCampaign: 'utm_campaign',
+  utmContent: 'utm_content',
+  utmTerm: 'utm_term',
 }
 
 const OPERATORS = { equals: 'eq', notEquals: 'neq', contains: 'c', doesNotContain: 'dnc' } as const
