@@ -18,7 +18,9 @@
  * RSS is this process's peak (Floe's server and DuckDB run in it).
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
+import pino from 'pino'
 import pg from 'pg'
 import { LocalFileIO, fileUri } from '../src/storage/local.ts'
 import { HadoopCatalog } from '../src/commit/hadoop.ts'
@@ -27,6 +29,10 @@ import { loadTraffic } from '../test/support/report-fixture.ts'
 import { UmamiPostgres, type UmamiFilters } from '../test/support/umami-postgres.ts'
 import { PG_ADMIN_URL } from '../test/support/pg.ts'
 import { dayOf, siteIds } from '../test/support/report-events.ts'
+import { createApp } from '../src/app.ts'
+import { loadConfig } from '../src/config.ts'
+import { PgSql } from '../src/storage/index.ts'
+import { SiteStore } from '../src/sites/store.ts'
 
 const N = Number(process.env.BENCH_EVENTS ?? 10_000_000)
 const DAYS = Number(process.env.BENCH_DAYS ?? 90)
@@ -112,9 +118,9 @@ if (process.env.BENCH_LOAD_ONLY) {
 
 const site = siteIds({ sites: SITES })[0]
 const lastDay = dayOf(START) + DAYS - 1
-const range = (days: number): UmamiFilters => ({
-  startDate: new Date((lastDay - days + 1) * 86_400_000),
-  endDate: new Date((lastDay + 1) * 86_400_000 - 1),
+const window = (days: number) => ({
+  startAt: (lastDay - days + 1) * 86_400_000,
+  endAt: (lastDay + 1) * 86_400_000 - 1,
 })
 
 interface Timing {
@@ -123,6 +129,7 @@ interface Timing {
   p95: number
 }
 
+/** The first call (cold), then RUNS more: p50/p95 of those. */
 async function time(run: () => Promise<unknown>): Promise<Timing> {
   let t0 = performance.now()
   await run()
@@ -134,44 +141,147 @@ async function time(run: () => Promise<unknown>): Promise<Timing> {
     warm.push(performance.now() - t0)
   }
   warm.sort((a, b) => a - b)
-  const q = (p: number) => warm[Math.min(warm.length - 1, Math.floor(p * warm.length))]
+  const q = (p: number) => warm[Math.min(warm.length - 1, Math.ceil(p * warm.length) - 1)]
   return { cold, p50: q(0.5), p95: q(0.95) }
 }
 
-/** The endpoints, each with Umami's SQL for the same question. */
-const umamiQueries: Record<string, (u: UmamiPostgres, f: UmamiFilters) => Promise<unknown>> = {
-  stats: (u, f) => u.getWebsiteStats(site, f),
-  pageviews: (u, f) =>
-    Promise.all([
-      u.getPageviewStats(site, { ...f, unit: 'day' }),
-      u.getSessionStats(site, { ...f, unit: 'day' }),
-    ]),
-  'metrics path': (u, f) => u.getMetrics(site, 'path', f, { limit: 10 }),
-  'metrics referrer': (u, f) => u.getMetrics(site, 'referrer', f, { limit: 10 }),
-  'metrics browser': (u, f) => u.getMetrics(site, 'browser', f, { limit: 10 }),
-  'metrics country': (u, f) => u.getMetrics(site, 'country', f, { limit: 10 }),
+type Window = ReturnType<typeof window>
+
+/** The endpoints: Floe's HTTP request, and Umami's SQL for the same question (where it has one). */
+interface Endpoint {
+  name: string
+  floe: (w: Window) => string
+  umami?: (u: UmamiPostgres, f: UmamiFilters) => Promise<unknown>
+}
+const umamiApi = (path: string, w: Window, extra = '') =>
+  `/api/websites/${site}/${path}?startAt=${w.startAt}&endAt=${w.endAt}${extra}`
+const v1 = (path: string, w: Window, extra = '') =>
+  `/v1/properties/${site}/${path}?from=${new Date(w.startAt).toISOString()}&to=${new Date(w.endAt).toISOString()}${extra}`
+const ENDPOINTS: Endpoint[] = [
+  { name: 'Umami API stats', floe: (w) => umamiApi('stats', w), umami: (u, f) => u.getWebsiteStats(site, f) },
+  {
+    name: 'Umami API pageviews (day)',
+    floe: (w) => umamiApi('pageviews', w, '&unit=day&timezone=UTC'),
+    umami: (u, f) =>
+      Promise.all([
+        u.getPageviewStats(site, { ...f, unit: 'day' }),
+        u.getSessionStats(site, { ...f, unit: 'day' }),
+      ]),
+  },
+  ...['path', 'referrer', 'browser', 'country'].map((type): Endpoint => ({
+    name: `Umami API metrics ${type}`,
+    floe: (w) => umamiApi('metrics', w, `&type=${type}&limit=10`),
+    umami: (u, f) => u.getMetrics(site, type, f, { limit: 10 }),
+  })),
+  { name: '/v1 overview', floe: (w) => v1('overview', w), umami: (u, f) => u.getWebsiteStats(site, f) },
+  {
+    name: '/v1 pages',
+    floe: (w) => v1('pages', w, '&limit=10'),
+    umami: (u, f) => u.getMetrics(site, 'path', f, { limit: 10 }),
+  },
+  { name: '/v1 campaigns', floe: (w) => v1('campaigns', w) },
+  {
+    name: '/v1 metrics (day)',
+    floe: (w) => v1('metrics', w, '&interval=day&metrics=pageviews,unique_visitors,sessions'),
+    umami: (u, f) =>
+      Promise.all([
+        u.getPageviewStats(site, { ...f, unit: 'day' }),
+        u.getSessionStats(site, { ...f, unit: 'day' }),
+      ]),
+  },
+]
+
+// Floe's sites and keys live in their own database; the tables are the loaded warehouse (hadoop).
+const floeDb = `${DB}_floe`
+await admin(async (c) => {
+  await c.query(`DROP DATABASE IF EXISTS ${floeDb} WITH (FORCE)`)
+  await c.query(`CREATE DATABASE ${floeDb}`)
+})
+const ADMIN_TOKEN = 'bench-admin'
+const env = {
+  PORT: '0',
+  HOST: '127.0.0.1',
+  DATABASE_URL: PG_ADMIN_URL.replace(/\/[^/]*$/, `/${floeDb}`),
+  APP_SECRET: 'bench',
+  ADMIN_TOKEN,
+  FLOE_DATA_DIR: path.join(DIR, 'floe-data'),
+  ICEBERG_CATALOG_TYPE: 'hadoop',
+  ICEBERG_WAREHOUSE: path.join(DIR, 'warehouse'),
+  FLOE_MAINTENANCE_INTERVAL_SECONDS: '0',
+  ICEBERG_REST_READ_TOKEN: 'bench-rest',
+  // Slow-request lines would only interleave with the table (the bench measures them itself).
+  LOG_LEVEL: 'error',
+}
+{
+  const sql = new PgSql(env.DATABASE_URL)
+  const sites = await SiteStore.open(sql)
+  await sites.create({ name: 'bench', domains: ['example.com'] }, site)
+  await sql.close()
 }
 
-const results: Array<{ endpoint: string; days: number; umami: Timing }> = []
-for (const days of [30, DAYS]) {
-  const f = range(days)
-  for (const [endpoint, q] of Object.entries(umamiQueries)) {
-    // A new connection per endpoint and range: its first execution is the "cold" one.
-    const u = await UmamiPostgres.open(dbUrl, { max: 1 })
-    results.push({ endpoint, days, umami: await time(() => q(u, f)) })
-    await u.close()
+let readKey = ''
+/** A Floe server in this process, fresh (empty caches, new DuckDB) for each cold measurement. */
+async function withFloe<T>(work: (get: (path: string) => Promise<unknown>) => Promise<T>): Promise<T> {
+  const app = await createApp(loadConfig(env), { logger: pino({ level: 'error' }) })
+  await app.start()
+  const base = await app.server.listen({ port: 0, host: '127.0.0.1' })
+  try {
+    if (!readKey) {
+      const res = await fetch(`${base}/api/sites/${site}/keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ kind: 'read' }),
+      })
+      readKey = ((await res.json()) as { token: string }).token
+    }
+    return await work(async (p) => {
+      const res = await fetch(`${base}${p}`, { headers: { authorization: `Bearer ${readKey}` } })
+      const body = await res.json()
+      if (res.status !== 200) throw new Error(`${p}: ${res.status} ${JSON.stringify(body)}`)
+      return body
+    })
+  } finally {
+    await app.close()
   }
 }
 
+const rssBefore = process.memoryUsage().rss
+peakRss = rssBefore
+const results: Array<{ endpoint: string; days: number; floe: Timing; umami?: Timing }> = []
+for (const days of [30, DAYS]) {
+  const w = window(days)
+  for (const e of ENDPOINTS) {
+    const floe = await withFloe((get) => time(() => get(e.floe(w))))
+    let umami: Timing | undefined
+    if (e.umami) {
+      // A new connection per endpoint and range: its first execution is the "cold" one.
+      const u = await UmamiPostgres.open(dbUrl, { max: 1 })
+      const run = e.umami
+      umami = await time(() => run(u, { startDate: new Date(w.startAt), endDate: new Date(w.endAt) }))
+      await u.close()
+    }
+    results.push({ endpoint: e.name, days, floe, umami })
+    console.log(
+      `  ${e.name}, ${days} days: Floe p50 ${floe.p50.toFixed(1)} ms, Umami p50 ${umami?.p50.toFixed(1) ?? '-'} ms`,
+    )
+  }
+}
 clearInterval(sampler)
+
 const fmt = (n: number) => (n < 10 ? n.toFixed(1) : n.toFixed(0))
+const t = (x: Timing | undefined) => (x ? `${fmt(x.cold)} / ${fmt(x.p50)} / ${fmt(x.p95)}` : '—')
 console.log(
-  `\n${fixture.events} events, ${SITES} sites, ${DAYS} days; site ${site}: ${fixture.perSite[site]} events; ${RUNS} warm runs`,
+  `\n${fixture.events} events, ${SITES} sites, ${DAYS} days; the largest site: ${fixture.perSite[site]} events; ` +
+    `${RUNS} warm runs each; load average ${os.loadavg()[0].toFixed(1)}`,
 )
-console.log('| endpoint | days | Umami SQL on Postgres: cold / p50 / p95 ms |')
-console.log('|---|---|---|')
+console.log(
+  '| endpoint | days | Floe cold / p50 / p95 ms | Umami SQL on Postgres cold / p50 / p95 ms | Umami p50 ÷ Floe p50 |',
+)
+console.log('|---|---|---|---|---|')
 for (const r of results)
   console.log(
-    `| ${r.endpoint} | ${r.days} | ${fmt(r.umami.cold)} / ${fmt(r.umami.p50)} / ${fmt(r.umami.p95)} |`,
+    `| ${r.endpoint} | ${r.days} | ${t(r.floe)} | ${t(r.umami)} | ${r.umami ? `${(r.umami.p50 / r.floe.p50).toFixed(1)}x` : '—'} |`,
   )
-console.log(`peak RSS of this process: ${mb(peakRss)} MB`)
+console.log(
+  `peak RSS of this process (Floe server + DuckDB + the bench): ${mb(peakRss)} MB (${mb(rssBefore)} MB before the first server)`,
+)
