@@ -14,6 +14,8 @@
  * Generated one UTC day at a time (`generateDays`), so 10 million events never sit in memory.
  */
 import type { EventRow, SessionRow } from '../../src/rows.ts'
+import { eventRow, sessionRow } from './rows.ts'
+import { rng } from '../write/support/event-rows.ts'
 
 export interface TrafficOptions {
   /** Total events (pageviews + custom events), approximately (±1 %). */
@@ -33,18 +35,6 @@ export interface TrafficDay {
 }
 
 const DAY_US = 86_400_000_000
-
-/** mulberry32: small, fast and deterministic. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const hex8 = (r: () => number) =>
   Math.floor(r() * 2 ** 32)
@@ -163,22 +153,17 @@ export function* generateDays(options: TrafficOptions): Generator<TrafficDay> {
             distinctId: r() < 0.1 ? `user-${Math.floor(r() * 100000)}` : null,
           }
           const created = dayStart + Math.floor(r() * (DAY_US - 3_600_000_000))
-          sessions.push({
-            session_id: v.sessionId,
-            site_id: siteId,
-            created_at: created,
-            updated_at: created,
-            browser: v.client[0],
-            os: v.client[1],
-            device: v.client[2],
-            screen: v.client[3],
-            language: v.language,
-            country: v.geo[0],
-            region: v.geo[1],
-            city: v.geo[2],
-            distinct_id: v.distinctId,
-            session_data: v.distinctId ? { plan: pick(r, ['free', 'pro', 'team']) } : null,
-          })
+          sessions.push(
+            sessionRow({
+              session_id: v.sessionId,
+              site_id: siteId,
+              created_at: created,
+              updated_at: created,
+              ...clientColumns(v),
+              distinct_id: v.distinctId,
+              session_data: v.distinctId ? { plan: pick(r, ['free', 'pro', 'team']) } : null,
+            }),
+          )
           if (pool.length < 500) pool.push(v)
           else pool[Math.floor(r() * pool.length)] = v
         }
@@ -198,7 +183,7 @@ export function* generateDays(options: TrafficOptions): Generator<TrafficDay> {
             const host = r() < 0.1 ? `docs.${hostname}` : hostname
             const query = r() < 0.1 ? `ref=${Math.floor(r() * 20)}` : null
             events.push(
-              eventRow(eventUuid(seed, ordinal++), siteId, v, visitId, t, 1, {
+              visitorEvent(eventUuid(seed, ordinal++), siteId, v, visitId, t, 1, {
                 url_path: page[0],
                 url_query: p === 0 && campaign ? `utm_source=newsletter&utm_campaign=${campaign}` : query,
                 page_title: page[1],
@@ -217,7 +202,7 @@ export function* generateDays(options: TrafficOptions): Generator<TrafficDay> {
             if (r() < 0.12 && target > 0) {
               t += 1_000_000 + Math.floor(r() * 20_000_000)
               events.push(
-                eventRow(eventUuid(seed, ordinal++), siteId, v, visitId, t, 2, {
+                visitorEvent(eventUuid(seed, ordinal++), siteId, v, visitId, t, 2, {
                   url_path: page[0],
                   page_title: page[1],
                   hostname: host,
@@ -236,7 +221,8 @@ export function* generateDays(options: TrafficOptions): Generator<TrafficDay> {
   }
 }
 
-function eventRow(
+/** An event of visitor `v`: its client columns, the rest from `fields` (rows.ts fills the nulls). */
+function visitorEvent(
   eventId: string,
   siteId: string,
   v: Visitor,
@@ -245,7 +231,7 @@ function eventRow(
   eventType: number,
   fields: Partial<EventRow>,
 ): EventRow {
-  return {
+  return eventRow({
     site_id: siteId,
     event_id: eventId,
     session_id: v.sessionId,
@@ -253,27 +239,14 @@ function eventRow(
     event_time: t,
     received_at: t,
     event_type: eventType,
-    event_name: null,
-    url_path: null,
-    url_query: null,
-    page_title: null,
-    hostname: null,
-    referrer_path: null,
-    referrer_query: null,
-    referrer_domain: null,
-    utm_source: null,
-    utm_medium: null,
-    utm_campaign: null,
-    utm_content: null,
-    utm_term: null,
-    gclid: null,
-    fbclid: null,
-    msclkid: null,
-    ttclid: null,
-    li_fat_id: null,
-    twclid: null,
-    tag: null,
     distinct_id: v.distinctId,
+    ...clientColumns(v),
+    ...fields,
+  })
+}
+
+function clientColumns(v: Visitor) {
+  return {
     browser: v.client[0],
     os: v.client[1],
     device: v.client[2],
@@ -282,8 +255,6 @@ function eventRow(
     country: v.geo[0],
     region: v.geo[1],
     city: v.geo[2],
-    event_data: null,
-    ...fields,
   }
 }
 

@@ -5,7 +5,8 @@
  */
 import type { EventRow, SessionRow } from '../../../src/rows.ts'
 
-function rng(seed: number): () => number {
+/** mulberry32: small, fast and deterministic. */
+export function rng(seed: number): () => number {
   let s = seed >>> 0
   return () => {
     s = (s + 0x6d2b79f5) >>> 0
