@@ -18,6 +18,7 @@
  * RSS is this process's peak (Floe's server and DuckDB run in it).
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import pino from 'pino'
@@ -220,6 +221,23 @@ const env = {
 }
 
 let readKey = ''
+
+function getJson(agent: http.Agent, url: string, token: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8')
+          if (res.statusCode !== 200) reject(new Error(`${url}: ${res.statusCode} ${body}`))
+          else resolve(JSON.parse(body))
+        })
+        res.on('error', reject)
+      })
+      .on('error', reject)
+  })
+}
 /** A Floe server in this process, fresh (empty caches, new DuckDB) for each cold measurement. */
 async function withFloe<T>(work: (get: (path: string) => Promise<unknown>) => Promise<T>): Promise<T> {
   const app = await createApp(loadConfig(env), { logger: pino({ level: 'error' }) })
@@ -234,12 +252,14 @@ async function withFloe<T>(work: (get: (path: string) => Promise<unknown>) => Pr
       })
       readKey = ((await res.json()) as { token: string }).token
     }
-    return await work(async (p) => {
-      const res = await fetch(`${base}${p}`, { headers: { authorization: `Bearer ${readKey}` } })
-      const body = await res.json()
-      if (res.status !== 200) throw new Error(`${p}: ${res.status} ${JSON.stringify(body)}`)
-      return body
-    })
+    // One keep-alive agent per server: a pooled socket must never outlive its server (a later
+    // server may get the same port).
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    try {
+      return await work((p) => getJson(agent, `${base}${p}`, readKey))
+    } finally {
+      agent.destroy()
+    }
   } finally {
     await app.close()
   }

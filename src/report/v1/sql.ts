@@ -5,7 +5,7 @@
  * Every answer uses the definitions of Umami's website stats (`getWebsiteStats` in Umami's
  * `src/queries/sql/`), so /v1 and Umami's API agree on the same rows:
  * - only pageviews (`event_type` 1) count;
- * - rows are first grouped per (keys, session_id, visit_id): a *session* is a visit (Umami's
+ * - rows are first grouped per (keys, session_id, visit_id), then per (keys, session_id): a *session* is a visit (Umami's
  *   "visits"), a *unique visitor* a session id (Umami's "visitors"), a *bounce* a visit with one
  *   pageview, and its *time* is floor(last − first event) in seconds (Umami's "totaltime");
  * - each row weighs 1 / sample_rate (sampled ingest; null = 1, i.e. not sampled) and every count
@@ -22,12 +22,13 @@ export interface V1Sql {
   columns: string[]
 }
 
+/** Each metric from the per-visitor rows (`s` below). */
 const METRIC_SQL: Record<V1Metric, string> = {
-  pageviews: 'sum(c * w)',
-  unique_visitors: 'sum(w) FILTER (WHERE first_of_session)',
-  sessions: 'sum(w)',
-  bounces: 'sum(w) FILTER (WHERE c = 1)',
-  total_time: 'sum(d * w)',
+  pageviews: 'sum(s_pageviews)',
+  unique_visitors: 'sum(s_weight)',
+  sessions: 'sum(s_visits)',
+  bounces: 'sum(s_bounces)',
+  total_time: 'sum(s_time)',
 }
 
 /** The column expression of a dimension; `campaign` falls back to `utm_campaign` row by row. */
@@ -53,14 +54,15 @@ interface AggregateSpec {
 }
 
 /**
- * Umami's two-level aggregation with /v1's keys in front. Keys are named `k0…` inside (dimension
- * values may be null, which window partitions and GROUP BY both treat as one value).
+ * Umami's aggregation per (session, visit) with /v1's keys in front, then per visitor, then per
+ * key: hash aggregations only (a window over (keys, session) to find each visitor once was
+ * slower). Keys are named `k0…` inside; dimension values may be null, which GROUP BY treats as
+ * one value.
  */
 function aggregate(spec: AggregateSpec, params: Record<string, string> = {}): V1Sql {
   const weight = '1.0 / coalesce(sample_rate, 1.0)'
   const inner = spec.keys.map(([, expr], i) => `${expr} AS k${i}`)
   const keyRefs = spec.keys.map((_, i) => `k${i}`)
-  const partition = [...keyRefs, 'session_id'].join(', ')
   const outputs = [
     ...spec.keys.map(([name], i) => `k${i} AS "${name}"`),
     ...spec.metrics.map((m) => `CAST(round(coalesce(${METRIC_SQL[m]}, 0)) AS BIGINT) AS "${m}"`),
@@ -74,11 +76,18 @@ WITH v AS (
   FROM events
   WHERE event_type = 1${spec.where ? ` AND ${spec.where}` : ''}
   GROUP BY ALL
-), v2 AS (
-  SELECT *, row_number() OVER (PARTITION BY ${partition}) = 1 AS first_of_session FROM v
+), s AS (
+  SELECT ${[...keyRefs, 'session_id'].join(', ')},
+    max(w) AS s_weight,
+    sum(c * w) AS s_pageviews,
+    sum(w) AS s_visits,
+    sum(w) FILTER (WHERE c = 1) AS s_bounces,
+    sum(d * w) AS s_time
+  FROM v
+  GROUP BY ${[...keyRefs, 'session_id'].join(', ')}
 )
 SELECT ${outputs.join(',\n  ')}
-FROM v2
+FROM s
 ${keyRefs.length > 0 ? `GROUP BY ${keyRefs.join(', ')}` : ''}
 ${spec.orderBy ? `ORDER BY ${spec.orderBy}` : ''}
 ${spec.limit !== undefined ? `LIMIT ${Math.trunc(spec.limit)} OFFSET ${Math.trunc(spec.offset ?? 0)}` : ''}`
