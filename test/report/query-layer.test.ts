@@ -15,7 +15,7 @@ import { openFileIO, openSql } from '../../src/storage/index.ts'
 import { createTableWriter, type TableWriter } from '../../src/write/append.ts'
 import { QueryLayer, type LiveSource } from '../../src/report/query-layer.ts'
 import { DataFileCache } from '../../src/report/file-cache.ts'
-import { ValidationError } from '../../src/errors.ts'
+import { QueryTimeoutError, ValidationError } from '../../src/errors.ts'
 import { propertiesFor, WAL_SEQ_KEY, WRITER_ID_KEY } from '../../src/buffer/recovery.ts'
 import type { Catalog } from '../../src/table/index.ts'
 import type { SqlClient } from '../../src/storage/sql.ts'
@@ -147,6 +147,30 @@ describe('planning', () => {
       'SELECT DISTINCT campaign_id, source, sample_rate FROM events',
     )
     expect(rows).toEqual([{ campaign_id: null, source: null, sample_rate: null }])
+  })
+})
+
+describe('bounds', () => {
+  it('interrupts a query past FLOE_REPORT_QUERY_TIMEOUT_SECONDS (QueryTimeoutError, answered 503)', async () => {
+    const slow = await QueryLayer.open({
+      catalog,
+      io: openFileIO(config),
+      namespace: ['analytics'],
+      config: { ...config.report, queryTimeoutSeconds: 1, cacheDir: `${config.report.cacheDir}-slow` },
+    })
+    try {
+      const started = Date.now()
+      const err = await slow
+        .query(
+          { siteIds: [SITES[0]], from: day(0), to: day(1), events: [] },
+          'SELECT count(*) FROM range(1000000000000) a WHERE a.range % 7 = 3',
+        )
+        .catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(QueryTimeoutError)
+      expect(Date.now() - started).toBeLessThan(15_000)
+    } finally {
+      slow.close()
+    }
   })
 })
 
