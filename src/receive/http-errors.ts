@@ -7,6 +7,8 @@ import {
   BackpressureError,
   FlushFailedError,
   IgnoredIpError,
+  QueryTimeoutError,
+  ShareLinkNotFoundError,
   SiteNotFoundError,
   KeyNotFoundError,
   SiteStoreUnavailableError,
@@ -75,11 +77,14 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof IgnoredIpError) return make(403, 'Forbidden')
   if (err instanceof AuthError) return make(err.status, err.message)
   if (err instanceof SiteNotFoundError || err instanceof KeyNotFoundError) return make(404, err.message)
+  if (err instanceof ShareLinkNotFoundError) return make(404, err.message)
   if (err instanceof RateLimitedError)
     return make(429, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } })
   if (err instanceof SiteStoreUnavailableError)
     return make(503, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } })
   if (err instanceof FlushFailedError)
+    return make(503, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } })
+  if (err instanceof QueryTimeoutError)
     return make(503, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } })
   if (err instanceof BackpressureError)
     return make(503, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } })
