@@ -24,6 +24,7 @@ import { catalogPhase, databasePhase, during } from './startup-error.ts'
 import { adminMaintenanceRoute } from './receive/admin-maintenance.ts'
 import { MaintenanceRunner } from './maintenance/runner.ts'
 import { loadTableDefinitions } from './write/table-definition.ts'
+import { PgLedger } from './idempotency/pg-ledger.ts'
 
 export interface FloeApp {
   server: FastifyInstance
@@ -75,7 +76,12 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
   const geo: GeoReader | undefined = config.geoliteDbPath
     ? await openGeoReader(config.geoliteDbPath)
     : undefined
-  const buffer = new IngestBuffer({ config, writer, logger })
+  // The idempotency ledger of /v1/events, shared by every replica on this database (docs/idempotency.md).
+  const windowSeconds = config.v1Events.idempotencyWindowSeconds
+  const ledger = windowSeconds > 0 ? await during(db, () => PgLedger.open(sql, { windowSeconds })) : undefined
+  const buffer = new IngestBuffer({ config, writer, logger, ledger })
+  // Claims past their window are deleted hourly (at most one window + an hour after they expire).
+  let ledgerCleanup: NodeJS.Timeout | undefined
   const maintenance = new MaintenanceRunner({
     catalog,
     io,
@@ -122,6 +128,12 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
     async start() {
       await during(catalogPhase(config), () => buffer.start())
       maintenance.start()
+      if (ledger) {
+        ledgerCleanup = setInterval(() => {
+          ledger.cleanup().catch((err) => logger.warn({ err }, 'idempotency ledger cleanup failed'))
+        }, 3_600_000)
+        ledgerCleanup.unref()
+      }
     },
     flush: () => buffer.flush(),
     close(deadline = Date.now() + config.shutdownTimeoutSeconds * 1000) {
@@ -129,6 +141,7 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
         // Stop accepting first: no new request reaches the buffer once the server is closed;
         // in-flight ones finish (their rows are in the WAL before they answer).
         await server.close()
+        clearInterval(ledgerCleanup)
         // A maintenance run cut short is safe (nothing is deleted before its commit); wait briefly.
         await maintenance.stop(Math.min(deadline, Date.now() + 2000))
         const drained = await buffer.close(deadline)

@@ -18,6 +18,8 @@ import { trackerPlugin } from './tracker.ts'
 import { toHttpError } from './http-errors.ts'
 import { receiverLogger } from './logging.ts'
 import { isAdmin } from './admin-auth.ts'
+import { v1EventsPlugin } from './v1-events.ts'
+import { createV1Enricher } from '../enrich/v1-event.ts'
 
 /**
  * Extra routes registered next to Floe's own (admin flush, /metrics, /iceberg/v1): a function that
@@ -144,6 +146,21 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
     sink: deps.sink,
     allowlist,
     corsAllowAll: config.corsAllowAll,
+    rateLimit: config.rateLimit,
+    clientIpHeader: config.clientIpHeader,
+  })
+  await app.register(v1EventsPlugin, {
+    prefix: '/v1',
+    enricher: createV1Enricher({
+      appSecret: config.appSecret,
+      clientIpHeader: config.clientIpHeader,
+      disableBotCheck: config.disableBotCheck,
+      geo: deps.geo,
+      eventTimeWindow: config.eventTime,
+    }),
+    sink: deps.sink,
+    lookupSite: (id) => sites.get(id),
+    maxEvents: config.v1Events.maxPerRequest,
     rateLimit: config.rateLimit,
     clientIpHeader: config.clientIpHeader,
   })
