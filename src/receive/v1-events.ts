@@ -43,9 +43,9 @@ const bodySchema = {
   required: ['property_id', 'events'],
   // Unknown envelope fields are tolerated (forward compatible): no additionalProperties: false.
   properties: {
-    schema_version: { type: ['integer', 'string'] },
+    schema_version: { anyOf: [{ type: 'integer' }, { type: 'string' }] },
     property_id: { type: 'string', minLength: 1, maxLength: 64 },
-    sent_at: { type: ['string', 'number'] },
+    sent_at: { anyOf: [{ type: 'string' }, { type: 'number' }] },
     events: { type: 'array' },
   },
 }
