@@ -1,6 +1,8 @@
 /**
  * `POST /v1/events` throughput with 100-event batches: idempotency on (the Postgres claim ledger,
- * FLOE_IDEMPOTENCY_WINDOW_SECONDS=86400, the default) vs off (=0), in the same run.
+ * FLOE_IDEMPOTENCY_WINDOW_SECONDS=86400, the default) vs off (=0), and on with signed requests (the
+ * site has a signing secret; each request carries X-Floe-Timestamp + X-Floe-Signature, checked and
+ * remembered against replay), in the same run. Requests carry a write key (X-Write-Key).
  *
  * Each run is a fresh Floe child process (`node --import tsx src/main.ts`, real Postgres JDBC
  * catalog and ledger, local-folder warehouse, WAL with fsync=always); autocannon in this process
@@ -19,6 +21,10 @@ import { createTestDatabase } from '../test/support/pg.ts'
 import { freePort } from '../test/support/s3.ts'
 import { ADMIN_TOKEN, adminFlush, createSite, spawnFloe } from '../test/e2e/support.ts'
 import { metadataLocation } from '../test/e2e/readback.ts'
+import { PgSql } from '../src/storage/index.ts'
+import { KeyStore } from '../src/sites/keys.ts'
+import { SecretStore } from '../src/sites/secrets.ts'
+import { requestSignature } from '../src/receive/write-auth.ts'
 
 const require = createRequire(import.meta.url)
 interface Result {
@@ -58,9 +64,24 @@ function template(siteId: string): string {
   })
 }
 
-function load(base: string, body: string): Promise<Result> {
+/** `secret`: sign every request (X-Floe-Timestamp + X-Floe-Signature over its own body). */
+function load(base: string, body: string, writeKey: string, secret?: string): Promise<Result> {
   let n = 0
   const run = `${process.pid}-${Date.now()}`
+  const setupRequest = (req: { headers: Record<string, string> }) => {
+    const text = body.replaceAll('@@', `${run}-${n++}`)
+    if (!secret) return { ...req, body: text }
+    const ts = String(Math.floor(Date.now() / 1000))
+    return {
+      ...req,
+      body: text,
+      headers: {
+        ...req.headers,
+        'x-floe-timestamp': ts,
+        'x-floe-signature': requestSignature(secret, ts, text),
+      },
+    }
+  }
   return new Promise((resolve, reject) =>
     autocannon(
       {
@@ -71,8 +92,8 @@ function load(base: string, body: string): Promise<Result> {
           {
             method: 'POST',
             path: '/v1/events',
-            headers: { 'content-type': 'application/json', 'user-agent': UA },
-            setupRequest: (req: object) => ({ ...req, body: body.replaceAll('@@', `${run}-${n++}`) }),
+            headers: { 'content-type': 'application/json', 'user-agent': UA, 'x-write-key': writeKey },
+            setupRequest,
           },
         ],
       },
@@ -91,11 +112,15 @@ async function committedRecords(databaseUrl: string): Promise<number> {
   return Number(cur?.summary['total-records'] ?? 0)
 }
 
-async function run(name: string, extraEnv: Record<string, string>): Promise<number> {
+async function run(name: string, extraEnv: Record<string, string>, signed: boolean): Promise<number> {
   const db = await createTestDatabase('v1_events_bench')
   const dataDir = mkdtempSync(path.join(tmpdir(), 'floe-v1-bench-'))
   try {
     const siteId = await createSite(db.url)
+    const sql = new PgSql(db.url)
+    const writeKey = (await (await KeyStore.open(sql)).create(siteId, 'write')).token
+    const secret = signed ? (await (await SecretStore.open(sql)).rotate(siteId)).secret : undefined
+    await sql.close()
     const floe = await spawnFloe({
       PORT: String(await freePort()),
       HOST: '127.0.0.1',
@@ -109,7 +134,7 @@ async function run(name: string, extraEnv: Record<string, string>): Promise<numb
       ...extraEnv,
     })
     const t0 = performance.now()
-    const res = await load(floe.base, template(siteId))
+    const res = await load(floe.base, template(siteId), writeKey, secret)
     const secs = (performance.now() - t0) / 1000
     const flushed = await adminFlush(floe.base)
     if (flushed.status !== 200) throw new Error(`flush failed: ${JSON.stringify(flushed.body)}`)
@@ -132,22 +157,23 @@ async function run(name: string, extraEnv: Record<string, string>): Promise<numb
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
-const variants: Array<[string, Record<string, string>]> = [
-  ['idempotency off', { FLOE_IDEMPOTENCY_WINDOW_SECONDS: '0' }],
-  ['idempotency on', {}],
+const variants: Array<[string, Record<string, string>, boolean]> = [
+  ['idempotency off', { FLOE_IDEMPOTENCY_WINDOW_SECONDS: '0' }, false],
+  ['idempotency on', {}, false],
+  ['idempotency on + signed', {}, true],
 ]
 const rates = new Map<string, number[]>(variants.map(([n]) => [n, []]))
 console.log(
   `/v1/events, ${BATCH}-event batches, ${CONNECTIONS} connections, ${SECONDS} s per run, ${PAIRS} pairs`,
 )
 for (let p = 0; p < PAIRS; p++)
-  for (const [name, env] of p % 2 === 0 ? variants : [...variants].reverse())
-    rates.get(name)!.push(await run(name, env))
+  for (const [name, env, signed] of p % 2 === 0 ? variants : [...variants].reverse())
+    rates.get(name)!.push(await run(name, env, signed))
 const off = median(rates.get('idempotency off')!)
 console.log('\nmedian accepted events/s:')
 for (const [name] of variants) {
   const m = median(rates.get(name)!)
-  console.log(`  ${name.padEnd(20)} ${Math.round(m)}  (${(m / off).toFixed(3)}x of idempotency off)`)
+  console.log(`  ${name.padEnd(24)} ${Math.round(m)}  (${(m / off).toFixed(3)}x of idempotency off)`)
 }
 console.log(
   `idempotency cost: ${((1 - median(rates.get('idempotency on')!) / off) * 100).toFixed(1)} % (target < 20 %)`,

@@ -15,6 +15,7 @@ import { openFileIO, openSql } from './storage/index.ts'
 import { createTableWriter, type TableWriter } from './write/append.ts'
 import { SiteStore } from './sites/store.ts'
 import { KeyStore } from './sites/keys.ts'
+import { SecretStore } from './sites/secrets.ts'
 import { openGeoReader } from './enrich/geo-reader.ts'
 import type { GeoReader } from './enrich/geo.ts'
 import { buildServer, type ServerPlugin } from './receive/server.ts'
@@ -75,6 +76,9 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
     }),
   )
   const keys = await during(db, () => KeyStore.open(sql))
+  const secrets = await during(db, () =>
+    SecretStore.open(sql, { cacheTtlMs: config.siteCacheTtlSeconds * 1000 }),
+  )
   const geo: GeoReader | undefined = config.geoliteDbPath
     ? await openGeoReader(config.geoliteDbPath)
     : undefined
@@ -82,7 +86,6 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
   const windowSeconds = config.v1Events.idempotencyWindowSeconds
   const ledger = windowSeconds > 0 ? await during(db, () => PgLedger.open(sql, { windowSeconds })) : undefined
   const buffer = new IngestBuffer({ config, writer, logger, ledger })
-  // Claims past their window are deleted hourly (at most one window + an hour after they expire).
   let ledgerCleanup: NodeJS.Timeout | undefined
   const maintenance = new MaintenanceRunner({
     catalog,
@@ -120,7 +123,17 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
     await sites.ping()
     await writer.load('pa_events')
   }
-  const server = await buildServer({ config, sites, keys, sink: buffer, geo, plugins, logger, ready })
+  const server = await buildServer({
+    config,
+    sites,
+    keys,
+    secrets,
+    sink: buffer,
+    geo,
+    plugins,
+    logger,
+    ready,
+  })
 
   let closed: Promise<boolean> | undefined
   return {
@@ -130,12 +143,12 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
     async start() {
       await during(catalogPhase(config), () => buffer.start())
       maintenance.start()
-      if (ledger) {
-        ledgerCleanup = setInterval(() => {
-          ledger.cleanup().catch((err) => logger.warn({ err }, 'idempotency ledger cleanup failed'))
-        }, 3_600_000)
-        ledgerCleanup.unref()
-      }
+      // Hourly: idempotency claims past their window, remembered signatures past their tolerance.
+      ledgerCleanup = setInterval(() => {
+        ledger?.cleanup().catch((err) => logger.warn({ err }, 'idempotency ledger cleanup failed'))
+        secrets.cleanupReplays().catch((err) => logger.warn({ err }, 'signature replay cleanup failed'))
+      }, 3_600_000)
+      ledgerCleanup.unref()
     },
     flush: () => buffer.flush(),
     close(deadline = Date.now() + config.shutdownTimeoutSeconds * 1000) {

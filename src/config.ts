@@ -105,6 +105,10 @@ export interface FloeConfig {
      * it lands no second row (docs/idempotency.md); 0 turns idempotency off.
      */
     idempotencyWindowSeconds: number
+    /** V1_SIGNATURE_TOLERANCE_SECONDS: accepted clock skew of X-Floe-Timestamp (and replay memory). */
+    signatureToleranceSeconds: number
+    /** V1_BROWSER_TOKEN_MAX_TTL_SECONDS: a browser token expiring later than this is refused. */
+    browserTokenMaxTtlSeconds: number
   }
   logLevel: string
   /** One log line per request at info (FLOE_LOG_REQUESTS); off by default, it costs throughput. */
@@ -298,6 +302,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
     v1Events: {
       maxPerRequest: int(env, 'V1_EVENTS_MAX_PER_REQUEST', 1000, 1),
       idempotencyWindowSeconds: int(env, 'FLOE_IDEMPOTENCY_WINDOW_SECONDS', 86_400),
+      signatureToleranceSeconds: int(env, 'V1_SIGNATURE_TOLERANCE_SECONDS', 300, 1),
+      browserTokenMaxTtlSeconds: int(env, 'V1_BROWSER_TOKEN_MAX_TTL_SECONDS', 3600, 1),
     },
     logLevel: str(env, 'LOG_LEVEL', 'info')!,
     logRequests: bool(env, 'FLOE_LOG_REQUESTS'),

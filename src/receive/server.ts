@@ -20,6 +20,9 @@ import { toHttpError } from './http-errors.ts'
 import { receiverLogger } from './logging.ts'
 import { isAdmin } from './admin-auth.ts'
 import { v1EventsPlugin } from './v1-events.ts'
+import { authorizeWrite } from './write-auth.ts'
+import { siteSecretsPlugin } from './site-secrets-routes.ts'
+import type { SecretStore } from '../sites/secrets.ts'
 import { createV1Enricher } from '../enrich/v1-event.ts'
 
 /**
@@ -33,6 +36,8 @@ export interface ServerDeps {
   sites: SiteStore
   /** Per-site keys (read, write, share), managed under /api/sites/:id/keys. */
   keys: KeyStore
+  /** Per-site signing secrets (signed /v1/events requests, browser tokens). */
+  secrets: SecretStore
   sink: EventSink
   /** MaxMind-format City reader (GEOLITE_DB_PATH); absent = geo only from CDN headers. */
   geo?: GeoReader
@@ -166,6 +171,19 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
     maxEvents: config.v1Events.maxPerRequest,
     rateLimit: config.rateLimit,
     clientIpHeader: config.clientIpHeader,
+    authorize: (req, siteId, rawBody) =>
+      authorizeWrite(req, siteId, rawBody, {
+        adminToken: config.adminToken,
+        keys: deps.keys,
+        secrets: deps.secrets,
+        signatureToleranceSeconds: config.v1Events.signatureToleranceSeconds,
+        browserTokenMaxTtlSeconds: config.v1Events.browserTokenMaxTtlSeconds,
+      }),
+  })
+  await app.register(siteSecretsPlugin, {
+    prefix: '/api/sites',
+    secrets: deps.secrets,
+    adminToken: config.adminToken,
   })
   await app.register(sitesPlugin, {
     prefix: '/api/sites',

@@ -3,7 +3,8 @@
  * `{schema_version, property_id, sent_at, events[]}`; each event is enriched on its own
  * (enrich/v1-event.ts) and answered on its own: `{accepted, duplicates, rejected, errors[],
  * events[]}`, 200 even when some (or all) events were refused. Only the envelope itself can fail
- * the request (400 naming the field, unknown site, 401/403 without a valid key, 503 backpressure).
+ * the request (400 naming the field, unknown site, 401/403 without a valid write key, browser token
+ * or signature (write-auth.ts), 503 backpressure).
  *
  * Idempotency: the accepted rows go to the sink with `claim: true`, so a `(site, event_id)` seen
  * within FLOE_IDEMPOTENCY_WINDOW_SECONDS is answered `duplicate` and lands no second row, across
@@ -30,10 +31,10 @@ export interface V1EventsOptions {
   rateLimit: { perIpPerMinute: number; perSitePerMinute: number }
   clientIpHeader: string | undefined
   /**
-   * Checks the request may write to `siteId` (write keys, signed tokens, signatures); throws
-   * AuthError (401/403). Absent: the route is open, like /api/send.
+   * Checks the request may write to `siteId` (write keys, browser tokens, signatures over the raw
+   * body: write-auth.ts); throws AuthError (401/403).
    */
-  authorize?: (req: FastifyRequest, siteId: string) => Promise<void>
+  authorize: (req: FastifyRequest, siteId: string, rawBody: string) => Promise<void>
 }
 
 export type V1EventStatus = 'accepted' | 'duplicate' | 'rejected'
@@ -103,6 +104,15 @@ const eventIdOf = (raw: unknown): string | null => {
 
 export async function v1EventsPlugin(app: FastifyInstance, opts: V1EventsOptions): Promise<void> {
   const { enricher, sink } = opts
+  // The raw body is kept for the signature check (an HMAC is over the exact bytes sent).
+  const rawBodies = new WeakMap<FastifyRequest, string>()
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = String(body)
+    rawBodies.set(req, text)
+    parseJson(req, text, done)
+  })
   const perIp = createLimiter(app, 'ip', opts.rateLimit.perIpPerMinute)
   const perSite = createLimiter(app, 'site', opts.rateLimit.perSitePerMinute)
   app.addHook('onRequest', async (req) => {
@@ -121,7 +131,7 @@ export async function v1EventsPlugin(app: FastifyInstance, opts: V1EventsOptions
         )
       if (body.sent_at !== undefined) parseTimestamp(body.sent_at, 'sent_at')
       const siteId = body.property_id.toLowerCase()
-      if (opts.authorize) await opts.authorize(req, siteId)
+      await opts.authorize(req, siteId, rawBodies.get(req) ?? '')
       const site = await opts.lookupSite(siteId)
       if (!site || site.deletedAt !== null)
         throw new ValidationError('property_id', `unknown or deleted site ${siteId}`)

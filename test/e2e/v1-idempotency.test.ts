@@ -20,6 +20,8 @@ import {
   type Services,
 } from './support.ts'
 import { metadataLocation, queryWithDuckDB, readWithIcebird } from './readback.ts'
+import { PgSql } from '../../src/storage/index.ts'
+import { KeyStore } from '../../src/sites/keys.ts'
 
 let services: Services
 let envA: Record<string, string>
@@ -52,10 +54,17 @@ interface V1Answer {
   events: { event_id: string; status: string }[]
 }
 
+let writeKey = ''
+
 async function post(base: string, body: unknown): Promise<{ status: number; body: V1Answer }> {
   const res = await fetch(`${base}/v1/events`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'user-agent': UA, 'x-forwarded-for': '203.0.113.9' },
+    headers: {
+      'content-type': 'application/json',
+      'user-agent': UA,
+      'x-forwarded-for': '203.0.113.9',
+      'x-write-key': writeKey,
+    },
     body: JSON.stringify(body),
   })
   return { status: res.status, body: (await res.json()) as V1Answer }
@@ -67,6 +76,9 @@ describe('the same /v1/events batch, again and again', () => {
     { timeout: 180_000 },
     async () => {
       const siteId = await createSite(services.db.url)
+      const sql = new PgSql(services.db.url)
+      writeKey = (await (await KeyStore.open(sql)).create(siteId, 'write')).token
+      await sql.close()
       const now = Date.now()
       const ids = Array.from({ length: 100 }, () => randomUUID())
       const batch = {

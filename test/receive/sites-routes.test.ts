@@ -116,6 +116,7 @@ describe('health', () => {
       config: r.config,
       sites: r.sites,
       keys: r.keys,
+      secrets: r.secrets,
       sink: r.sink,
       logger: pino({ level: 'silent' }),
       ready: async () => {

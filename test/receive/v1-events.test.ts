@@ -9,6 +9,7 @@ import { CHROME_UA, startTestReceiver, type TestReceiver } from './support.ts'
 
 let r: TestReceiver
 let siteId: string
+let writeKey: string
 
 beforeAll(async () => {
   r = await startTestReceiver(
@@ -16,6 +17,7 @@ beforeAll(async () => {
     { withGeo: true },
   )
   siteId = (await r.sites.create({ name: 'V1', domains: ['example.com'] })).id
+  writeKey = (await r.keys.create(siteId, 'write')).token
 })
 
 afterAll(async () => {
@@ -30,6 +32,7 @@ const post = (body: unknown, headers: Record<string, string> = {}) =>
       'content-type': 'application/json',
       'user-agent': CHROME_UA,
       'x-forwarded-for': '81.2.69.142',
+      authorization: `Bearer ${writeKey}`,
       ...headers,
     },
     payload: JSON.stringify(body),
@@ -135,7 +138,6 @@ describe('POST /v1/events', () => {
       [{ events: [] }, 'body.property_id'],
       [{ property_id: siteId }, 'body.events'],
       [{ property_id: siteId, events: {} }, 'body.events'],
-      [{ property_id: '6c1e4f0a-3b7d-4c2e-9a51-0d8f7b2c4e19', events: [] }, 'property_id'],
       [{ property_id: siteId, events: Array(6).fill({}) }, 'events'],
       [{ property_id: siteId, sent_at: 'yesterday', events: [] }, 'sent_at'],
     ]
@@ -144,6 +146,13 @@ describe('POST /v1/events', () => {
       expect(res.statusCode, JSON.stringify(body)).toBe(400)
       expect(res.json().error.field).toBe(field)
     }
+    // An unknown site (with the admin token, which passes for any site).
+    const unknown = await post(
+      { property_id: '6c1e4f0a-3b7d-4c2e-9a51-0d8f7b2c4e19', events: [] },
+      { authorization: 'Bearer admin-token' },
+    )
+    expect(unknown.statusCode).toBe(400)
+    expect(unknown.json().error.field).toBe('property_id')
   })
 
   it('a bot user agent is rejected per event, with code bot', async () => {
