@@ -91,6 +91,8 @@ async function serve(kind: Kind): Promise<void> {
     const keys = await KeyStore.open(benchSql)
     const { SecretStore } = await import('../src/sites/secrets.ts')
     const secrets = await SecretStore.open(benchSql)
+    const { SamplingStore } = await import('../src/sites/sampling.ts')
+    const sampling = await SamplingStore.open(benchSql)
     let accepted = 0
     const sink = { accept: async () => void accepted++ } // no-op sink: receiver-only figure
     const receiver = await buildReceiver({
@@ -98,6 +100,7 @@ async function serve(kind: Kind): Promise<void> {
       sites,
       keys,
       secrets,
+      sampling,
       sink,
       geo: await openGeoReader(GEO),
       logger: pino({ level: 'warn' }),

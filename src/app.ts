@@ -16,6 +16,7 @@ import { createTableWriter, type TableWriter } from './write/append.ts'
 import { SiteStore } from './sites/store.ts'
 import { KeyStore } from './sites/keys.ts'
 import { SecretStore } from './sites/secrets.ts'
+import { SamplingStore } from './sites/sampling.ts'
 import { openGeoReader } from './enrich/geo-reader.ts'
 import type { GeoReader } from './enrich/geo.ts'
 import { buildServer, type ServerPlugin } from './receive/server.ts'
@@ -76,6 +77,9 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
     }),
   )
   const keys = await during(db, () => KeyStore.open(sql))
+  const sampling = await during(db, () =>
+    SamplingStore.open(sql, { cacheTtlMs: config.siteCacheTtlSeconds * 1000 }),
+  )
   const secrets = await during(db, () =>
     SecretStore.open(sql, { cacheTtlMs: config.siteCacheTtlSeconds * 1000 }),
   )
@@ -128,6 +132,7 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
     sites,
     keys,
     secrets,
+    sampling,
     sink: buffer,
     geo,
     plugins,

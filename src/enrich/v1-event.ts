@@ -42,7 +42,15 @@ export interface V1EnricherOptions {
 }
 
 export type V1Outcome =
-  { kind: 'bot' } | { kind: 'row'; event: EventRow; session: SessionRow | null; sessionKey: string }
+  | { kind: 'bot' }
+  | {
+      kind: 'row'
+      event: EventRow
+      session: SessionRow | null
+      sessionKey: string
+      /** Who the event is about, for visitor sampling: user_id_hash ?? visitor_id ?? session id. */
+      visitorKey: string
+    }
 
 export interface V1Enricher {
   /** Rows for `events[index]` of site `siteId`; throws ValidationError naming the field. */
@@ -211,7 +219,7 @@ export function createV1Enricher(opts: V1EnricherOptions): V1Enricher {
         session_data: null,
       }
     }
-    return { kind: 'row', event, session, sessionKey }
+    return { kind: 'row', event, session, sessionKey, visitorKey: userIdHash ?? visitorId ?? sessionId }
   }
 
   return { enrich, forget: (key) => void seen.delete(key) }

@@ -23,6 +23,8 @@ import { v1EventsPlugin } from './v1-events.ts'
 import { authorizeWrite } from './write-auth.ts'
 import { siteSecretsPlugin } from './site-secrets-routes.ts'
 import type { SecretStore } from '../sites/secrets.ts'
+import type { SamplingStore } from '../sites/sampling.ts'
+import { siteSamplingPlugin } from './site-sampling-routes.ts'
 import { createV1Enricher } from '../enrich/v1-event.ts'
 
 /**
@@ -38,6 +40,8 @@ export interface ServerDeps {
   keys: KeyStore
   /** Per-site signing secrets (signed /v1/events requests, browser tokens). */
   secrets: SecretStore
+  /** Per-site sampling rules for /v1/events. */
+  sampling: SamplingStore
   sink: EventSink
   /** MaxMind-format City reader (GEOLITE_DB_PATH); absent = geo only from CDN headers. */
   geo?: GeoReader
@@ -168,6 +172,7 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
     }),
     sink: deps.sink,
     lookupSite: (id) => sites.get(id),
+    samplingRules: (id) => deps.sampling.get(id),
     maxEvents: config.v1Events.maxPerRequest,
     rateLimit: config.rateLimit,
     clientIpHeader: config.clientIpHeader,
@@ -179,6 +184,11 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
         signatureToleranceSeconds: config.v1Events.signatureToleranceSeconds,
         browserTokenMaxTtlSeconds: config.v1Events.browserTokenMaxTtlSeconds,
       }),
+  })
+  await app.register(siteSamplingPlugin, {
+    prefix: '/api/sites',
+    sampling: deps.sampling,
+    adminToken: config.adminToken,
   })
   await app.register(siteSecretsPlugin, {
     prefix: '/api/sites',

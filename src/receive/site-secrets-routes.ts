@@ -9,6 +9,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { SecretStore } from '../sites/secrets.ts'
 import { checkAdmin } from './admin-auth.ts'
+import { strictBodyCompiler } from './strict-body.ts'
 
 export interface SiteSecretsOptions {
   secrets: SecretStore
@@ -24,6 +25,8 @@ const params = {
 
 export async function siteSecretsPlugin(app: FastifyInstance, opts: SiteSecretsOptions): Promise<void> {
   app.addHook('onRequest', async (req) => checkAdmin(req, opts.adminToken))
+  // Bodies exactly as sent: no type coercion, unknown fields refused (strict-body.ts).
+  app.setValidatorCompiler(strictBodyCompiler)
   app.post<{ Params: { id: string } }>(
     '/:id/signing-secret',
     {

@@ -17,15 +17,19 @@ import type { EventRow, RowsByTable } from '../rows.ts'
 import { ValidationError } from '../errors.ts'
 import type { RequestContext } from '../enrich/process.ts'
 import { parseTimestamp, type V1Enricher } from '../enrich/v1-event.ts'
+import { keep, ruleFor, type SamplingRule } from '../enrich/sampling.ts'
 import { toHttpError } from './http-errors.ts'
 import { createLimiter, ipRateKey } from './rate-limit.ts'
 import { countRejected } from './rejections.ts'
 import { limiterAddress } from './client-address.ts'
+import { strictBodyCompiler } from './strict-body.ts'
 
 export interface V1EventsOptions {
   enricher: V1Enricher
   sink: EventSink
   lookupSite(siteId: string): Promise<{ deletedAt: string | null } | null>
+  /** The site's sampling rules (sites/sampling.ts); kept rows carry the rule's rate. */
+  samplingRules(siteId: string): Promise<SamplingRule[]>
   /** V1_EVENTS_MAX_PER_REQUEST. */
   maxEvents: number
   rateLimit: { perIpPerMinute: number; perSitePerMinute: number }
@@ -37,7 +41,7 @@ export interface V1EventsOptions {
   authorize: (req: FastifyRequest, siteId: string, rawBody: string) => Promise<void>
 }
 
-export type V1EventStatus = 'accepted' | 'duplicate' | 'rejected'
+export type V1EventStatus = 'accepted' | 'duplicate' | 'rejected' | 'sampled'
 
 const bodySchema = {
   type: 'object',
@@ -57,6 +61,7 @@ const responseSchema = {
     properties: {
       accepted: { type: 'integer' },
       duplicates: { type: 'integer' },
+      sampled: { type: 'integer' },
       rejected: { type: 'integer' },
       errors: {
         type: 'array',
@@ -113,6 +118,8 @@ export async function v1EventsPlugin(app: FastifyInstance, opts: V1EventsOptions
     rawBodies.set(req, text)
     parseJson(req, text, done)
   })
+  // No type coercion (a numeric property_id is a 400, not a string); unknown fields stay tolerated.
+  app.setValidatorCompiler(strictBodyCompiler)
   const perIp = createLimiter(app, 'ip', opts.rateLimit.perIpPerMinute)
   const perSite = createLimiter(app, 'site', opts.rateLimit.perSitePerMinute)
   app.addHook('onRequest', async (req) => {
@@ -136,6 +143,8 @@ export async function v1EventsPlugin(app: FastifyInstance, opts: V1EventsOptions
       if (!site || site.deletedAt !== null)
         throw new ValidationError('property_id', `unknown or deleted site ${siteId}`)
       await perSite.hit(req, siteId)
+      const rules = await opts.samplingRules(siteId)
+      let sampled = 0
 
       const ctx: RequestContext = {
         headers: req.headers,
@@ -155,6 +164,17 @@ export async function v1EventsPlugin(app: FastifyInstance, opts: V1EventsOptions
             errors.push({ index, event_id: eventIdOf(raw), code: 'bot', message: 'the user agent is a bot' })
             return
           }
+          const rule = rules.length > 0 ? ruleFor(rules, out.event.event_name ?? 'pageview') : undefined
+          if (
+            rule &&
+            !keep(rule, { siteId, visitorKey: out.visitorKey, tsMs: out.event.event_time / 1000 })
+          ) {
+            if (out.session) enricher.forget(out.sessionKey)
+            statuses[index] = 'sampled'
+            sampled++
+            return
+          }
+          if (rule && rule.rate < 1) out.event.sample_rate = rule.rate
           rows.pa_events.push(out.event)
           indexOf.set(out.event, index)
           if (out.session) {
@@ -176,6 +196,7 @@ export async function v1EventsPlugin(app: FastifyInstance, opts: V1EventsOptions
         }
       })
       const rejected = errors.length
+      if (sampled > 0) countRejected('sampled', sampled)
       if (rejected > 0) {
         countRejected('invalid', errors.filter((e) => e.code === 'invalid').length)
         countRejected('bot', errors.filter((e) => e.code === 'bot').length)
@@ -197,6 +218,7 @@ export async function v1EventsPlugin(app: FastifyInstance, opts: V1EventsOptions
       return {
         accepted: rows.pa_events.length - duplicates,
         duplicates,
+        sampled,
         rejected,
         errors,
         events: body.events.map((raw, i) => ({ event_id: eventIdOf(raw), status: statuses[i] })),

@@ -12,6 +12,7 @@ import { PgSql } from '../../src/storage/pg.ts'
 import { SiteStore } from '../../src/sites/store.ts'
 import { KeyStore } from '../../src/sites/keys.ts'
 import { SecretStore } from '../../src/sites/secrets.ts'
+import { SamplingStore } from '../../src/sites/sampling.ts'
 import { loadConfig } from '../../src/config.ts'
 import { buildReceiver } from '../../src/receive/server.ts'
 import { metricsRoute } from '../../src/receive/metrics-route.ts'
@@ -47,6 +48,7 @@ beforeAll(async () => {
       sites,
       keys: await KeyStore.open(sql),
       secrets: await SecretStore.open(sql),
+      sampling: await SamplingStore.open(sql),
       sink,
       logger: pino({ level: 'silent' }),
       plugins: [(a) => a.register(metricsRoute)],

@@ -117,6 +117,7 @@ describe('health', () => {
       sites: r.sites,
       keys: r.keys,
       secrets: r.secrets,
+      sampling: r.sampling,
       sink: r.sink,
       logger: pino({ level: 'silent' }),
       ready: async () => {

@@ -5,7 +5,7 @@
  * the envelope itself fails the request (400 naming the field).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CHROME_UA, startTestReceiver, type TestReceiver } from './support.ts'
+import { ADMIN, CHROME_UA, startTestReceiver, type TestReceiver } from './support.ts'
 
 let r: TestReceiver
 let siteId: string
@@ -161,5 +161,77 @@ describe('POST /v1/events', () => {
       { 'user-agent': 'Googlebot/2.1 (+http://www.google.com/bot.html)' },
     )
     expect(res.json()).toMatchObject({ accepted: 0, rejected: 1, errors: [{ index: 0, code: 'bot' }] })
+  })
+})
+
+describe('sampling rules (admin API) applied to /v1/events', () => {
+  it('strict bodies; visitor sampling keeps whole visitors, kept rows carry sample_rate', async () => {
+    const url = `/api/sites/${siteId}/sampling`
+    const put = (payload: unknown) =>
+      r.app.inject({
+        method: 'PUT',
+        url,
+        headers: { ...ADMIN, 'content-type': 'application/json' },
+        payload: JSON.stringify(payload),
+      })
+    expect((await r.app.inject({ method: 'PUT', url, payload: { rules: [] } })).statusCode).toBe(401)
+    for (const [body, field] of [
+      [{ rules: [{ event_type: '*', mode: 'random', rate: 0 }] }, 'body.rules.0.rate'],
+      [{ rules: [{ event_type: '*', mode: 'sometimes', rate: 0.5 }] }, 'body.rules.0.mode'],
+      [{ rules: [{ event_type: '*', mode: 'window', rate: 0.5 }] }, 'body.rules.0.window_seconds'],
+      [{ rules: [{ event_type: '*', mode: 'random', rate: 0.5, extra: 1 }] }, 'body.rules.0.extra'],
+      [{ rules: [], more: true }, 'body.more'],
+    ] as const) {
+      const res = await put(body)
+      expect(res.statusCode, JSON.stringify(body)).toBe(400)
+      expect(res.json().error.field).toBe(field)
+    }
+    const set = await put({
+      rules: [
+        { event_type: 'pageview', mode: 'visitor', rate: 0.25 },
+        { event_type: 'signup', mode: 'random', rate: 1 },
+      ],
+    })
+    expect(set.statusCode).toBe(200)
+    expect((await r.app.inject({ method: 'GET', url, headers: ADMIN })).json()).toEqual(set.json())
+
+    const events = []
+    for (let v = 0; v < 40; v++)
+      for (let e = 0; e < 3; e++)
+        events.push({
+          event_id: `smp-${v}-${e}`,
+          type: 'pageview',
+          ts: iso(e * 1000),
+          identity: { visitor_id: `sv-${v}` },
+        })
+    events.push({ event_id: 'smp-signup', type: 'signup', ts: iso(0), identity: { visitor_id: 'sv-0' } })
+    r.sink.batches.length = 0
+    // V1_EVENTS_MAX_PER_REQUEST is 5 in this file: send in fives.
+    const answers = []
+    for (let i = 0; i < events.length; i += 5) {
+      const a = await r.app.inject({
+        method: 'POST',
+        url: '/v1/events',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${writeKey}`,
+          'user-agent': CHROME_UA,
+        },
+        payload: JSON.stringify({ property_id: siteId, events: events.slice(i, i + 5) }),
+      })
+      answers.push(...(a.json().events as { event_id: string; status: string }[]))
+    }
+    const kept = r.sink.events
+    const keptVisitors = new Set(
+      kept.filter((e) => e.event_name === null).map((e) => e.event_id.split('-')[1]),
+    )
+    for (const v of keptVisitors)
+      expect(kept.filter((e) => e.event_id.startsWith(`smp-${v}-`))).toHaveLength(3)
+    expect(keptVisitors.size).toBeGreaterThan(0)
+    expect(keptVisitors.size).toBeLessThan(40)
+    for (const e of kept.filter((x) => x.event_name === null)) expect(e.sample_rate).toBe(0.25)
+    expect(kept.find((e) => e.event_id === 'smp-signup')!.sample_rate).toBeNull() // rate 1: not sampled
+    expect(answers.filter((a) => a.status === 'sampled')).toHaveLength(120 - keptVisitors.size * 3)
+    await put({ rules: [] })
   })
 })
