@@ -11,17 +11,11 @@ import type { SamplingStore } from '../sites/sampling.ts'
 import { ValidationError } from '../errors.ts'
 import { checkAdmin } from './admin-auth.ts'
 import { strictBodyCompiler } from './strict-body.ts'
+import { siteIdParams as params } from './site-secrets-routes.ts'
 
 export interface SiteSamplingOptions {
   sampling: SamplingStore
   adminToken: string | undefined
-}
-
-const params = {
-  type: 'object',
-  required: ['id'],
-  additionalProperties: false,
-  properties: { id: { type: 'string', maxLength: 64 } },
 }
 
 const ruleSchema = {

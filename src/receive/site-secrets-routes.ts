@@ -16,7 +16,8 @@ export interface SiteSecretsOptions {
   adminToken: string | undefined
 }
 
-const params = {
+/** `:id` of a site route. */
+export const siteIdParams = {
   type: 'object',
   required: ['id'],
   additionalProperties: false,
@@ -31,7 +32,7 @@ export async function siteSecretsPlugin(app: FastifyInstance, opts: SiteSecretsO
     '/:id/signing-secret',
     {
       schema: {
-        params,
+        params: siteIdParams,
         body: { type: 'null' },
         response: {
           201: {
@@ -47,7 +48,7 @@ export async function siteSecretsPlugin(app: FastifyInstance, opts: SiteSecretsO
     '/:id/signing-secret',
     {
       schema: {
-        params,
+        params: siteIdParams,
         response: { 200: { type: 'object', properties: { removed: { type: 'boolean' } } } },
       },
     },
