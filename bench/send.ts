@@ -89,12 +89,18 @@ async function serve(kind: Kind): Promise<void> {
     const sites = await SiteStore.open(benchSql)
     const { KeyStore } = await import('../src/sites/keys.ts')
     const keys = await KeyStore.open(benchSql)
+    const { SecretStore } = await import('../src/sites/secrets.ts')
+    const secrets = await SecretStore.open(benchSql)
+    const { SamplingStore } = await import('../src/sites/sampling.ts')
+    const sampling = await SamplingStore.open(benchSql)
     let accepted = 0
     const sink = { accept: async () => void accepted++ } // no-op sink: receiver-only figure
     const receiver = await buildReceiver({
       config,
       sites,
       keys,
+      secrets,
+      sampling,
       sink,
       geo: await openGeoReader(GEO),
       logger: pino({ level: 'warn' }),

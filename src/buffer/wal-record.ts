@@ -7,7 +7,9 @@
  *   offset 0   u32 LE  payload length N
  *   offset 4   u32 LE  CRC-32 of bytes [8, 16 + N)  (seq + payload, so a torn seq is caught too)
  *   offset 8   u64 LE  seq (per-writer, strictly increasing, < 2^53)
- *   offset 16  N bytes UTF-8 JSON `{"pa_events": [rows], "pa_sessions": [rows]}` (empty tables omitted)
+ *   offset 16  N bytes UTF-8 JSON `{"pa_events": [rows], "pa_sessions": [rows]}` (empty tables omitted),
+ *              plus `"claimed": true` when the record's keyed rows were claimed in the idempotency
+ *              ledger under (writer id, seq) (buffer/ledger.ts; recovery keeps only the rows it holds)
  *
  * Why hand-written: the format is 20 lines, and what matters is exactly how a torn tail is detected
  * after a crash; no npm WAL library gives that with group commit and per-table truncation.
@@ -28,6 +30,8 @@ export type TableRows = Partial<Record<TableName, readonly Row[]>>
 export interface WalRecord {
   seq: number
   tables: Partial<Record<TableName, Row[]>>
+  /** The record's keyed rows were claimed in the idempotency ledger (buffer/ledger.ts). */
+  claimed?: boolean
   /** Encoded size on disk (header + payload). */
   bytes: number
 }
@@ -38,7 +42,7 @@ export interface EncodedRecord {
   sizes: Partial<Record<TableName, number>>
 }
 
-export function encodeRecord(seq: number, tables: TableRows): EncodedRecord {
+export function encodeRecord(seq: number, tables: TableRows, claimed = false): EncodedRecord {
   // Built from per-table JSON strings so each table's share of the record is known.
   const parts: string[] = []
   const sizes: Partial<Record<TableName, number>> = {}
@@ -49,6 +53,7 @@ export function encodeRecord(seq: number, tables: TableRows): EncodedRecord {
     sizes[t] = Buffer.byteLength(json)
     parts.push(`"${t}":${json}`)
   }
+  if (claimed) parts.push('"claimed":true')
   const payload = Buffer.from(`{${parts.join(',')}}`, 'utf8')
   const buf = Buffer.allocUnsafe(RECORD_HEADER_BYTES + payload.length)
   buf.writeUInt32LE(payload.length, 0)
@@ -91,12 +96,14 @@ export function decodeSegment(buf: Buffer): DecodedSegment {
     }
     const tables: Partial<Record<TableName, Row[]>> = {}
     let valid = parsed !== null && typeof parsed === 'object'
+    let claimed = false
     for (const [k, v] of Object.entries(parsed ?? {})) {
-      if (!TABLE_NAMES.includes(k as TableName) || !Array.isArray(v)) valid = false
+      if (k === 'claimed' && v === true) claimed = true
+      else if (!TABLE_NAMES.includes(k as TableName) || !Array.isArray(v)) valid = false
       else tables[k as TableName] = v as Row[]
     }
     if (!valid) break
-    records.push({ seq, tables, bytes: end - off })
+    records.push(claimed ? { seq, tables, bytes: end - off, claimed } : { seq, tables, bytes: end - off })
     lastSeq = seq
     off = end
   }

@@ -49,8 +49,11 @@ export interface WriteAheadLog {
   readonly enabled: boolean
   /** Highest seq whose record is durable; a flush may only commit rows up to it. */
   readonly durableSeq: number
-  /** One record for all tables of one `accept`: durable together or not at all. */
-  append(tables: TableRows): Appended
+  /**
+   * One record for all tables of one `accept`: durable together or not at all. `claimed`: its
+   * keyed rows are claimed in the idempotency ledger under this seq (wal-record.ts).
+   */
+  append(tables: TableRows, claimed?: boolean): Appended
   /** Deletes segments whose records all have seq <= throughSeq. */
   truncate(throughSeq: number): Promise<void>
   sizeBytes(): number
@@ -130,10 +133,10 @@ class FileWal implements WriteAheadLog {
     }
   }
 
-  append(tables: TableRows): Appended {
+  append(tables: TableRows, claimed = false): Appended {
     if (this.closed) throw new Error('write-ahead log is closed')
     const seq = this.nextSeq++
-    const { buf, sizes } = encodeRecord(seq, tables)
+    const { buf, sizes } = encodeRecord(seq, tables, claimed)
     let resolve!: () => void
     let reject!: (err: unknown) => void
     const durable = new Promise<void>((res, rej) => {

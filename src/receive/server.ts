@@ -19,6 +19,13 @@ import { trackerPlugin } from './tracker.ts'
 import { toHttpError } from './http-errors.ts'
 import { receiverLogger } from './logging.ts'
 import { isAdmin } from './admin-auth.ts'
+import { v1EventsPlugin } from './v1-events.ts'
+import { authorizeWrite } from './write-auth.ts'
+import { siteSecretsPlugin } from './site-secrets-routes.ts'
+import type { SecretStore } from '../sites/secrets.ts'
+import type { SamplingStore } from '../sites/sampling.ts'
+import { siteSamplingPlugin } from './site-sampling-routes.ts'
+import { createV1Enricher } from '../enrich/v1-event.ts'
 
 /**
  * Extra routes registered next to Floe's own (admin flush, /metrics, /iceberg/v1): a function that
@@ -31,6 +38,10 @@ export interface ServerDeps {
   sites: SiteStore
   /** Per-site keys (read, write, share), managed under /api/sites/:id/keys. */
   keys: KeyStore
+  /** Per-site signing secrets (signed /v1/events requests, browser tokens). */
+  secrets: SecretStore
+  /** Per-site sampling rules for /v1/events. */
+  sampling: SamplingStore
   sink: EventSink
   /** MaxMind-format City reader (GEOLITE_DB_PATH); absent = geo only from CDN headers. */
   geo?: GeoReader
@@ -149,6 +160,40 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
     corsAllowAll: config.corsAllowAll,
     rateLimit: config.rateLimit,
     clientIpHeader: config.clientIpHeader,
+  })
+  await app.register(v1EventsPlugin, {
+    prefix: '/v1',
+    enricher: createV1Enricher({
+      appSecret: config.appSecret,
+      clientIpHeader: config.clientIpHeader,
+      disableBotCheck: config.disableBotCheck,
+      geo: deps.geo,
+      eventTimeWindow: config.eventTime,
+    }),
+    sink: deps.sink,
+    lookupSite: (id) => sites.get(id),
+    samplingRules: (id) => deps.sampling.get(id),
+    maxEvents: config.v1Events.maxPerRequest,
+    rateLimit: config.rateLimit,
+    clientIpHeader: config.clientIpHeader,
+    authorize: (req, siteId, rawBody) =>
+      authorizeWrite(req, siteId, rawBody, {
+        adminToken: config.adminToken,
+        keys: deps.keys,
+        secrets: deps.secrets,
+        signatureToleranceSeconds: config.v1Events.signatureToleranceSeconds,
+        browserTokenMaxTtlSeconds: config.v1Events.browserTokenMaxTtlSeconds,
+      }),
+  })
+  await app.register(siteSamplingPlugin, {
+    prefix: '/api/sites',
+    sampling: deps.sampling,
+    adminToken: config.adminToken,
+  })
+  await app.register(siteSecretsPlugin, {
+    prefix: '/api/sites',
+    secrets: deps.secrets,
+    adminToken: config.adminToken,
   })
   await app.register(sitesPlugin, {
     prefix: '/api/sites',

@@ -38,6 +38,7 @@ import { metadataDir } from '../table/metadata-file.ts'
 import { mergeManifests, mergePolicy } from './manifest-merge.ts'
 import { deleteAll, stageAppend, type StagedAppend } from './data-files.ts'
 import { locationUnder } from '../commit/identifier.ts'
+import { addColumnsCommit, missingColumns } from '../table/schema-evolution.ts'
 
 export interface AppendOptions {
   /** Extra snapshot summary properties (string values only). */
@@ -310,9 +311,31 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
     })
   }
 
+  /**
+   * Tables created before Floe's definition gained columns (pa_events' `campaign_id`, `source`,
+   * `sample_rate`) are upgraded in place on start: one add-columns commit (schema-evolution.ts).
+   * Returns the table as it is after the upgrade.
+   */
+  async function upgradeSchema(table: TableName, loaded: LoadedTable): Promise<LoadedTable> {
+    const wanted = definitions[table].schema.fields
+    if (!addColumnsCommit(table, loaded.metadata, wanted)) return loaded
+    const { committed } = await commitWithRetry({
+      catalog,
+      id: idOf(table),
+      io,
+      base: loaded,
+      retry: retryOverrides,
+      sleep: opts.sleep,
+      build: async (t) => addColumnsCommit(table, t.metadata, wanted) ?? { requirements: [], updates: [] },
+      landed: (md) => missingColumns(currentSchema(md), wanted).length === 0,
+    })
+    return committed
+  }
+
   return {
     async ensureTables() {
-      for (const table of TABLE_NAMES) await adoptMaintenanceProperties(table, await ensureTable(table))
+      for (const table of TABLE_NAMES)
+        await adoptMaintenanceProperties(table, await upgradeSchema(table, await ensureTable(table)))
     },
     append(table, rows, options = {}) {
       const prev = queues.get(table) ?? Promise.resolve()
