@@ -331,7 +331,9 @@ async function main(): Promise<void> {
       console.log(
         `WAL + buffer + flushes (durable - full): ${(durable.cpuUsPerReq - full.cpuUsPerReq).toFixed(1)} µs per request`,
       )
-    console.log(`default settings (durable) / bare: ${(durable.peakRps / bare.peakRps).toFixed(2)} (target >= 0.5)`)
+    console.log(
+      `default settings (durable) / bare: ${(durable.peakRps / bare.peakRps).toFixed(2)} (target >= 0.5)`,
+    )
   }
   if (durable && nowal)
     console.log(
