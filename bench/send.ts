@@ -151,6 +151,7 @@ async function serve(kind: Kind): Promise<void> {
   // Server CPU time, read by the parent around each peak phase: CPU µs per request does not depend
   // on how much of the (shared) machine this process happened to get.
   app.get('/__bench/cpu', async () => process.cpuUsage())
+  if (kind === 'bare') process.on('SIGTERM', () => process.exit(0)) // exit normally: --cpu-prof writes then
   const address = await app.listen({ port: 0, host: '127.0.0.1' })
   process.stdout.write(`LISTENING ${address}\n`)
 }
@@ -160,7 +161,12 @@ function startServer(
   kind: string,
   env: Record<string, string>,
 ): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SELF, 'serve', kind], {
+  // BENCH_PROFILE=<dir>: each server writes a V8 CPU profile there on exit (bench/profile-summary.ts
+  // breaks it down by stage).
+  const prof = process.env.BENCH_PROFILE
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`, `--cpu-prof-name=${kind}.cpuprofile`]
+    : []
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', SELF, 'serve', kind], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
