@@ -23,7 +23,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createRequire } from 'node:module'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -70,6 +70,8 @@ const GEO = [
 async function serve(kind: Kind): Promise<void> {
   const { default: Fastify } = await import('fastify')
   let app
+  /** What a server does on SIGTERM before it exits. */
+  let stop = async (): Promise<void> => undefined
   if (kind === 'durable' || kind === 'nowal') {
     const pino = (await import('pino')).default
     const { loadConfig } = await import('../src/config.ts')
@@ -92,12 +94,10 @@ async function serve(kind: Kind): Promise<void> {
     )
     await floe.start()
     app = floe.server
-    process.on('SIGTERM', () => {
-      void floe.close().finally(() => {
-        rmSync(dataDir, { recursive: true, force: true })
-        process.exit(0)
-      })
-    })
+    stop = async () => {
+      await floe.close()
+      rmSync(dataDir, { recursive: true, force: true })
+    }
   } else if (kind === 'bare') {
     app = Fastify()
     app.post('/api/send', async (req) => {
@@ -143,15 +143,33 @@ async function serve(kind: Kind): Promise<void> {
       }
       receiver.pipeline.process = async () => fixed
     }
-    process.on('SIGTERM', () => {
-      process.stderr.write(`accepted ${accepted}\n`)
-      process.exit(0)
-    })
+    stop = async () => void process.stderr.write(`accepted ${accepted}\n`)
   }
   // Server CPU time, read by the parent around each peak phase: CPU µs per request does not depend
   // on how much of the (shared) machine this process happened to get.
-  app.get('/__bench/cpu', async () => process.cpuUsage())
-  if (kind === 'bare') process.on('SIGTERM', () => process.exit(0)) // exit normally: --cpu-prof writes then
+  // BENCH_PROFILE=<dir>: a V8 CPU profile of the measured phases (from the first CPU reading, after
+  // the warm-up, to SIGTERM), written as <dir>/<kind>.cpuprofile; bench/profile-summary.ts breaks
+  // it down by stage. Start-up (module loading, compiling) is left out.
+  const profileDir = process.env.BENCH_PROFILE
+  let profiler: import('node:inspector/promises').Session | undefined
+  app.get('/__bench/cpu', async () => {
+    if (profileDir && !profiler) {
+      const { Session } = await import('node:inspector/promises')
+      profiler = new Session()
+      profiler.connect()
+      await profiler.post('Profiler.enable')
+      await profiler.post('Profiler.start')
+    }
+    return process.cpuUsage()
+  })
+  process.on('SIGTERM', async () => {
+    if (profiler && profileDir) {
+      const { profile } = await profiler.post('Profiler.stop')
+      writeFileSync(path.join(profileDir, `${kind}.cpuprofile`), JSON.stringify(profile))
+    }
+    await stop()
+    process.exit(0)
+  })
   const address = await app.listen({ port: 0, host: '127.0.0.1' })
   process.stdout.write(`LISTENING ${address}\n`)
 }
@@ -161,12 +179,7 @@ function startServer(
   kind: string,
   env: Record<string, string>,
 ): Promise<{ url: string; child: ChildProcess }> {
-  // BENCH_PROFILE=<dir>: each server writes a V8 CPU profile there on exit (bench/profile-summary.ts
-  // breaks it down by stage).
-  const prof = process.env.BENCH_PROFILE
-    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`, `--cpu-prof-name=${kind}.cpuprofile`]
-    : []
-  const child = spawn(process.execPath, [...prof, '--import', 'tsx', SELF, 'serve', kind], {
+  const child = spawn(process.execPath, ['--import', 'tsx', SELF, 'serve', kind], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   })

@@ -95,6 +95,11 @@ export interface FloeConfig {
     enabled: boolean
   }
   backlogMaxRows: number
+  /**
+   * Worker threads that encode Parquet files and manifests for flushes (FLOE_ENCODE_WORKERS), so
+   * the receiving thread only validates, enriches and appends to the WAL; 0 = on the receiving thread.
+   */
+  encodeWorkers: number
   shutdownTimeoutSeconds: number
   logLevel: string
   /** One log line per request at info (FLOE_LOG_REQUESTS); off by default, it costs throughput. */
@@ -284,6 +289,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
       enabled: bool(env, 'FLOE_WAL_ENABLED', true),
     },
     backlogMaxRows: int(env, 'FLOE_BACKLOG_MAX_ROWS', 200_000, 1),
+    encodeWorkers: int(env, 'FLOE_ENCODE_WORKERS', 1, 0),
     shutdownTimeoutSeconds: int(env, 'FLOE_SHUTDOWN_TIMEOUT_SECONDS', 25, 1),
     logLevel: str(env, 'LOG_LEVEL', 'info')!,
     logRequests: bool(env, 'FLOE_LOG_REQUESTS'),
