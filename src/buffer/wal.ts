@@ -23,7 +23,7 @@
  */
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import type { TableName } from '../rows.ts'
+import type { Appended, EventLog } from './log.ts'
 import { fsyncDir } from '../storage/local.ts'
 import {
   decodeSegment,
@@ -47,26 +47,8 @@ export interface WalOptions {
   minNextSeq?: number
 }
 
-export interface Appended {
-  seq: number
-  /** Bytes of each table's rows in the record (absent for a disabled log). */
-  sizes: Partial<Record<TableName, number>>
-  /** Resolves once the record is durable per the fsync policy; rejects if the write failed. */
-  durable: Promise<void>
-}
-
-export interface WriteAheadLog {
-  readonly enabled: boolean
-  /** Highest seq whose record is durable; a flush may only commit rows up to it. */
-  readonly durableSeq: number
-  /** One record for all tables of one `accept`: durable together or not at all. */
-  append(tables: TableRows): Appended
-  /** Deletes segments whose records all have seq <= throughSeq. */
-  truncate(throughSeq: number): Promise<void>
-  sizeBytes(): number
-  segmentCount(): number
-  close(): Promise<void>
-}
+/** The local write-ahead log is the default EventLog (log.ts). */
+export type WriteAheadLog = EventLog
 
 /** The records waiting for the next write: one promise settles them all. */
 interface Group {
