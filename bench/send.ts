@@ -95,6 +95,14 @@ async function serve(kind: Kind): Promise<void> {
     await floe.start()
     app = floe.server
     stop = async () => {
+      const { metrics } = await import('../src/observe/metrics.ts')
+      const values = (await metrics.walGroupRecords.get()).values
+      const of = (name: string) => values.find((v) => v.metricName === name)?.value ?? 0
+      const groups = of('floe_wal_group_records_count')
+      if (groups > 0)
+        process.stderr.write(
+          `${kind}: ${groups} WAL writes, ${(of('floe_wal_group_records_sum') / groups).toFixed(1)} records per write + fdatasync\n`,
+        )
       await floe.close()
       rmSync(dataDir, { recursive: true, force: true })
     }

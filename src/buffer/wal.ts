@@ -25,6 +25,7 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import type { Appended, EventLog } from './log.ts'
 import { fsyncDir } from '../storage/local.ts'
+import { metrics } from '../observe/metrics.ts'
 import {
   decodeSegment,
   recordBytes,
@@ -188,6 +189,7 @@ class FileWal implements WriteAheadLog {
       this.segments.set(this.activeFirst, (this.segments.get(this.activeFirst) ?? 0) + end)
       this.lastWritten = group.lastSeq
       this.durableSeq = this.lastWritten
+      metrics.walGroupRecords.observe(group.payloads.length)
       group.resolve()
     } catch (err) {
       // These records are refused (503), so they must never be replayed: the client may send the
