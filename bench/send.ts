@@ -197,6 +197,8 @@ function startServer(
     child.stdout!.on('data', (d: Buffer) => {
       const m = /LISTENING (\S+)/.exec(d.toString())
       if (m) resolve({ url: m[1], child })
+      // The servers' own log lines (warn and above) go to stderr, so a failing flush is seen.
+      else process.stderr.write(`[${kind}] ${d.toString().slice(0, 2000)}`)
     })
     child.on('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)))
   })
