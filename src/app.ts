@@ -13,6 +13,7 @@ import { IngestBuffer, type FlushResult } from './buffer/buffer.ts'
 import { createCatalog } from './commit/index.ts'
 import { openFileIO, openSql } from './storage/index.ts'
 import { createTableWriter, type TableWriter } from './write/append.ts'
+import { createEncoderPool } from './write/encoder-pool.ts'
 import { SiteStore } from './sites/store.ts'
 import { KeyStore } from './sites/keys.ts'
 import { SecretStore } from './sites/secrets.ts'
@@ -61,7 +62,9 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
   const catalog = await during(catalogPhase(config), () =>
     createCatalog(config, { sql, io, warn: (m) => logger.warn(m) }),
   )
-  const tables = createTableWriter({ catalog, io, config })
+  // Parquet encoding and manifests off the receiving thread (FLOE_ENCODE_WORKERS, write/encoder-pool.ts).
+  const encoder = config.encodeWorkers > 0 ? createEncoderPool({ threads: config.encodeWorkers }) : undefined
+  const tables = createTableWriter({ catalog, io, config, encoder })
   // Every committed append tells maintenance how long the table's history is, so a busy table's
   // snapshots are expired as they pile up, not only on the schedule (MaintenanceRunner.afterAppend).
   const writer: TableWriter = {
@@ -188,6 +191,7 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
         layer.close()
         await catalog.close()
         await sql.close()
+        await encoder?.close()
         return drained
       })()
       return closed

@@ -95,6 +95,11 @@ export interface FloeConfig {
     enabled: boolean
   }
   backlogMaxRows: number
+  /**
+   * Worker threads that encode Parquet files and manifests for flushes (FLOE_ENCODE_WORKERS), so
+   * the receiving thread only validates, enriches and appends to the WAL; 0 = on the receiving thread.
+   */
+  encodeWorkers: number
   shutdownTimeoutSeconds: number
   /** `POST /v1/events` (docs/v1-events.md). */
   v1Events: {
@@ -319,6 +324,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
       enabled: bool(env, 'FLOE_WAL_ENABLED', true),
     },
     backlogMaxRows: int(env, 'FLOE_BACKLOG_MAX_ROWS', 200_000, 1),
+    encodeWorkers: int(env, 'FLOE_ENCODE_WORKERS', 1, 0),
     shutdownTimeoutSeconds: int(env, 'FLOE_SHUTDOWN_TIMEOUT_SECONDS', 25, 1),
     v1Events: {
       maxPerRequest: int(env, 'V1_EVENTS_MAX_PER_REQUEST', 1000, 1),

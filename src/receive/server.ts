@@ -86,6 +86,9 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
     trustProxy:
       config.trustProxyHops > 0 ? (_address: string, hop: number) => hop < config.trustProxyHops : false,
     requestIdHeader: false,
+    // No child logger per request: building one (its bindings serialised) cost every request,
+    // though nearly none logs. Lines about a request carry it as `req` (method, url, id) instead.
+    childLoggerFactory: (logger) => logger,
   })
   // A cap below the process's file-descriptor limit: beyond it new sockets are closed at once
   // instead of exhausting descriptors (which would also stop the WAL and storage from opening files).
@@ -109,7 +112,7 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
   app.setErrorHandler((err, req, reply) => {
     const http = toHttpError(err)
     if (http.status >= 500) {
-      req.log.error({ err }, 'request failed')
+      req.log.error({ req, err }, 'request failed')
       errorLogged.add(req)
     }
     if (http.headers) reply.headers(http.headers)

@@ -37,6 +37,7 @@ import { buildAppendSnapshot, findSnapshotByCommitId, newSnapshotId, type Append
 import { metadataDir } from '../table/metadata-file.ts'
 import { mergeManifests, mergePolicy } from './manifest-merge.ts'
 import { deleteAll, stageAppend, type StagedAppend } from './data-files.ts'
+import type { AppendEncoder } from './encode-append.ts'
 import { locationUnder } from '../commit/identifier.ts'
 import { addColumnsCommit, missingColumns } from '../table/schema-evolution.ts'
 
@@ -97,6 +98,8 @@ interface CommonOptions {
   definitions?: Record<TableName, TableDefinition>
   retry?: Partial<RetryPolicy>
   parquet?: ParquetWriteOptions
+  /** Where Parquet files and manifests are encoded (default: this thread; app.ts passes the worker pool). */
+  encoder?: AppendEncoder
   /** Injectable for tests; default setTimeout. */
   sleep?: (ms: number) => Promise<void>
 }
@@ -177,19 +180,22 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
     const snapshotId = newSnapshotId()
     const spec = defaultSpec(base.metadata)
     const fields = bindSpec(spec, def.schema)
-    const staged = await stageAppend(io, {
-      schema: def.schema,
-      tableSchema,
-      spec,
-      fields,
-      properties: base.metadata.properties ?? {},
-      location: base.metadata.location,
-      metadataDir: metadataDir(base.metadata),
-      commitId,
-      snapshotId,
-      rows,
-      parquet: opts.parquet,
-    })
+    const staged = await stageAppend(
+      io,
+      {
+        schema: def.schema,
+        tableSchema,
+        spec,
+        properties: base.metadata.properties ?? {},
+        location: base.metadata.location,
+        metadataDir: metadataDir(base.metadata),
+        commitId,
+        snapshotId,
+        rows,
+        parquet: opts.parquet,
+      },
+      opts.encoder,
+    )
     const stats: AppendStats = {
       addedDataFiles: staged.files.length,
       addedRecords: BigInt(rows.length),
