@@ -95,7 +95,7 @@ describe('quick start', () => {
     const findWarn = () =>
       out
         .split('\n')
-        .filter((l) => l.startsWith('{'))
+        .filter((l) => l.startsWith('{') && l.endsWith('}')) // whole lines only
         .map((l) => JSON.parse(l) as { level: number; msg: string })
         .find((l) => /ADMIN_TOKEN/.test(l.msg))
     const warnUntil = Date.now() + 10_000
