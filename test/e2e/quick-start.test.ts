@@ -94,8 +94,9 @@ describe('quick start', () => {
     // (a busy machine): wait for it rather than read once.
     const findWarn = () =>
       out
+        .slice(0, out.lastIndexOf('\n') + 1) // whole lines only
         .split('\n')
-        .filter((l) => l.startsWith('{') && l.endsWith('}')) // whole lines only
+        .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l) as { level: number; msg: string })
         .find((l) => /ADMIN_TOKEN/.test(l.msg))
     const warnUntil = Date.now() + 10_000
