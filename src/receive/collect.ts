@@ -68,17 +68,25 @@ export async function collectPlugin(app: FastifyInstance, opts: CollectOptions):
 
   const perIp = createLimiter(app, 'ip', opts.rateLimit.perIpPerMinute)
   const perSite = createLimiter(app, 'site', opts.rateLimit.perSitePerMinute)
-  // Per IP before the body is read; per site once the body names the site(s).
-  app.addHook('onRequest', async (req) => {
-    if (req.method === 'POST') await perIp.hit(req, ipRateKey(limiterAddress(req, opts.clientIpHeader)))
-  })
-  app.addHook('preHandler', async (req) => {
-    const items = Array.isArray(req.body) ? req.body.slice(0, MAX_BATCH_ITEMS) : [req.body]
-    for (const item of items) {
-      const site = websiteOf(item)
-      if (site) await perSite.hit(req, site)
-    }
-  })
+  // Per IP before the body is read; per site once the body names the site(s). A limit of 0 adds
+  // no hook at all, so the requests pay nothing for it.
+  if (opts.rateLimit.perIpPerMinute > 0)
+    app.addHook('onRequest', async (req) => {
+      if (req.method === 'POST') await perIp.hit(req, ipRateKey(limiterAddress(req, opts.clientIpHeader)))
+    })
+  if (opts.rateLimit.perSitePerMinute > 0)
+    app.addHook('preHandler', async (req) => {
+      const body = req.body
+      if (!Array.isArray(body)) {
+        const site = websiteOf(body)
+        if (site) await perSite.hit(req, site)
+        return
+      }
+      for (let i = 0; i < body.length && i < MAX_BATCH_ITEMS; i++) {
+        const site = websiteOf(body[i])
+        if (site) await perSite.hit(req, site)
+      }
+    })
 
   async function accept(rows: RowsByTable, rollbacks: Array<() => void>): Promise<void> {
     if (rows.pa_events.length === 0 && rows.pa_sessions.length === 0) return

@@ -19,6 +19,13 @@ import { trackerPlugin } from './tracker.ts'
 import { toHttpError } from './http-errors.ts'
 import { receiverLogger } from './logging.ts'
 import { isAdmin } from './admin-auth.ts'
+import { v1EventsPlugin } from './v1-events.ts'
+import { authorizeWrite } from './write-auth.ts'
+import { siteSecretsPlugin } from './site-secrets-routes.ts'
+import type { SecretStore } from '../sites/secrets.ts'
+import type { SamplingStore } from '../sites/sampling.ts'
+import { siteSamplingPlugin } from './site-sampling-routes.ts'
+import { createV1Enricher } from '../enrich/v1-event.ts'
 
 /**
  * Extra routes registered next to Floe's own (admin flush, /metrics, /iceberg/v1): a function that
@@ -31,6 +38,10 @@ export interface ServerDeps {
   sites: SiteStore
   /** Per-site keys (read, write, share), managed under /api/sites/:id/keys. */
   keys: KeyStore
+  /** Per-site signing secrets (signed /v1/events requests, browser tokens). */
+  secrets: SecretStore
+  /** Per-site sampling rules for /v1/events. */
+  sampling: SamplingStore
   sink: EventSink
   /** MaxMind-format City reader (GEOLITE_DB_PATH); absent = geo only from CDN headers. */
   geo?: GeoReader
@@ -75,6 +86,9 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
     trustProxy:
       config.trustProxyHops > 0 ? (_address: string, hop: number) => hop < config.trustProxyHops : false,
     requestIdHeader: false,
+    // No child logger per request: building one (its bindings serialised) cost every request,
+    // though nearly none logs. Lines about a request carry it as `req` (method, url, id) instead.
+    childLoggerFactory: (logger) => logger,
   })
   // A cap below the process's file-descriptor limit: beyond it new sockets are closed at once
   // instead of exhausting descriptors (which would also stop the WAL and storage from opening files).
@@ -98,7 +112,7 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
   app.setErrorHandler((err, req, reply) => {
     const http = toHttpError(err)
     if (http.status >= 500) {
-      req.log.error({ err }, 'request failed')
+      req.log.error({ req, err }, 'request failed')
       errorLogged.add(req)
     }
     if (http.headers) reply.headers(http.headers)
@@ -149,6 +163,40 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
     corsAllowAll: config.corsAllowAll,
     rateLimit: config.rateLimit,
     clientIpHeader: config.clientIpHeader,
+  })
+  await app.register(v1EventsPlugin, {
+    prefix: '/v1',
+    enricher: createV1Enricher({
+      appSecret: config.appSecret,
+      clientIpHeader: config.clientIpHeader,
+      disableBotCheck: config.disableBotCheck,
+      geo: deps.geo,
+      eventTimeWindow: config.eventTime,
+    }),
+    sink: deps.sink,
+    lookupSite: (id) => sites.get(id),
+    samplingRules: (id) => deps.sampling.get(id),
+    maxEvents: config.v1Events.maxPerRequest,
+    rateLimit: config.rateLimit,
+    clientIpHeader: config.clientIpHeader,
+    authorize: (req, siteId, rawBody) =>
+      authorizeWrite(req, siteId, rawBody, {
+        adminToken: config.adminToken,
+        keys: deps.keys,
+        secrets: deps.secrets,
+        signatureToleranceSeconds: config.v1Events.signatureToleranceSeconds,
+        browserTokenMaxTtlSeconds: config.v1Events.browserTokenMaxTtlSeconds,
+      }),
+  })
+  await app.register(siteSamplingPlugin, {
+    prefix: '/api/sites',
+    sampling: deps.sampling,
+    adminToken: config.adminToken,
+  })
+  await app.register(siteSecretsPlugin, {
+    prefix: '/api/sites',
+    secrets: deps.secrets,
+    adminToken: config.adminToken,
   })
   await app.register(sitesPlugin, {
     prefix: '/api/sites',

@@ -12,15 +12,17 @@
  * - `remove-snapshots`: drops the snapshots, refs that pointed at them, their statistics, and the
  *   snapshot-log entries up to the last removed one (Java's `updateSnapshotLog`).
  * - `remove-snapshot-ref`; `set-properties`; `remove-properties`.
+ * - `add-schema` (an identical schema is reused, as Java's `reuseOrCreateNewSchemaId`; otherwise the
+ *   next id) and `set-current-schema` (-1 = the one added last): schema evolution (schema-evolution.ts).
  * - With `previousMetadataLocation` (metastore catalogs and the REST endpoint pass the file the
  *   base was read from), `metadata-log` gains that file and is trimmed to
  *   `write.metadata.previous-versions-max` (default 100), exactly as Java's `addPreviousFile`.
  *
- * Other known actions (schema and spec evolution, statistics, encryption) are UnsupportedUpdateError;
+ * Other known actions (spec evolution, statistics, encryption) are UnsupportedUpdateError;
  * keys of the metadata that Floe does not model are carried over unchanged.
  */
 import { CommitConflictError, InvalidCommitError, UnsupportedUpdateError } from '../errors.ts'
-import type { Snapshot, SnapshotRef, TableMetadata } from './metadata.ts'
+import type { IcebergSchema, Snapshot, SnapshotRef, TableMetadata } from './metadata.ts'
 import { asLong } from './requirements.ts'
 
 export type TableUpdate =
@@ -38,6 +40,10 @@ export type TableUpdate =
   | { action: 'remove-snapshot-ref'; 'ref-name': string }
   | { action: 'set-properties'; updates: Record<string, string> }
   | { action: 'remove-properties'; removals: string[] }
+  /** A new schema; `last-column-id` raises the table's (never lowers it). */
+  | { action: 'add-schema'; schema: IcebergSchema; 'last-column-id'?: number }
+  /** `schema-id` -1 = the schema added last in this commit. */
+  | { action: 'set-current-schema'; 'schema-id': number }
 
 export interface ApplyOptions {
   /** The metadata file `base` was read from: goes into `metadata-log` (omit for in-memory use). */
@@ -161,6 +167,23 @@ export function parseUpdates(input: unknown[]): TableUpdate[] {
         return { action: 'remove-snapshot-ref', 'ref-name': u['ref-name'] }
       case 'set-properties':
         return { action: 'set-properties', updates: stringMap(u.updates, 'set-properties: updates') }
+      case 'add-schema': {
+        const schema = u.schema
+        if (!isObject(schema) || schema.type !== 'struct' || !Array.isArray(schema.fields))
+          throw new InvalidCommitError('add-schema: schema must be a struct with fields')
+        const last = u['last-column-id']
+        if (last !== undefined && (typeof last !== 'number' || !Number.isInteger(last)))
+          throw new InvalidCommitError('add-schema: last-column-id must be an integer')
+        return {
+          action: 'add-schema',
+          schema: schema as unknown as IcebergSchema,
+          ...(last !== undefined ? { 'last-column-id': last } : {}),
+        }
+      }
+      case 'set-current-schema':
+        if (typeof u['schema-id'] !== 'number' || !Number.isInteger(u['schema-id']))
+          throw new InvalidCommitError('set-current-schema: schema-id must be an integer')
+        return { action: 'set-current-schema', 'schema-id': u['schema-id'] }
       case 'remove-properties':
         if (!Array.isArray(u.removals) || u.removals.some((x) => typeof x !== 'string'))
           throw new InvalidCommitError('remove-properties: removals must be an array of strings')
@@ -206,6 +229,10 @@ export function applyUpdates(
   let lastUpdated: bigint | undefined
   const snapshotLog = [...(base['snapshot-log'] ?? [])]
   let removed = false
+  let schemas = base.schemas
+  let currentSchemaId = base['current-schema-id']
+  let lastColumnId = base['last-column-id']
+  let lastAddedSchemaId: number | undefined
 
   for (const u of updates) {
     switch (u.action) {
@@ -269,6 +296,31 @@ export function applyUpdates(
         properties = { ...properties }
         for (const k of u.removals) delete properties[k]
         break
+      case 'add-schema': {
+        schemas ??= []
+        const same = schemas.find((s) => sameFields(s, u.schema))
+        const maxId = (f: IcebergSchema['fields'][number]) =>
+          typeof f.type === 'object' ? Math.max(f.id, f.type['key-id'], f.type['value-id']) : f.id
+        const highest = Math.max(lastColumnId, u['last-column-id'] ?? 0, ...u.schema.fields.map(maxId))
+        lastColumnId = highest
+        if (same) {
+          lastAddedSchemaId = same['schema-id']
+          break
+        }
+        const id = Math.max(...schemas.map((s) => s['schema-id'])) + 1
+        schemas = [...schemas, { ...u.schema, 'schema-id': id }]
+        lastAddedSchemaId = id
+        break
+      }
+      case 'set-current-schema': {
+        const id = u['schema-id'] === -1 ? lastAddedSchemaId : u['schema-id']
+        if (id === undefined)
+          throw new InvalidCommitError('set-current-schema: -1 needs an add-schema earlier in the commit')
+        if (!(schemas ?? []).some((s) => s['schema-id'] === id))
+          throw new InvalidCommitError(`set-current-schema: unknown schema id ${id}`)
+        currentSchemaId = id
+        break
+      }
       default:
         throw new UnsupportedUpdateError(
           `update "${(u as { action: string }).action}" is not supported by Floe`,
@@ -301,6 +353,11 @@ export function applyUpdates(
   }
   return {
     ...base,
+    ...(schemas !== base.schemas ||
+    lastColumnId !== base['last-column-id'] ||
+    currentSchemaId !== base['current-schema-id']
+      ? { 'last-column-id': lastColumnId, 'current-schema-id': currentSchemaId, schemas }
+      : {}),
     'last-sequence-number': lastSequence,
     'last-updated-ms': nextTimestamp(base, lastUpdated ?? now),
     properties,
@@ -314,4 +371,18 @@ export function applyUpdates(
     'snapshot-log': log,
     'metadata-log': metadataLog,
   }
+}
+
+/** Same fields (ids, names, types, required) in the same order: Java reuses such a schema's id. */
+function sameFields(a: IcebergSchema, b: IcebergSchema): boolean {
+  return (
+    a.fields.length === b.fields.length &&
+    a.fields.every(
+      (f, i) =>
+        f.id === b.fields[i].id &&
+        f.name === b.fields[i].name &&
+        f.required === b.fields[i].required &&
+        JSON.stringify(f.type) === JSON.stringify(b.fields[i].type),
+    )
+  )
 }

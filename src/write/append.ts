@@ -37,7 +37,9 @@ import { buildAppendSnapshot, findSnapshotByCommitId, newSnapshotId, type Append
 import { metadataDir } from '../table/metadata-file.ts'
 import { mergeManifests, mergePolicy } from './manifest-merge.ts'
 import { deleteAll, stageAppend, type StagedAppend } from './data-files.ts'
+import type { AppendEncoder } from './encode-append.ts'
 import { locationUnder } from '../commit/identifier.ts'
+import { addColumnsCommit, missingColumns } from '../table/schema-evolution.ts'
 
 export interface AppendOptions {
   /** Extra snapshot summary properties (string values only). */
@@ -96,6 +98,8 @@ interface CommonOptions {
   definitions?: Record<TableName, TableDefinition>
   retry?: Partial<RetryPolicy>
   parquet?: ParquetWriteOptions
+  /** Where Parquet files and manifests are encoded (default: this thread; app.ts passes the worker pool). */
+  encoder?: AppendEncoder
   /** Injectable for tests; default setTimeout. */
   sleep?: (ms: number) => Promise<void>
 }
@@ -176,19 +180,22 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
     const snapshotId = newSnapshotId()
     const spec = defaultSpec(base.metadata)
     const fields = bindSpec(spec, def.schema)
-    const staged = await stageAppend(io, {
-      schema: def.schema,
-      tableSchema,
-      spec,
-      fields,
-      properties: base.metadata.properties ?? {},
-      location: base.metadata.location,
-      metadataDir: metadataDir(base.metadata),
-      commitId,
-      snapshotId,
-      rows,
-      parquet: opts.parquet,
-    })
+    const staged = await stageAppend(
+      io,
+      {
+        schema: def.schema,
+        tableSchema,
+        spec,
+        properties: base.metadata.properties ?? {},
+        location: base.metadata.location,
+        metadataDir: metadataDir(base.metadata),
+        commitId,
+        snapshotId,
+        rows,
+        parquet: opts.parquet,
+      },
+      opts.encoder,
+    )
     const stats: AppendStats = {
       addedDataFiles: staged.files.length,
       addedRecords: BigInt(rows.length),
@@ -310,9 +317,31 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
     })
   }
 
+  /**
+   * Tables created before Floe's definition gained columns (pa_events' `campaign_id`, `source`,
+   * `sample_rate`) are upgraded in place on start: one add-columns commit (schema-evolution.ts).
+   * Returns the table as it is after the upgrade.
+   */
+  async function upgradeSchema(table: TableName, loaded: LoadedTable): Promise<LoadedTable> {
+    const wanted = definitions[table].schema.fields
+    if (!addColumnsCommit(table, loaded.metadata, wanted)) return loaded
+    const { committed } = await commitWithRetry({
+      catalog,
+      id: idOf(table),
+      io,
+      base: loaded,
+      retry: retryOverrides,
+      sleep: opts.sleep,
+      build: async (t) => addColumnsCommit(table, t.metadata, wanted) ?? { requirements: [], updates: [] },
+      landed: (md) => missingColumns(currentSchema(md), wanted).length === 0,
+    })
+    return committed
+  }
+
   return {
     async ensureTables() {
-      for (const table of TABLE_NAMES) await adoptMaintenanceProperties(table, await ensureTable(table))
+      for (const table of TABLE_NAMES)
+        await adoptMaintenanceProperties(table, await upgradeSchema(table, await ensureTable(table)))
     },
     append(table, rows, options = {}) {
       const prev = queues.get(table) ?? Promise.resolve()

@@ -1,35 +1,11 @@
 /**
- * The once-per-append stage: group rows by partition, encode one Parquet file per partition,
- * compute its metrics, upload all files, then the manifest listing them. Everything here is
+ * The once-per-append stage: encode the data files and their manifest (encode-append.ts, on this
+ * thread or a worker's), upload all data files, then the manifest listing them. Everything here is
  * independent of the table's current snapshot, so commit retries reuse it unchanged.
  */
 import type { FileIO } from '../storage/file-io.ts'
-import type { Row } from '../rows.ts'
-import type { IcebergSchema, PartitionSpec } from '../table/metadata.ts'
-import { groupByPartition, type BoundPartitionField } from './partition.ts'
-import { encodeParquet, type ParquetWriteOptions } from './parquet.ts'
-import { fileMetrics } from './metrics.ts'
-import { writeManifest, type DataFile } from './manifest.ts'
-
-export interface StageInput {
-  /** Floe's table definition: what the Parquet files are written with. */
-  schema: IcebergSchema
-  /** The table's current schema (a superset, see checkTableSchema): the manifest's `schema` header. */
-  tableSchema: IcebergSchema
-  spec: PartitionSpec
-  fields: readonly BoundPartitionField[]
-  /** Table properties (metrics modes, `write.data.path`). */
-  properties: Record<string, string>
-  /** Table location (no trailing `/`). */
-  location: string
-  /** Where the manifest goes (the table's metadata folder). */
-  metadataDir: string
-  /** Unique per append; part of every file name so retries and other writers never collide. */
-  commitId: string
-  snapshotId: bigint
-  rows: readonly Row[]
-  parquet?: ParquetWriteOptions
-}
+import type { DataFile } from './manifest.ts'
+import { inlineEncoder, type AppendEncoder, type EncodeInput } from './encode-append.ts'
 
 export interface StagedAppend {
   files: DataFile[]
@@ -56,34 +32,16 @@ export async function deleteAll(io: FileIO, uris: readonly string[]): Promise<vo
   await Promise.allSettled(uris.map((u) => io.delete(u)))
 }
 
-/** Encode and upload the data files and the manifest of one append. */
-export async function stageAppend(io: FileIO, input: StageInput): Promise<StagedAppend> {
-  const dataDir = (input.properties['write.data.path'] ?? `${input.location}/data`).replace(/\/+$/, '')
-  const groups = groupByPartition(input.fields, input.rows)
-  const encoded = groups.map((g, i) => {
-    const bytes = encodeParquet(input.schema, g.rows, input.parquet)
-    const dir = g.path ? `${dataDir}/${g.path}` : dataDir
-    // Java's pattern `%05d-%d-<operation-uuid>-%05d.parquet` (partition index, task, uuid, file).
-    const uri = `${dir}/${String(i).padStart(5, '0')}-0-${input.commitId}-00001.parquet`
-    const file: DataFile = {
-      ...fileMetrics(bytes, input.schema, input.properties),
-      filePath: uri,
-      specId: input.spec['spec-id'],
-      partition: g.tuple,
-    }
-    return { uri, bytes, file }
-  })
-  await writeAll(io, encoded)
-  const files = encoded.map((e) => e.file)
-  const manifestPath = `${input.metadataDir}/${input.commitId}-m0.avro`
-  const manifest = writeManifest({
-    schema: input.tableSchema,
-    spec: input.spec,
-    fields: input.fields,
-    snapshotId: input.snapshotId,
-    files,
-  })
-  const written = encoded.map((e) => e.uri)
+/** Encode (on `encoder`, by default this thread) and upload the data files and the manifest of one append. */
+export async function stageAppend(
+  io: FileIO,
+  input: EncodeInput,
+  encoder: AppendEncoder = inlineEncoder,
+): Promise<StagedAppend> {
+  const { dataFiles, manifestPath, manifest } = await encoder.encode(input)
+  await writeAll(io, dataFiles)
+  const files = dataFiles.map((e) => e.file)
+  const written = dataFiles.map((e) => e.uri)
   try {
     await io.write(manifestPath, manifest)
   } catch (err) {

@@ -236,3 +236,36 @@ describe('WAL segments', () => {
     await wal.close()
   })
 })
+
+describe('WAL group commit', () => {
+  const groups = async () => {
+    const { metrics } = await import('../../src/observe/metrics.ts')
+    const values = (await metrics.walGroupRecords.get()).values
+    const of = (name: string) => values.find((v) => v.metricName === name)?.value ?? 0
+    return { count: of('floe_wal_group_records_count'), sum: of('floe_wal_group_records_sum') }
+  }
+
+  it('writes every record waiting at that moment with one write + fdatasync, and replays them all', async () => {
+    const dir = tempDir()
+    const { wal } = await openWal(opts(dir))
+    const before = await groups()
+    // Non-ASCII text: the group buffer is sized from UTF-8 lengths, not string lengths.
+    const wide = (i: number) => ({ ...row(i), url_path: `/café/${i}/😀` })
+    const first = Array.from({ length: 40 }, (_, i) => wal.append({ pa_events: [wide(i)] }))
+    await new Promise((r) => setImmediate(r)) // the first group's write has started
+    // Arrives while the first group's write is in flight: the next group, all of it at once.
+    const second = Array.from({ length: 25 }, (_, i) =>
+      wal.append({ pa_events: [wide(100 + i)], pa_sessions: [row(i)] }),
+    )
+    await Promise.all([...first, ...second].map((a) => a.durable))
+    const after = await groups()
+    expect(after.count - before.count).toBe(2)
+    expect(after.sum - before.sum).toBe(65)
+    expect(first[0].sizes.pa_events).toBe(Buffer.byteLength(JSON.stringify([wide(0)])))
+    await wal.close()
+    const { records } = await readWal(dir)
+    expect(records.map((r) => r.seq)).toEqual([...first, ...second].map((a) => a.seq))
+    expect(records[0].tables.pa_events).toEqual([wide(0)])
+    expect(records[64].tables).toEqual({ pa_events: [wide(124)], pa_sessions: [row(24)] })
+  })
+})

@@ -90,11 +90,18 @@ describe('quick start', () => {
       if (Date.now() > until) throw new Error(`Floe did not listen on .env's PORT ${port}: ${out}`)
       await new Promise((r) => setTimeout(r, 100))
     }
-    const warn = out
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as { level: number; msg: string })
-      .find((l) => /ADMIN_TOKEN/.test(l.msg))
+    // The warning is logged at start-up, but its line can reach the pipe after /healthz answers
+    // (a busy machine): wait for it rather than read once.
+    const findWarn = () =>
+      out
+        .slice(0, out.lastIndexOf('\n') + 1) // whole lines only
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { level: number; msg: string })
+        .find((l) => /ADMIN_TOKEN/.test(l.msg))
+    const warnUntil = Date.now() + 10_000
+    while (!findWarn() && Date.now() < warnUntil) await new Promise((r) => setTimeout(r, 50))
+    const warn = findWarn()
     expect(warn).toMatchObject({ level: 40 })
     expect(warn!.msg).toMatch(/ADMIN_TOKEN is unset: the admin API .* is disabled/)
     const res = await fetch(`http://127.0.0.1:${port}/api/sites`, { headers: { authorization: 'Bearer x' } })

@@ -11,6 +11,8 @@ import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts'
 import { PgSql } from '../../src/storage/pg.ts'
 import { SiteStore } from '../../src/sites/store.ts'
 import { KeyStore } from '../../src/sites/keys.ts'
+import { SecretStore } from '../../src/sites/secrets.ts'
+import { SamplingStore } from '../../src/sites/sampling.ts'
 import { loadConfig } from '../../src/config.ts'
 import { buildReceiver } from '../../src/receive/server.ts'
 import { metricsRoute } from '../../src/receive/metrics-route.ts'
@@ -45,6 +47,8 @@ beforeAll(async () => {
       config,
       sites,
       keys: await KeyStore.open(sql),
+      secrets: await SecretStore.open(sql),
+      sampling: await SamplingStore.open(sql),
       sink,
       logger: pino({ level: 'silent' }),
       plugins: [(a) => a.register(metricsRoute)],

@@ -8,6 +8,8 @@ import pino from 'pino'
 import { PgSql } from '../../src/storage/pg.ts'
 import { SiteStore } from '../../src/sites/store.ts'
 import { KeyStore } from '../../src/sites/keys.ts'
+import { SecretStore } from '../../src/sites/secrets.ts'
+import { SamplingStore } from '../../src/sites/sampling.ts'
 import { buildReceiver } from '../../src/receive/server.ts'
 import type { FastifyInstance } from 'fastify'
 import { ADMIN, CapturingEventSink, CHROME_UA, startTestReceiver, type TestReceiver } from './support.ts'
@@ -25,6 +27,8 @@ beforeAll(async () => {
       config: a.config,
       sites,
       keys: await KeyStore.open(bSql),
+      secrets: await SecretStore.open(bSql),
+      sampling: await SamplingStore.open(bSql),
       sink: new CapturingEventSink(),
       logger: pino({ level: 'silent' }),
     })

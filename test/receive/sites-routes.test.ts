@@ -116,6 +116,8 @@ describe('health', () => {
       config: r.config,
       sites: r.sites,
       keys: r.keys,
+      secrets: r.secrets,
+      sampling: r.sampling,
       sink: r.sink,
       logger: pino({ level: 'silent' }),
       ready: async () => {

@@ -10,6 +10,8 @@ import { createTestDatabase } from '../support/pg.ts'
 import { PgSql } from '../../src/storage/pg.ts'
 import { SiteStore } from '../../src/sites/store.ts'
 import { KeyStore } from '../../src/sites/keys.ts'
+import { SecretStore } from '../../src/sites/secrets.ts'
+import { SamplingStore } from '../../src/sites/sampling.ts'
 import { loadConfig, type FloeConfig } from '../../src/config.ts'
 import { buildReceiver, type ServerDeps } from '../../src/receive/server.ts'
 import type { EventSink } from '../../src/buffer/sink.ts'
@@ -55,6 +57,8 @@ export interface TestReceiver {
   app: FastifyInstance
   sites: SiteStore
   keys: KeyStore
+  secrets: SecretStore
+  sampling: SamplingStore
   sink: CapturingEventSink
   config: FloeConfig
   logs: string[]
@@ -69,6 +73,8 @@ export async function startTestReceiver(
   const sql = new PgSql(db.url)
   const sites = await SiteStore.open(sql)
   const keys = await KeyStore.open(sql)
+  const secrets = await SecretStore.open(sql)
+  const sampling = await SamplingStore.open(sql)
   const sink = new CapturingEventSink()
   const config = loadConfig({
     APP_SECRET: 'test-secret',
@@ -89,12 +95,14 @@ export async function startTestReceiver(
   )
   let geo: GeoReader | undefined
   if (extra.withGeo) geo = await openGeoReader(GEO_DB)
-  const { app } = await buildReceiver({ config, sites, keys, sink, logger, geo, ...extra })
+  const { app } = await buildReceiver({ config, sites, keys, secrets, sampling, sink, logger, geo, ...extra })
   await app.ready()
   return {
     app,
     sites,
     keys,
+    secrets,
+    sampling,
     sink,
     config,
     logs,

@@ -71,6 +71,8 @@ function expectedColumns(
       return [{ name: f.name, field_id: f.id, type: 'INT32', logical: null, rep }]
     case 'long':
       return [{ name: f.name, field_id: f.id, type: 'INT64', logical: null, rep }]
+    case 'double':
+      return [{ name: f.name, field_id: f.id, type: 'DOUBLE', logical: null, rep }]
     case 'timestamptz':
       return [
         {

@@ -69,6 +69,9 @@ export function eventRow(fields: Partial<EventRow> = {}): EventRow {
     distinct_id: null,
     ...NO_CLIENT,
     event_data: null,
+    campaign_id: null,
+    source: null,
+    sample_rate: null,
     ...fields,
   }
 }
@@ -133,6 +136,9 @@ export function sampleEvents(count: number, writer = 0, start = 0): EventRow[] {
         city: 'Berlin',
         event_data:
           i % 7 === 0 ? { plan: 'pro', seats: String(i % 5), ключ: 'значение' } : i % 7 === 1 ? {} : null,
+        campaign_id: i % 4 === 1 ? `cmp-${i % 3}` : null,
+        source: i % 2 === 0 ? 'umami' : 'v1',
+        sample_rate: i % 5 === 2 ? 0.125 * (1 + (i % 8)) : null,
       }),
     )
   }

@@ -109,7 +109,8 @@ describe('applyUpdates', () => {
     expect(parseUpdates([{ action: 'remove-snapshots', 'snapshot-ids': [1, 2n] }])).toEqual([
       { action: 'remove-snapshots', 'snapshot-ids': [1n, 2n] },
     ])
-    expect(() => parseUpdates([{ action: 'add-schema', schema: {} }])).toThrow(UnsupportedUpdateError)
+    expect(() => parseUpdates([{ action: 'add-spec', spec: {} }])).toThrow(UnsupportedUpdateError)
+    expect(() => parseUpdates([{ action: 'add-schema', schema: {} }])).toThrow(InvalidCommitError)
     expect(() => parseUpdates([{ action: 'make-it-fast' }])).toThrow(InvalidCommitError)
   })
 })
@@ -129,5 +130,37 @@ describe('checkRequirements', () => {
       checkRequirements(md, [{ type: 'assert-ref-snapshot-id', ref: 'main', 'snapshot-id': null }]),
     ).toThrow(CommitConflictError)
     expect(() => parseRequirements([{ type: 'assert-nothing' }])).toThrow(InvalidCommitError)
+  })
+
+  it('add-schema + set-current-schema -1: the next schema id, last-column-id raised; an identical schema is reused', () => {
+    const current = {
+      type: 'struct' as const,
+      'schema-id': 0,
+      fields: [{ id: 1, name: 'site_id', required: true, type: 'string' as const }],
+    }
+    const md = { ...base(), schemas: [current], 'last-column-id': 1 }
+    const wider = {
+      ...current,
+      fields: [...current.fields, { id: 99, name: 'campaign_id', required: false, type: 'string' as const }],
+    }
+    const next = applyUpdates(md, [
+      { action: 'add-schema', schema: wider, 'last-column-id': 99 },
+      { action: 'set-current-schema', 'schema-id': -1 },
+    ])
+    const newId = Math.max(...md.schemas.map((s) => s['schema-id'])) + 1
+    expect(next['current-schema-id']).toBe(newId)
+    expect(next['last-column-id']).toBe(99)
+    expect(next.schemas.at(-1)!.fields.at(-1)!.name).toBe('campaign_id')
+    const again = applyUpdates(next, [
+      { action: 'add-schema', schema: { ...wider, 'schema-id': 7 } },
+      { action: 'set-current-schema', 'schema-id': -1 },
+    ])
+    expect(again.schemas).toHaveLength(next.schemas.length)
+    expect(() => applyUpdates(md, [{ action: 'set-current-schema', 'schema-id': -1 }])).toThrow(
+      InvalidCommitError,
+    )
+    expect(() => applyUpdates(md, [{ action: 'set-current-schema', 'schema-id': 42 }])).toThrow(
+      InvalidCommitError,
+    )
   })
 })

@@ -46,7 +46,7 @@ describe('new table metadata (v2)', () => {
       'metadata-log',
     ])
     expect(md.location).toBe('s3://b/wh/analytics/pa_events')
-    expect(md['last-column-id']).toBe(39)
+    expect(md['last-column-id']).toBe(42)
     expect(md['last-partition-id']).toBe(1001)
     expect(md['current-snapshot-id']).toBe(-1n)
     expect(md['last-sequence-number']).toBe(0n)
