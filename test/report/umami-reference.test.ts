@@ -231,7 +231,7 @@ describe("the /v1 API equals Umami's SQL on Postgres", () => {
     expect(pages.map((p) => p.pageviews)).toEqual([...pages.map((p) => p.pageviews)].sort((a, b) => b - a))
   })
 
-  it('campaigns: per utm_campaign (the table has no campaign_id column) = stats filtered by it', async () => {
+  it('campaigns: per utm_campaign (rows written without a campaign id) = stats filtered by it', async () => {
     const { status, body } = await v1(`${SITE}/campaigns`, v1Range)
     expect(status).toBe(200)
     const campaigns = body.campaigns as Array<Record<string, number | string>>
