@@ -185,6 +185,29 @@ export function installIcebirdFetch(s3?: { endpoint: string }): () => void {
 }
 
 /**
+ * Rows of a full icebird scan, read in windows of `window` rows (icebird's rowStart/rowEnd) so a
+ * table of millions of rows never sits in memory at once; every row of every window is decoded.
+ */
+export async function icebirdScanCount(metadataLocation: string, window = 100_000): Promise<number> {
+  await icebirdExactTimestamps()
+  const { icebergRead, icebergMetadata } = await import('icebird')
+  const restore = installIcebirdFetch()
+  try {
+    const slash = metadataLocation.lastIndexOf('/')
+    const tableUrl = metadataLocation.slice(0, slash).replace(/\/metadata$/, '')
+    const metadata = await icebergMetadata({ tableUrl, metadataFileName: metadataLocation.slice(slash + 1) })
+    let n = 0
+    for (;;) {
+      const rows = await icebergRead({ tableUrl, metadata, rowStart: n, rowEnd: n + window })
+      n += rows.length
+      if (rows.length < window) return n
+    }
+  } finally {
+    restore()
+  }
+}
+
+/**
  * icebird (with its own hyparquet) turns INT64 TIMESTAMP(MICROS) into a JS Date, dropping the
  * microseconds. Its hyparquet merges `DEFAULT_PARSERS` at every read, so setting the timestamp
  * parser there makes icebird hand back the exact microseconds as bigint — reader configuration,
