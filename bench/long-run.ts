@@ -36,7 +36,9 @@
  * LONG_RUN_SECONDS_PER_COMMIT (30), LONG_RUN_SITES (1), LONG_RUN_COMPACT_SAMPLES (3),
  * LONG_RUN_SCAN (1 = scan at every print, 0 = never), LONG_RUN_ICEBIRD_EVERY (10000).
  */
+import { spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createInterface } from 'node:readline'
 import { loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
@@ -98,7 +100,7 @@ const root = mkdtempSync(path.join(tmpdir(), 'floe-long-run-'))
 const id = { namespace: ['analytics'], name: 'pa_events' }
 
 async function side(name: 'ON' | 'OFF'): Promise<Side> {
-  const db = await createTestDatabase(`floe_long_${name.toLowerCase()}`)
+  const db = await createTestDatabase(`maint_longrun_${name.toLowerCase()}`)
   const sql = new PgSql(db.url)
   const catalog = new JdbcCatalog({ sql, io, name: 'floe' })
   const definitions = loadTableDefinitions()
@@ -282,34 +284,21 @@ async function maintain(s: Side, i: number, duck: DuckDBConnection): Promise<voi
   )
 }
 
-const on = await side('ON')
-const off = await side('OFF')
-const duckDb = await DuckDBInstance.create(':memory:', { threads: '1' })
-const duck = await duckDb.connect()
-const header =
-  'commits | side | CPU/flush | metadata.json | manifests/list | metadata files | metadata bytes | snapshots | data files/partition (mean, max) | data files on disk | rows | DuckDB full scan | icebird full scan | load avg'
-console.log(
-  `long run: ${COMMITS} commits (OFF until ${OFF_COMMITS}), ${EVENTS} events per commit over ${SECONDS_PER_COMMIT} s of event time ` +
-    `(${Math.round(86_400 / SECONDS_PER_COMMIT)} commits per simulated day), ON: expiry + compaction every ${MAINTAIN_EVERY} commits, quiet after ${QUIET_COMMITS}`,
-)
-console.log(header)
-console.log(header.replace(/[^|]/g, '-'))
-const started = performance.now()
-try {
-  for (let i = 0; i < COMMITS; i++) {
-    await commit(on, i)
-    committedAt[i] = Date.now()
-    if (i < OFF_COMMITS) await commit(off, i)
-    if ((i + 1) % MAINTAIN_EVERY === 0) await maintain(on, i, duck)
-    const n = i + 1
-    if (n === 1000 || n % EVERY === 0 || n === COMMITS || n === OFF_COMMITS) {
-      for (const s of i < OFF_COMMITS ? [on, off] : [on]) {
-        const r = await stats(
-          s,
-          duck,
-          n === 1000 || n === OFF_COMMITS || n % ICEBIRD_EVERY === 0 || n === COMMITS,
-        )
-        console.log(
+/** One side's run; `emit` gets each printed row (the commit count first). */
+async function runSide(name: 'ON' | 'OFF', commits: number, emit: (row: string) => void): Promise<void> {
+  const s = await side(name)
+  const duckDb = await DuckDBInstance.create(':memory:', { threads: '1' })
+  const duck = await duckDb.connect()
+  const started = performance.now()
+  try {
+    for (let i = 0; i < commits; i++) {
+      await commit(s, i)
+      committedAt[i] = Date.now()
+      if (name === 'ON' && (i + 1) % MAINTAIN_EVERY === 0) await maintain(s, i, duck)
+      const n = i + 1
+      if (n === 1000 || n % EVERY === 0 || n === commits) {
+        const r = await stats(s, duck, n === 1000 || n % ICEBIRD_EVERY === 0 || n === commits)
+        emit(
           [
             n,
             s.name,
@@ -329,17 +318,56 @@ try {
         )
         s.cpu = []
       }
-      if (n === OFF_COMMITS && OFF_COMMITS < COMMITS)
-        console.log(`OFF stops at ${OFF_COMMITS} commits (its metadata grows quadratically); ON goes on`)
     }
+    console.log(
+      `${name}: ${commits} commits, wall ${((performance.now() - started) / 1000).toFixed(0)} s` +
+        (name === 'ON'
+          ? `; expiry took ${(s.expireMs / 1000).toFixed(1)} s and compaction ${(s.compactMs / 1000).toFixed(1)} s in total`
+          : ''),
+    )
+  } finally {
+    duck.closeSync()
+    duckDb.closeSync()
+    await s.close()
+    rmSync(root, { recursive: true, force: true })
   }
+}
+
+if (process.env.LONG_RUN_SIDE === 'OFF') {
+  await runSide('OFF', OFF_COMMITS, (row) => console.log(`ROW ${row}`))
+} else {
+  const header =
+    'commits | side | CPU/flush | metadata.json | manifests/list | metadata files | metadata bytes | snapshots | data files/partition (mean, max) | data files on disk | rows | DuckDB full scan | icebird full scan | load avg'
   console.log(
-    `wall ${((performance.now() - started) / 1000).toFixed(0)} s; on ON, expiry took ${(on.expireMs / 1000).toFixed(1)} s and compaction ${(on.compactMs / 1000).toFixed(1)} s in total`,
+    `long run: ${COMMITS} commits (OFF until ${OFF_COMMITS}), ${EVENTS} events per commit over ${SECONDS_PER_COMMIT} s of event time ` +
+      `(${Math.round(86_400 / SECONDS_PER_COMMIT)} commits per simulated day), ON: expiry + compaction every ${MAINTAIN_EVERY} commits, quiet after ${QUIET_COMMITS}`,
   )
-} finally {
-  duck.closeSync()
-  duckDb.closeSync()
-  await on.close()
-  await off.close()
-  rmSync(root, { recursive: true, force: true })
+  console.log(header)
+  console.log(header.replace(/[^|]/g, '-'))
+  // OFF runs in its own process beside ON (same nice level): the sides do not share a CPU clock,
+  // and the run takes the time of the longer side only.
+  const rows: string[] = []
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]], {
+    env: { ...process.env, LONG_RUN_SIDE: 'OFF' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const offDone = new Promise<number | null>((resolve) => child.on('exit', resolve))
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    if (!line.startsWith('ROW ')) return console.log(line)
+    rows.push(line.slice(4))
+    console.log(line.slice(4))
+  })
+  await runSide('ON', COMMITS, (row) => {
+    rows.push(row)
+    console.log(row)
+  })
+  const code = await offDone
+  if (code !== 0) throw new Error(`the OFF side exited with ${code}`)
+  if (OFF_COMMITS < COMMITS)
+    console.log(`OFF stopped at ${OFF_COMMITS} commits (its metadata grows quadratically); ON went on`)
+  console.log('\nside by side:')
+  console.log(header)
+  console.log(header.replace(/[^|]/g, '-'))
+  const key = (r: string) => Number(r.split(' | ')[0]) * 2 + (r.split(' | ')[1] === 'OFF' ? 1 : 0)
+  for (const r of rows.sort((a, b) => key(a) - key(b))) console.log(r)
 }

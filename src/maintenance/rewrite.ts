@@ -2,9 +2,10 @@
  * Rewrites one file group (compaction) into `outputFiles` new data files with bounded memory.
  *
  * Memory: at any time this holds one input file's bytes, one decoded row group, one sort batch of
- * at most `batchRows` rows, arrow-rs's open row group (same bound) and the compressed bytes of the
- * output file being written (FileIO uploads whole objects; at most about the target file size).
- * None of it grows with the partition: a 10 GB day is read and written file by file.
+ * at most `batchRows` rows, arrow-rs's open row group (same bound), the part of the output file
+ * being uploaded (`FileIO.writeStream`: one S3 multipart part, `ICEBERG_S3_PART_SIZE_MB`; nothing
+ * on a local disk) and the output file's footer. None of it grows with the partition or with the
+ * target file size: a 10 GB day is read file by file and written part by part.
  *
  * Sort: by the table's sort order (Floe declares `site_id`, `event_time`). A full sort of a large
  * partition would need a merge of sorted runs on disk; instead the inputs are read in the order of
@@ -17,7 +18,8 @@
 import type { Row } from '../rows.ts'
 import type { IcebergSchema, PartitionSpec, SortOrder } from '../table/metadata.ts'
 import type { FileIO } from '../storage/file-io.ts'
-import { encodeParquetBatches } from '../write/parquet.ts'
+import { encodeParquetStream } from '../write/parquet.ts'
+import { ParquetTail } from '../write/parquet-tail.ts'
 import { fileMetrics } from '../write/metrics.ts'
 import type { DataFile } from '../write/manifest.ts'
 import { partitionPath, type BoundPartitionField, type PartitionTuple } from '../write/partition.ts'
@@ -151,14 +153,21 @@ export async function rewriteGroup(input: RewriteInput): Promise<RewriteOutput> 
           yield rows
         }
       }
-      const bytes = await encodeParquetBatches(schema, batchesOf(), { rowGroupSize: batchRows })
-      if (batches === 0) break
+      // Peek: nothing left means no file (the previous one took the last rows).
+      const first = await take(1)
+      if (first.length === 0) break
+      pending = first.concat(pending)
       const uri = `${dir}/${String(input.groupIndex).padStart(5, '0')}-0-${input.commitId}-${String(n + 1).padStart(5, '0')}.parquet`
-      await io.write(uri, bytes)
+      // The file streams to storage row group by row group; only its footer is kept for metrics.
+      const tail = new ParquetTail()
       written.push(uri)
+      await io.writeStream(
+        uri,
+        tail.observe(encodeParquetStream(schema, batchesOf(), { rowGroupSize: batchRows })),
+      )
       const sorted = compare !== undefined && batches === 1
       files.push({
-        ...fileMetrics(bytes, schema, input.properties),
+        ...fileMetrics(tail.footer(), schema, input.properties, tail.size),
         filePath: uri,
         specId: input.spec['spec-id'],
         partition: tuple,
