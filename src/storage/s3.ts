@@ -166,7 +166,8 @@ export class S3FileIO implements FileIO {
   }
 
   /**
-   * Chunks are gathered into parts of `partSizeBytes` (a part may exceed it by one chunk). A file
+   * Chunks are gathered into parts of at least `partSizeBytes` (a part may exceed it by one chunk,
+   * which bounds the memory held). A file
    * that fits in one part is one PutObject; a larger one a multipart upload, which S3 shows only
    * once completed and which is aborted (its parts freed) when anything fails.
    */
@@ -196,10 +197,12 @@ export class S3FileIO implements FileIO {
     }
     try {
       for await (const chunk of chunks) {
+        // A full part goes up only once more bytes follow, so a file that ends right after its
+        // first part is still one PutObject rather than a one-part multipart upload.
+        if (pendingBytes >= this.#partSize) await uploadPart()
         pending.push(chunk)
         pendingBytes += chunk.byteLength
         written += chunk.byteLength
-        if (pendingBytes >= this.#partSize) await uploadPart()
       }
       if (uploadId === undefined) {
         await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: take() }))

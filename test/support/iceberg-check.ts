@@ -30,6 +30,7 @@ export function localPathResolver(s3?: { dir: string }): LocalPathOf {
 export interface LiveDataFile {
   file_path: string
   record_count: number
+  file_size_in_bytes: number
   status: number
   partition: Record<string, unknown>
 }
@@ -53,7 +54,8 @@ for m in manifests:
         for e in man:
             df = e['data_file']
             if e['status'] == 2: continue
-            out.append({'file_path': df['file_path'], 'record_count': df['record_count'], 'status': e['status'],
+            out.append({'file_path': df['file_path'], 'record_count': df['record_count'],
+                        'file_size_in_bytes': df['file_size_in_bytes'], 'status': e['status'],
                         'partition': df['partition']})
 print(json.dumps(out, default=str))
 `
