@@ -120,6 +120,8 @@ export interface MaintenanceConfig {
     quietMinutes: number
     /** Rows per sort batch and output row group: the memory bound of a rewrite. */
     batchRows: number
+    /** Local folder for the sort's spill files (groups larger than one batch). */
+    spillDir: string
   }
   orphans: {
     enabled: boolean
@@ -300,6 +302,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
         enabled: bool(env, 'FLOE_MAINTENANCE_COMPACTION', true),
         quietMinutes: int(env, 'FLOE_MAINTENANCE_COMPACT_QUIET_MINUTES', 60),
         batchRows: int(env, 'FLOE_MAINTENANCE_COMPACT_BATCH_ROWS', 50_000, 100),
+        spillDir: path.resolve(
+          cwd,
+          str(env, 'FLOE_MAINTENANCE_COMPACT_SPILL_DIR', path.join(dataDir, 'compaction-spill'))!,
+        ),
       },
       orphans: {
         enabled: bool(env, 'FLOE_MAINTENANCE_ORPHANS', true),

@@ -7,13 +7,11 @@
  * on a local disk) and the output file's footer. None of it grows with the partition or with the
  * target file size: a 10 GB day is read file by file and written part by part.
  *
- * Sort: by the table's sort order (Floe declares `site_id`, `event_time`). A full sort of a large
- * partition would need a merge of sorted runs on disk; instead the inputs are read in the order of
- * their lower bound on the sort's leading non-constant column (from the manifest metrics) and each
- * batch is sorted. Floe's flush files each cover a short, later time range, so the output is sorted
- * except where a batch boundary splits late events; row-group min/max on `event_time` are tight
- * either way, which is what lets engines skip row groups. A file is marked with the sort order's id
- * (`sort_order_id`) only when one batch held all of its rows, i.e. when it really is sorted.
+ * Sort: by the table's sort order (Floe declares `site_id`, `event_time`), a full sort of the
+ * group whatever its size: an external merge sort (`external-sort.ts`) that sorts runs of
+ * `batchRows` rows, spills them under `spillDir` when the group holds more than one run, and
+ * merges them k ways with about `batchRows` rows in memory. Every file written is then sorted and
+ * carries the sort order's id (`sort_order_id`).
  */
 import type { Row } from '../rows.ts'
 import type { IcebergSchema, PartitionSpec, SortOrder } from '../table/metadata.ts'
@@ -24,6 +22,7 @@ import { fileMetrics } from '../write/metrics.ts'
 import type { DataFile } from '../write/manifest.ts'
 import { partitionPath, type BoundPartitionField, type PartitionTuple } from '../write/partition.ts'
 import { rowGroups } from './read-rows.ts'
+import { externalSort, type Compare } from './external-sort.ts'
 import type { FileGroup } from './plan.ts'
 import type { LiveFile } from './scan.ts'
 
@@ -47,6 +46,8 @@ export interface RewriteInput {
   groupIndex: number
   group: FileGroup
   batchRows: number
+  /** Local folder for the sort's spill files (a subfolder per group, removed when done). */
+  spillDir: string
 }
 
 export interface RewriteOutput {
@@ -54,8 +55,6 @@ export interface RewriteOutput {
   /** URIs written (for cleanup if the commit fails definitely). */
   written: string[]
 }
-
-type Compare = (a: Row, b: Row) => number
 
 /** A comparator for the identity fields of a sort order (other transforms are not sorted on). */
 export function sortComparator(order: SortOrder, schema: IcebergSchema): Compare | undefined {
@@ -82,42 +81,25 @@ export function sortComparator(order: SortOrder, schema: IcebergSchema): Compare
   }
 }
 
-/** The little-endian long in a bound (timestamps, longs), or undefined. */
-function lowerBoundOf(f: LiveFile, fieldId: number): bigint | string | undefined {
-  const b = f.entry.data_file.lower_bounds?.find((x) => x.key === fieldId)?.value
-  if (!b) return undefined
-  if (b.length === 8) return b.readBigInt64LE(0)
-  return b.toString('utf8')
-}
-
-/** Input order: by the lower bound of the first sort column that is not constant in the group. */
-function orderInputs(files: readonly LiveFile[], order: SortOrder): LiveFile[] {
-  for (const f of order.fields as SortField[]) {
-    const bounds = files.map((x) => lowerBoundOf(x, f['source-id']))
-    if (bounds.some((b) => b === undefined)) continue
-    if (new Set(bounds.map(String)).size <= 1) continue
-    return files
-      .map((x, i) => ({ x, b: bounds[i]! }))
-      .sort((p, q) => (p.b < q.b ? -1 : p.b > q.b ? 1 : 0))
-      .map((p) => p.x)
-  }
-  return [...files]
-}
-
 export async function rewriteGroup(input: RewriteInput): Promise<RewriteOutput> {
   const { io, schema, group, batchRows } = input
   const compare = sortComparator(input.sortOrder, schema)
-  const inputs = orderInputs(group.files, input.sortOrder)
   const perFile = Math.ceil(group.records / group.outputFiles)
 
   // One cursor over every input row, row group by row group.
   async function* inputRows(): AsyncGenerator<Row[]> {
-    for (const f of inputs) {
+    for (const f of group.files) {
       const bytes = await io.read(f.path)
       for await (const rows of rowGroups(bytes, schema)) yield rows
     }
   }
-  const source = inputRows()
+  const source = compare
+    ? externalSort(inputRows(), compare, {
+        runRows: batchRows,
+        expectedRows: group.records,
+        spillDir: `${input.spillDir}/${input.commitId}-${input.groupIndex}`,
+      })
+    : inputRows()
   let pending: Row[] = []
   let exhausted = false
   /** Up to `n` rows from the cursor. */
@@ -141,15 +123,12 @@ export async function rewriteGroup(input: RewriteInput): Promise<RewriteOutput> 
   try {
     for (let n = 0; n < group.outputFiles; n++) {
       let remaining = n === group.outputFiles - 1 ? Infinity : perFile
-      let batches = 0
       async function* batchesOf(): AsyncGenerator<Row[]> {
         while (remaining > 0) {
           const rows = await take(Math.min(batchRows, remaining))
           if (rows.length === 0) return
           remaining -= rows.length
           rowsWritten += rows.length
-          batches++
-          if (compare) rows.sort(compare)
           yield rows
         }
       }
@@ -165,13 +144,12 @@ export async function rewriteGroup(input: RewriteInput): Promise<RewriteOutput> 
         uri,
         tail.observe(encodeParquetStream(schema, batchesOf(), { rowGroupSize: batchRows })),
       )
-      const sorted = compare !== undefined && batches === 1
       files.push({
         ...fileMetrics(tail.footer(), schema, input.properties, tail.size),
         filePath: uri,
         specId: input.spec['spec-id'],
         partition: tuple,
-        ...(sorted ? { sortOrderId: input.sortOrder['order-id'] } : {}),
+        ...(compare ? { sortOrderId: input.sortOrder['order-id'] } : {}),
       })
     }
     // Never lose a row: what was written must be exactly what the group's manifests count.

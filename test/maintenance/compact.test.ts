@@ -5,7 +5,9 @@
  * compactions of the same files: one commits, the other gives up and leaves nothing behind.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { JdbcCatalog } from '../../src/commit/jdbc.ts'
 import type { Catalog } from '../../src/table/catalog.ts'
 import { PgSql } from '../../src/storage/pg.ts'
@@ -151,6 +153,43 @@ describe('compaction', { timeout: 150_000 }, () => {
     }
     await expectRows()
     await streaming.close()
+  })
+
+  it('sorts a partition larger than one batch fully (spilled runs, k-way merge)', async () => {
+    // 600 rows in 6 files whose event times interleave: later files hold earlier times too, so
+    // no order of the files and no per-batch sort gives a sorted output.
+    const total = 600
+    const base = sampleEvents(1, 0, 2)[0].event_time + 10_000_000
+    for (let b = 0; b < 6; b++) {
+      const rows = sampleEvents(100, 0, events.length).map((r, j) => ({
+        ...r,
+        event_time: base + (((b * 100 + j) * 7919) % total) * 1_000_000,
+      }))
+      await writer.append('pa_events', rows)
+      events = [...events, ...rows]
+    }
+    const spillDir = mkdtempSync(path.join(tmpdir(), 'floe-compact-spill-'))
+    const result = await compact(catalog, { batchRows: 100, spillDir })
+    expect(result.filesWritten).toBe(2) // one per site
+    expect(readdirSync(spillDir)).toEqual([]) // the runs are gone
+    rmSync(spillDir, { recursive: true, force: true })
+    const local = localPathResolver(paths)
+    const added = currentDataFiles(await writer.load('pa_events'), paths).filter((f) => f.record_count >= 300)
+    expect(added.length).toBe(2)
+    for (const f of added) {
+      expect(f.sort_order_id).toBe(1)
+      // DuckDB's text form of these same-day timestamps has one width, so text order is time order.
+      const times = await withDuckDb(async (run) =>
+        (await run(`SELECT event_time FROM read_parquet(${sqlString(local(f.file_path))})`)).map((r) =>
+          String(r.event_time),
+        ),
+      )
+      expect(times.length).toBe(f.record_count)
+      expect(new Set(times.map((t) => t.length)).size).toBe(1)
+      expect(new Set(times).size).toBeGreaterThan(300)
+      expect(times).toEqual([...times].sort())
+    }
+    await expectRows()
   })
 
   it('an append racing the replace commit lands, and so does the compaction', async () => {

@@ -31,6 +31,7 @@ export interface LiveDataFile {
   file_path: string
   record_count: number
   file_size_in_bytes: number
+  sort_order_id: number | null
   status: number
   partition: Record<string, unknown>
 }
@@ -55,7 +56,8 @@ for m in manifests:
             df = e['data_file']
             if e['status'] == 2: continue
             out.append({'file_path': df['file_path'], 'record_count': df['record_count'],
-                        'file_size_in_bytes': df['file_size_in_bytes'], 'status': e['status'],
+                        'file_size_in_bytes': df['file_size_in_bytes'],
+                        'sort_order_id': df.get('sort_order_id'), 'status': e['status'],
                         'partition': df['partition']})
 print(json.dumps(out, default=str))
 `
