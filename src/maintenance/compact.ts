@@ -29,6 +29,7 @@ import { addSnapshotUpdates, commitWithRetry, mainBranchRequirements } from '../
 import { CommitRetriesExhaustedError, MaintenanceConflictError, NoSuchTableError } from '../errors.ts'
 import { planGroups, planOptions, type PlanOptions } from './plan.ts'
 import { rewriteGroup } from './rewrite.ts'
+import { removeStaleSpills } from './external-sort.ts'
 import { buildReplace } from './replace.ts'
 import { snapshotContents, type LiveFile } from './scan.ts'
 
@@ -117,6 +118,8 @@ export async function compactTable(opts: CompactOptions): Promise<CompactResult>
 
   const commitId = randomUUID()
   const snapshotId = newSnapshotId()
+  const spillDir = opts.spillDir ?? path.join(tmpdir(), 'floe-compaction-spill')
+  await removeStaleSpills(spillDir)
   const dataDir = (start.properties?.['write.data.path'] ?? `${start.location}/data`).replace(/\/+$/, '')
   const sortOrder = sortOrderOf(start, opts.definition)
   const written: string[] = []
@@ -136,7 +139,7 @@ export async function compactTable(opts: CompactOptions): Promise<CompactResult>
         groupIndex: i,
         group,
         batchRows: opts.batchRows,
-        spillDir: opts.spillDir ?? path.join(tmpdir(), 'floe-compaction-spill'),
+        spillDir,
       })
       written.push(...out.written)
       added.push(...out.files)

@@ -12,7 +12,7 @@
  * Run files are opened for each chunk read (no descriptor per run stays open: a 10 GB day is
  * thousands of runs) and the spill folder is removed when the sort ends, fails or is abandoned.
  */
-import { mkdir, open, rm, type FileHandle } from 'node:fs/promises'
+import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import { deserialize, serialize } from 'node:v8'
 import type { Row } from '../rows.ts'
@@ -26,6 +26,32 @@ export interface ExternalSortOptions {
   expectedRows: number
   /** A folder of its own for the run files; created, and removed when done. */
   spillDir: string
+}
+
+/** A day: spill folders older than this were left by a crash (a sort writes its runs early). */
+export const STALE_SPILL_MS = 24 * 60 * 60 * 1000
+
+/**
+ * Removes the spill folders under `root` last modified more than `olderThanMs` ago: what a
+ * process killed during a sort left behind. Returns how many were removed.
+ */
+export async function removeStaleSpills(root: string, olderThanMs = STALE_SPILL_MS, nowMs = Date.now()) {
+  let removed = 0
+  let names: string[]
+  try {
+    names = await readdir(root)
+  } catch {
+    return 0 // no spill folder yet
+  }
+  for (const name of names) {
+    const dir = path.join(root, name)
+    const s = await stat(dir).catch(() => undefined)
+    if (s && nowMs - s.mtimeMs > olderThanMs) {
+      await rm(dir, { recursive: true, force: true })
+      removed++
+    }
+  }
+  return removed
 }
 
 /** How many rows each chunk of `expectedRows / runRows` runs holds: the merge's memory bound. */

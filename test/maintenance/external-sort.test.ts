@@ -4,10 +4,10 @@
  * gone afterwards, also when the reader stops early or the input fails.
  */
 import { afterAll, describe, expect, it } from 'vitest'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { chunkRowsFor, externalSort } from '../../src/maintenance/external-sort.ts'
+import { chunkRowsFor, externalSort, removeStaleSpills } from '../../src/maintenance/external-sort.ts'
 import type { Row } from '../../src/rows.ts'
 
 const root = mkdtempSync(path.join(tmpdir(), 'floe-external-sort-'))
@@ -94,5 +94,17 @@ describe('externalSort', () => {
     }
     await expect(sorting()).rejects.toThrow(/unreadable/)
     expect(existsSync(failed)).toBe(false)
+  })
+
+  it('removes spill folders a crash left (older than a day) and keeps recent ones', async () => {
+    const spills = path.join(root, 'spills')
+    mkdirSync(path.join(spills, 'crashed'), { recursive: true })
+    mkdirSync(path.join(spills, 'running'), { recursive: true })
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000)
+    utimesSync(path.join(spills, 'crashed'), twoDaysAgo, twoDaysAgo)
+    expect(await removeStaleSpills(spills)).toBe(1)
+    expect(existsSync(path.join(spills, 'crashed'))).toBe(false)
+    expect(existsSync(path.join(spills, 'running'))).toBe(true)
+    expect(await removeStaleSpills(path.join(root, 'never-made'))).toBe(0)
   })
 })
