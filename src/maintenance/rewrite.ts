@@ -104,14 +104,20 @@ export async function rewriteGroup(input: RewriteInput): Promise<RewriteOutput> 
   let exhausted = false
   /** Up to `n` rows from the cursor. */
   async function take(n: number): Promise<Row[]> {
-    while (pending.length < n && !exhausted) {
+    // Gathered as a list and joined once: the merge hands out many small chunks.
+    const parts: Row[][] = [pending]
+    let have = pending.length
+    while (have < n && !exhausted) {
       const next = await source.next()
       if (next.done) exhausted = true
-      else pending = pending.length ? pending.concat(next.value) : next.value
+      else {
+        parts.push(next.value)
+        have += next.value.length
+      }
     }
-    const out = pending.slice(0, n)
-    pending = pending.slice(n)
-    return out
+    const all = parts.length === 1 ? parts[0] : parts.flat()
+    pending = all.slice(n)
+    return all.length <= n ? all : all.slice(0, n)
   }
 
   const tuple: PartitionTuple = input.fields.map((f) => group.partition[f.name] as PartitionTuple[number])
