@@ -166,6 +166,9 @@ export async function rewriteGroup(input: RewriteInput): Promise<RewriteOutput> 
   } catch (err) {
     await Promise.allSettled(written.map((u) => io.delete(u)))
     throw err
+  } finally {
+    // Closes the sort early on failure, which removes its spill folder now rather than in a day.
+    await source.return(undefined)
   }
   return { files, written }
 }

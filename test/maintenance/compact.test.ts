@@ -192,6 +192,37 @@ describe('compaction', { timeout: 150_000 }, () => {
     await expectRows()
   })
 
+  it('an upload failing midway leaves no spill folder, no new file and the table as it was', async () => {
+    await appendBatches(6, 100)
+    const before = await writer.load('pa_events')
+    const table = `s3://${s3.bucket}/wh/analytics/pa_events/`
+    const filesBefore = await io.list(table)
+    const spillDir = mkdtempSync(path.join(tmpdir(), 'floe-compact-spill-'))
+    // The real S3 FileIO, except that a data file upload dies after its first chunk.
+    const failing = testS3FileIO(s3)
+    const realWriteStream = failing.writeStream.bind(failing)
+    failing.writeStream = async (uri, chunks) =>
+      realWriteStream(
+        uri,
+        (async function* () {
+          for await (const c of chunks) {
+            yield c
+            throw new Error('connection reset during upload')
+          }
+        })(),
+      )
+    await expect(compact(catalog, { io: failing, batchRows: 100, spillDir })).rejects.toThrow(
+      /connection reset/,
+    )
+    expect(readdirSync(spillDir)).toEqual([])
+    rmSync(spillDir, { recursive: true, force: true })
+    const after = await writer.load('pa_events')
+    expect(after.metadata['current-snapshot-id']).toBe(before.metadata['current-snapshot-id'])
+    expect(await io.list(table)).toEqual(filesBefore)
+    await expectRows()
+    await failing.close()
+  })
+
   it('an append racing the replace commit lands, and so does the compaction', async () => {
     await appendBatches(6, 20)
     let raced = false
