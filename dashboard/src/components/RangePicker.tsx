@@ -1,0 +1,67 @@
+/** Range (today … 90 days, custom) and comparison, kept in the URL. */
+import { patchQuery } from '../lib/router.ts'
+import { RANGES, isoDay, type Compare, type RangeKey } from '../lib/range.ts'
+
+export function RangePicker(props: { range: RangeKey; from?: string; to?: string; compare: Compare }) {
+  const today = isoDay(new Date())
+  return (
+    <form class="range" onSubmit={(e) => e.preventDefault()} aria-label="Date range">
+      <label>
+        <span>Range</span>
+        <select
+          name="range"
+          value={props.range}
+          onChange={(e) => {
+            const range = (e.currentTarget as HTMLSelectElement).value
+            patchQuery(
+              range === 'custom'
+                ? { range, from: props.from ?? today, to: props.to ?? today }
+                : { range, from: null, to: null },
+            )
+          }}
+        >
+          {RANGES.map(([key, label]) => (
+            <option key={key} value={key}>
+              {label}
+            </option>
+          ))}
+        </select>
+      </label>
+      {props.range === 'custom' && (
+        <>
+          <label>
+            <span>From</span>
+            <input
+              type="date"
+              name="from"
+              max={today}
+              value={props.from}
+              onChange={(e) => patchQuery({ from: (e.currentTarget as HTMLInputElement).value })}
+            />
+          </label>
+          <label>
+            <span>To</span>
+            <input
+              type="date"
+              name="to"
+              max={today}
+              value={props.to}
+              onChange={(e) => patchQuery({ to: (e.currentTarget as HTMLInputElement).value })}
+            />
+          </label>
+        </>
+      )}
+      <label>
+        <span>Compare with</span>
+        <select
+          name="compare"
+          value={props.compare}
+          onChange={(e) => patchQuery({ compare: (e.currentTarget as HTMLSelectElement).value })}
+        >
+          <option value="prev">Previous period</option>
+          <option value="yoy">Same period last year</option>
+        </select>
+      </label>
+    </form>
+  )
+}
