@@ -85,12 +85,16 @@ async function serve(kind: Kind): Promise<void> {
       RATE_LIMIT_IP_PER_MINUTE: '1000000000',
       RATE_LIMIT_SITE_PER_MINUTE: '1000000000',
     })
-    const sites = await SiteStore.open(new PgSql(config.databaseUrl!))
+    const benchSql = new PgSql(config.databaseUrl!)
+    const sites = await SiteStore.open(benchSql)
+    const { KeyStore } = await import('../src/sites/keys.ts')
+    const keys = await KeyStore.open(benchSql)
     let accepted = 0
     const sink = { accept: async () => void accepted++ } // no-op sink: receiver-only figure
     const receiver = await buildReceiver({
       config,
       sites,
+      keys,
       sink,
       geo: await openGeoReader(GEO),
       logger: pino({ level: 'warn' }),

@@ -14,6 +14,7 @@ import { createCatalog } from './commit/index.ts'
 import { openFileIO, openSql } from './storage/index.ts'
 import { createTableWriter, type TableWriter } from './write/append.ts'
 import { SiteStore } from './sites/store.ts'
+import { KeyStore } from './sites/keys.ts'
 import { openGeoReader } from './enrich/geo-reader.ts'
 import type { GeoReader } from './enrich/geo.ts'
 import { buildServer, type ServerPlugin } from './receive/server.ts'
@@ -72,6 +73,7 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
       onError: (err) => logger.warn({ err }, 'acting on a site change from another process failed'),
     }),
   )
+  const keys = await during(db, () => KeyStore.open(sql))
   const geo: GeoReader | undefined = config.geoliteDbPath
     ? await openGeoReader(config.geoliteDbPath)
     : undefined
@@ -112,7 +114,7 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
     await sites.ping()
     await writer.load('pa_events')
   }
-  const server = await buildServer({ config, sites, sink: buffer, geo, plugins, logger, ready })
+  const server = await buildServer({ config, sites, keys, sink: buffer, geo, plugins, logger, ready })
 
   let closed: Promise<boolean> | undefined
   return {

@@ -171,6 +171,14 @@ export class SiteNotFoundError extends FloeError {
   }
 }
 
+/** A key id given to the admin API does not exist for that site (404). */
+export class KeyNotFoundError extends FloeError {
+  override name = 'KeyNotFoundError'
+  constructor(readonly keyId: string) {
+    super(`key ${keyId} not found for this site`)
+  }
+}
+
 /**
  * The sites database cannot be reached (outage, restart, connection refused or timed out) and the
  * answer is not in the cache: answer 503 with Retry-After, never 500. `cause` is the driver's error.

@@ -8,6 +8,7 @@ import {
   FlushFailedError,
   IgnoredIpError,
   SiteNotFoundError,
+  KeyNotFoundError,
   SiteStoreUnavailableError,
   UnknownSiteError,
   ValidationError,
@@ -73,7 +74,7 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof UnknownSiteError) return make(400, 'Website not found.', { field: 'payload.website' })
   if (err instanceof IgnoredIpError) return make(403, 'Forbidden')
   if (err instanceof AuthError) return make(err.status, err.message)
-  if (err instanceof SiteNotFoundError) return make(404, err.message)
+  if (err instanceof SiteNotFoundError || err instanceof KeyNotFoundError) return make(404, err.message)
   if (err instanceof RateLimitedError)
     return make(429, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } })
   if (err instanceof SiteStoreUnavailableError)

@@ -11,6 +11,7 @@ import type { EventSink } from '../buffer/sink.ts'
 import type { GeoReader } from '../enrich/geo.ts'
 import { createPipeline, type Pipeline } from '../enrich/process.ts'
 import type { SiteStore } from '../sites/store.ts'
+import type { KeyStore } from '../sites/keys.ts'
 import { CorsAllowlist } from './cors.ts'
 import { collectPlugin } from './collect.ts'
 import { sitesPlugin } from './sites-routes.ts'
@@ -29,6 +30,8 @@ export type ServerPlugin = (app: FastifyInstance) => PromiseLike<unknown>
 export interface ServerDeps {
   config: FloeConfig
   sites: SiteStore
+  /** Per-site keys (read, write, share), managed under /api/sites/:id/keys. */
+  keys: KeyStore
   sink: EventSink
   /** MaxMind-format City reader (GEOLITE_DB_PATH); absent = geo only from CDN headers. */
   geo?: GeoReader
@@ -151,6 +154,7 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
   await app.register(sitesPlugin, {
     prefix: '/api/sites',
     sites,
+    keys: deps.keys,
     adminToken: config.adminToken,
     publicUrl: config.publicUrl,
   })

@@ -8,10 +8,12 @@ import { SiteNotFoundError } from '../errors.ts'
 import { checkAdmin } from './admin-auth.ts'
 import { strictBodyCompiler } from './strict-body.ts'
 import type { SiteStore } from '../sites/store.ts'
+import { KEY_KINDS, type KeyStore } from '../sites/keys.ts'
 import { scriptSnippet, type Site } from '../sites/site.ts'
 
 export interface SitesOptions {
   sites: SiteStore
+  keys: KeyStore
   adminToken: string | undefined
   publicUrl: string
 }
@@ -110,4 +112,74 @@ export async function sitesPlugin(app: FastifyInstance, opts: SitesOptions): Pro
     const { id } = req.params as { id: string }
     return withScript(await sites.softDelete(id.toLowerCase()))
   })
+
+  const keySchema = {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      siteId: { type: 'string' },
+      kind: { type: 'string' },
+      label: { type: ['string', 'null'] },
+      createdAt: { type: 'string' },
+      revokedAt: { type: ['string', 'null'] },
+    },
+  }
+  app.get(
+    '/:id/keys',
+    {
+      schema: {
+        params,
+        querystring: { type: 'object', properties: { includeRevoked: { type: 'boolean' } } },
+        response: { 200: { type: 'object', properties: { keys: { type: 'array', items: keySchema } } } },
+      },
+    },
+    async (req) => {
+      const { id } = req.params as { id: string }
+      const { includeRevoked } = req.query as { includeRevoked?: boolean }
+      return { keys: await opts.keys.list(id, { includeRevoked }) }
+    },
+  )
+
+  app.post(
+    '/:id/keys',
+    {
+      schema: {
+        params,
+        body: {
+          type: 'object',
+          required: ['kind'],
+          additionalProperties: false,
+          properties: {
+            kind: { type: 'string', enum: [...KEY_KINDS] },
+            label: { type: ['string', 'null'], maxLength: 200 },
+          },
+        },
+        response: { 201: { type: 'object', properties: { key: keySchema, token: { type: 'string' } } } },
+      },
+    },
+    async (req, reply) => {
+      const { id } = req.params as { id: string }
+      const { kind, label } = req.body as { kind: (typeof KEY_KINDS)[number]; label?: string | null }
+      reply.code(201)
+      return opts.keys.create(id, kind, label ?? null)
+    },
+  )
+
+  app.delete(
+    '/:id/keys/:keyId',
+    {
+      schema: {
+        params: {
+          type: 'object',
+          required: ['id', 'keyId'],
+          properties: { id: { type: 'string', format: 'uuid' }, keyId: { type: 'string', format: 'uuid' } },
+        },
+        response: { 200: { type: 'object', properties: { key: keySchema } } },
+      },
+    },
+    async (req) => {
+      const { id, keyId } = req.params as { id: string; keyId: string }
+      return { key: await opts.keys.revoke(id, keyId) }
+    },
+  )
 }

@@ -25,6 +25,7 @@ import type { SqlClient } from '../storage/sql.ts'
 import { SiteNotFoundError, SiteStoreUnavailableError, ValidationError } from '../errors.ts'
 import { metrics } from '../observe/metrics.ts'
 import { normalizeDomain, type Site, type SiteInput } from './site.ts'
+import { isUnreachable } from './unreachable.ts'
 
 /** Default of FLOE_SITE_CACHE_TTL_SECONDS, in ms. */
 export const CACHE_TTL_MS = 60_000
@@ -65,20 +66,6 @@ export interface SiteStoreOptions {
   onError?: (err: unknown) => void
   /** How long a cached answer counts as fresh (FLOE_SITE_CACHE_TTL_SECONDS); default CACHE_TTL_MS. */
   cacheTtlMs?: number
-}
-
-/**
- * Errors that mean "the database could not be reached or went away", not "this statement is wrong":
- * socket errors, node-postgres's own connection errors (no code), and SQLSTATE classes 08
- * (connection exception), 57P (shutdown, e.g. terminated by the administrator) and 53 (resources).
- */
-function isUnreachable(err: unknown): boolean {
-  const code = (err as { code?: unknown } | undefined)?.code
-  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code))
-    return code.startsWith('08') || code.startsWith('57P') || code.startsWith('53') || code === '3D000'
-  if (typeof code === 'string' && code.startsWith('E')) return true // ECONNREFUSED, ETIMEDOUT, …
-  const message = (err as Error | undefined)?.message ?? ''
-  return /connection|timeout|terminat/i.test(message)
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i

@@ -10,6 +10,7 @@ import { createTestDatabase } from '../support/pg.ts'
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts'
 import { PgSql } from '../../src/storage/pg.ts'
 import { SiteStore } from '../../src/sites/store.ts'
+import { KeyStore } from '../../src/sites/keys.ts'
 import { loadConfig } from '../../src/config.ts'
 import { buildReceiver } from '../../src/receive/server.ts'
 import { metricsRoute } from '../../src/receive/metrics-route.ts'
@@ -43,6 +44,7 @@ beforeAll(async () => {
     await buildReceiver({
       config,
       sites,
+      keys: await KeyStore.open(sql),
       sink,
       logger: pino({ level: 'silent' }),
       plugins: [(a) => a.register(metricsRoute)],

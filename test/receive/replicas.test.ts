@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pino from 'pino'
 import { PgSql } from '../../src/storage/pg.ts'
 import { SiteStore } from '../../src/sites/store.ts'
+import { KeyStore } from '../../src/sites/keys.ts'
 import { buildReceiver } from '../../src/receive/server.ts'
 import type { FastifyInstance } from 'fastify'
 import { ADMIN, CapturingEventSink, CHROME_UA, startTestReceiver, type TestReceiver } from './support.ts'
@@ -23,6 +24,7 @@ beforeAll(async () => {
     await buildReceiver({
       config: a.config,
       sites,
+      keys: await KeyStore.open(bSql),
       sink: new CapturingEventSink(),
       logger: pino({ level: 'silent' }),
     })

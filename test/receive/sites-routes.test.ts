@@ -115,6 +115,7 @@ describe('health', () => {
     const down = await buildReceiver({
       config: r.config,
       sites: r.sites,
+      keys: r.keys,
       sink: r.sink,
       logger: pino({ level: 'silent' }),
       ready: async () => {

@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify'
 import { createTestDatabase } from '../support/pg.ts'
 import { PgSql } from '../../src/storage/pg.ts'
 import { SiteStore } from '../../src/sites/store.ts'
+import { KeyStore } from '../../src/sites/keys.ts'
 import { loadConfig, type FloeConfig } from '../../src/config.ts'
 import { buildReceiver, type ServerDeps } from '../../src/receive/server.ts'
 import type { EventSink } from '../../src/buffer/sink.ts'
@@ -53,6 +54,7 @@ export class CapturingEventSink implements EventSink {
 export interface TestReceiver {
   app: FastifyInstance
   sites: SiteStore
+  keys: KeyStore
   sink: CapturingEventSink
   config: FloeConfig
   logs: string[]
@@ -66,6 +68,7 @@ export async function startTestReceiver(
   const db = await createTestDatabase('floe_recv')
   const sql = new PgSql(db.url)
   const sites = await SiteStore.open(sql)
+  const keys = await KeyStore.open(sql)
   const sink = new CapturingEventSink()
   const config = loadConfig({
     APP_SECRET: 'test-secret',
@@ -86,11 +89,12 @@ export async function startTestReceiver(
   )
   let geo: GeoReader | undefined
   if (extra.withGeo) geo = await openGeoReader(GEO_DB)
-  const { app } = await buildReceiver({ config, sites, sink, logger, geo, ...extra })
+  const { app } = await buildReceiver({ config, sites, keys, sink, logger, geo, ...extra })
   await app.ready()
   return {
     app,
     sites,
+    keys,
     sink,
     config,
     logs,
