@@ -3,30 +3,32 @@
  * One small app (Preact), routed by the URL under /dashboard/.
  */
 import { render } from 'preact'
-import { useEffect, useMemo, useState } from 'preact/hooks'
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import './styles.css'
 import { createApi } from './lib/api.ts'
-import { kindOf, loadAuth, saveAuth, type Auth } from './lib/auth.ts'
+import { loadAuth, saveAuth, type Auth } from './lib/auth.ts'
 import { BASE, navigate, onLinkClick, parseRoute, useLocation } from './lib/router.ts'
 import { listSites } from './lib/sites.ts'
 import { useAsync } from './lib/use-async.ts'
+import { openShare } from './lib/website-api.ts'
 import { OpsPage } from './pages/Ops.tsx'
 import { SignInPage } from './pages/SignIn.tsx'
 import { SitePage } from './pages/Site.tsx'
 import { SitesPage } from './pages/Sites.tsx'
 
-/** `/dashboard/share#floe_share_…`: the fragment never reaches a server or its logs. */
+/**
+ * A share link, `/dashboard/share#<share id>` (the fragment never reaches a server or its logs):
+ * Umami's share flow turns the id into the site and a share token.
+ */
 function ShareLanding({ onSignIn }: { onSignIn: (a: Auth) => void }) {
   const [error, setError] = useState<string | null>(null)
   useEffect(() => {
-    const token = decodeURIComponent(location.hash.slice(1))
-    if (kindOf(token) !== 'share') return setError('This share link is incomplete.')
-    const auth: Auth = { token, kind: 'share' }
-    listSites(createApi(auth), auth).then(
-      (sites) => {
-        if (!sites[0]) return setError('This share link opens no site.')
-        onSignIn(auth)
-        navigate(`${BASE}sites/${encodeURIComponent(sites[0].id)}?range=24h`, { replace: true })
+    const shareId = decodeURIComponent(location.hash.slice(1))
+    if (!shareId) return setError('This share link is incomplete.')
+    openShare(shareId).then(
+      ({ websiteId, token }) => {
+        onSignIn({ token, kind: 'share' })
+        navigate(`${BASE}sites/${encodeURIComponent(websiteId)}?range=24h`, { replace: true })
       },
       (err: Error) => setError(`This share link does not work: ${err.message}`),
     )
@@ -56,30 +58,23 @@ function App() {
   }
   const sites = useAsync(async () => (api && auth ? listSites(api, auth) : []), [auth?.token])
 
+  const siteName = route.page === 'site' ? sites.data?.find((s) => s.id === route.siteId)?.name : undefined
   useEffect(() => {
-    const name =
-      route.page === 'site'
-        ? (sites.data?.find((s) => s.id === route.siteId)?.name ?? 'Site')
-        : route.page === 'ops'
-          ? 'Ops'
-          : 'Sites'
-    document.title = `${name} · Floe`
-    // Focus moves to the new page's heading, so screen readers announce the navigation.
-    document.querySelector<HTMLElement>('main h1')?.focus()
-  }, [loc.pathname, sites.data])
+    document.title = `${route.page === 'site' ? (siteName ?? 'Site') : route.page === 'ops' ? 'Ops' : 'Sites'} · Floe`
+  }, [route.page, siteName])
+  // After a navigation (not on the first load), focus moves to the page, so screen readers start
+  // reading the new view from its top.
+  const first = useRef(true)
+  useEffect(() => {
+    if (first.current) first.current = false
+    else document.getElementById('main')?.focus()
+  }, [loc.pathname])
 
   let page
   if (route.page === 'share' && !auth) page = <ShareLanding onSignIn={signIn} />
   else if (!auth || !api) page = <SignInPage onSignIn={signIn} />
   else if (route.page === 'site')
-    page = (
-      <SitePage
-        api={api}
-        siteId={route.siteId}
-        search={loc.search}
-        siteName={sites.data?.find((s) => s.id === route.siteId)?.name}
-      />
-    )
+    page = <SitePage api={api} siteId={route.siteId} search={loc.search} siteName={siteName} />
   else if (route.page === 'ops' && auth.kind === 'admin') page = <OpsPage api={api} />
   else if (route.page === 'home' || route.page === 'share') {
     // A share link shows its one site only.

@@ -10,7 +10,7 @@ function Values(props: { api: Api; siteId: string; query: Query; p: EventPropert
     () =>
       websiteApi.propertyValues(props.api, props.siteId, {
         ...props.query,
-        event: props.p.eventName,
+        eventName: props.p.eventName,
         propertyName: props.p.propertyName,
       }),
     [props.siteId, JSON.stringify(props.query), props.p.eventName, props.p.propertyName],

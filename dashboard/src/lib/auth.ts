@@ -24,14 +24,15 @@ export function loadAuth(): Auth | null {
     if (!raw) return null
     const parsed = JSON.parse(raw) as Partial<Auth>
     if (typeof parsed.token !== 'string' || !parsed.token) return null
-    return { token: parsed.token, kind: kindOf(parsed.token) }
+    const kind = parsed.kind === 'share' ? 'share' : kindOf(parsed.token)
+    return { token: parsed.token, kind }
   } catch {
     return null
   }
 }
 
 export function saveAuth(auth: Auth | null): void {
-  if (auth) sessionStorage.setItem(KEY, JSON.stringify({ token: auth.token }))
+  if (auth) sessionStorage.setItem(KEY, JSON.stringify(auth))
   else sessionStorage.removeItem(KEY)
 }
 

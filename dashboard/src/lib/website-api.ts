@@ -35,6 +35,7 @@ export interface MetricRow {
 export interface EventProperty {
   eventName: string
   propertyName: string
+  dataType?: number
   total: number
 }
 
@@ -64,6 +65,18 @@ export const websiteApi = {
   propertyValues: (api: Api, siteId: string, q: Query) =>
     api.get<PropertyValue[]>(`${base(siteId)}/event-data/values`, q),
   website: (api: Api, siteId: string) => api.get<Website>(base(siteId)),
+}
+
+/** Umami's share flow: a share link's id opens `{websiteId, token}`, the token read as a share token. */
+export async function openShare(shareId: string): Promise<{ websiteId: string; token: string }> {
+  const res = await fetch(`/api/share/${encodeURIComponent(shareId)}`, { credentials: 'omit' })
+  const body = (await res.json().catch(() => undefined)) as
+    { websiteId: string; token: string; error?: undefined } | { error?: { message?: string } } | undefined
+  if (!res.ok || !body || !('websiteId' in body))
+    throw new Error(
+      (body as { error?: { message?: string } })?.error?.message ?? `${res.status} ${res.statusText}`,
+    )
+  return body
 }
 
 /**
