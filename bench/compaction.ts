@@ -19,7 +19,7 @@ import { createTableWriter } from '../src/write/append.ts'
 import { loadTableDefinitions } from '../src/write/table-definition.ts'
 import { encodeParquet } from '../src/write/parquet.ts'
 import { compactTable } from '../src/maintenance/compact.ts'
-import { snapshotContents } from '../src/maintenance/scan.ts'
+import { snapshotContents } from '../src/scan/snapshot.ts'
 
 const FLUSHES = Number(process.env.BENCH_FLUSHES ?? 400)
 const ROWS = Number(process.env.BENCH_ROWS_PER_FLUSH ?? 500)

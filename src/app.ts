@@ -25,6 +25,8 @@ import { catalogPhase, databasePhase, during } from './startup-error.ts'
 import { adminMaintenanceRoute } from './receive/admin-maintenance.ts'
 import { MaintenanceRunner } from './maintenance/runner.ts'
 import { loadTableDefinitions } from './write/table-definition.ts'
+import { QueryLayer } from './report/query-layer.ts'
+import { umamiApiPlugin } from './report/umami/routes.ts'
 
 export interface FloeApp {
   server: FastifyInstance
@@ -88,7 +90,25 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
     log: logger,
   })
 
+  // Reporting reads the committed tables plus this replica's unflushed rows (docs/reporting.md).
+  const layer = await QueryLayer.open({
+    catalog,
+    io,
+    namespace: config.iceberg.namespace.split('.'),
+    config: config.report,
+    live: buffer,
+  })
+
   const plugins: ServerPlugin[] = [
+    (app) =>
+      app.register(umamiApiPlugin, {
+        prefix: '/api',
+        layer,
+        sites,
+        keys,
+        adminToken: config.adminToken,
+        config: config.report,
+      }),
     (app) => app.register(adminFlushRoute, { adminToken: config.adminToken, flush: () => buffer.flush() }),
     (app) =>
       app.register(adminMaintenanceRoute, {
@@ -134,6 +154,7 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
         // A maintenance run cut short is safe (nothing is deleted before its commit); wait briefly.
         await maintenance.stop(Math.min(deadline, Date.now() + 2000))
         const drained = await buffer.close(deadline)
+        layer.close()
         await catalog.close()
         await sql.close()
         return drained

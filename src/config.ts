@@ -102,6 +102,27 @@ export interface FloeConfig {
   /** With per-request lines off, requests at least this slow are logged at warn; 0 = none. */
   logSlowRequestMs: number
   maintenance: MaintenanceConfig
+  report: ReportConfig
+}
+
+/** The query layer and reporting APIs (docs/reporting.md). Every bound on a query's work is here. */
+export interface ReportConfig {
+  /** FLOE_REPORT_MAX_SPAN_DAYS: the longest date range one query may cover (400 beyond). */
+  maxSpanDays: number
+  /** FLOE_REPORT_MAX_FILES: data files one query may scan (400 naming the range beyond). */
+  maxFiles: number
+  /** FLOE_REPORT_MAX_SCAN_BYTES: data-file bytes one query may scan (400 naming the range beyond). */
+  maxScanBytes: number
+  /** FLOE_REPORT_DUCKDB_MEMORY_MB: DuckDB's memory_limit (it spills or fails past it, never grows). */
+  duckdbMemoryMb: number
+  /** FLOE_REPORT_DUCKDB_THREADS: DuckDB worker threads, shared by all queries. */
+  duckdbThreads: number
+  /** FLOE_REPORT_QUERY_TIMEOUT_SECONDS: a query still running after this is interrupted (503). */
+  queryTimeoutSeconds: number
+  /** FLOE_REPORT_CACHE_DIR: local copies of data files of an S3 warehouse. */
+  cacheDir: string
+  /** FLOE_REPORT_CACHE_MAX_BYTES: size bound of that cache (least recently used files go first). */
+  cacheMaxBytes: number
 }
 
 /** Table maintenance (docs/maintenance.md). Each part can be switched off for operators who run Spark or Trino's. */
@@ -302,6 +323,16 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
         // Java's remove_orphan_files default: older than 3 days.
         ageSeconds: int(env, 'FLOE_MAINTENANCE_ORPHAN_AGE_SECONDS', 3 * 86_400, 60),
       },
+    },
+    report: {
+      maxSpanDays: int(env, 'FLOE_REPORT_MAX_SPAN_DAYS', 800, 1),
+      maxFiles: int(env, 'FLOE_REPORT_MAX_FILES', 20_000, 1),
+      maxScanBytes: int(env, 'FLOE_REPORT_MAX_SCAN_BYTES', 8 * 1024 ** 3, 1024),
+      duckdbMemoryMb: int(env, 'FLOE_REPORT_DUCKDB_MEMORY_MB', 256, 32),
+      duckdbThreads: int(env, 'FLOE_REPORT_DUCKDB_THREADS', 2, 1),
+      queryTimeoutSeconds: int(env, 'FLOE_REPORT_QUERY_TIMEOUT_SECONDS', 30, 1),
+      cacheDir: path.resolve(cwd, str(env, 'FLOE_REPORT_CACHE_DIR', path.join(dataDir, 'report-cache'))!),
+      cacheMaxBytes: int(env, 'FLOE_REPORT_CACHE_MAX_BYTES', 2 * 1024 ** 3, 0),
     },
   }
 }

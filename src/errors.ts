@@ -242,3 +242,23 @@ export class UnsupportedUpdateError extends FloeError {
 export class MaintenanceConflictError extends FloeError {
   override name = 'MaintenanceConflictError'
 }
+
+/**
+ * A reporting query ran past FLOE_REPORT_QUERY_TIMEOUT_SECONDS and was interrupted: 503 with
+ * Retry-After (the server is busy or the question too large); a narrower range answers sooner.
+ */
+export class QueryTimeoutError extends FloeError {
+  override name = 'QueryTimeoutError'
+  readonly retryAfterSeconds = 5
+  constructor(readonly timeoutSeconds: number) {
+    super(`the query did not finish within ${timeoutSeconds}s; narrow the date range or retry later`)
+  }
+}
+
+/** `GET /api/share/:shareId` with no live share key of that token: 404 (the id is not echoed). */
+export class ShareLinkNotFoundError extends FloeError {
+  override name = 'ShareLinkNotFoundError'
+  constructor() {
+    super('share link not found')
+  }
+}

@@ -17,7 +17,7 @@ import { TABLE_NAMES, type Row, type RowsByTable, type TableName } from '../rows
 import type { AppendResult, TableWriter } from '../write/append.ts'
 import { metrics } from '../observe/metrics.ts'
 import type { EventSink } from './sink.ts'
-import { TableBuffer } from './table-buffer.ts'
+import { TableBuffer, type BufferEntry } from './table-buffer.ts'
 import { TableFlusher } from './flusher.ts'
 import { disabledWal, openWal, type WriteAheadLog } from './wal.ts'
 import { committedPositions, ensureWriterId, laterPositions, recordsToReplay } from './recovery.ts'
@@ -41,6 +41,12 @@ export interface BufferOptions {
 }
 
 export type FlushResult = Record<TableName, AppendResult[]>
+
+/** Uncommitted rows of one table as `IngestBuffer.pending` gives them. */
+export interface PendingRows {
+  writerId: string
+  entries: readonly Pick<BufferEntry, 'seq' | 'rows'>[]
+}
 
 export class IngestBuffer implements EventSink {
   readonly buffers: Record<TableName, TableBuffer> = {
@@ -122,6 +128,15 @@ export class IngestBuffer implements EventSink {
       this.o.logger?.info({ rows: this.replayedRows, writerId: this.writerId }, 'replaying write-ahead log')
       for (const t of TABLE_NAMES) if (!this.buffers[t].isEmpty) this.flushers[t].trigger()
     }
+  }
+
+  /**
+   * This replica's accepted-but-uncommitted rows of `table`, in WAL seq order, with the writer id
+   * whose `floe.wal-seq.<writer-id>` table property tells which of them a loaded snapshot already
+   * holds (`committedSeq`). Reporting reads them so its numbers are live (docs/reporting.md).
+   */
+  pending(table: TableName): PendingRows {
+    return { writerId: this.writerId, entries: this.buffers[table].snapshot() }
   }
 
   /** Uncommitted rows across all tables. */

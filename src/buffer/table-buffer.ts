@@ -37,6 +37,11 @@ export class TableBuffer {
     return this.entries[0]?.seq
   }
 
+  /** The entries as they are now (a copy of the list), for readers of live rows (src/report/). */
+  snapshot(): readonly BufferEntry[] {
+    return [...this.entries]
+  }
+
   /** Appends keep seq order because seqs are assigned synchronously in call order. */
   push(entry: BufferEntry): void {
     this.entries.push(entry)

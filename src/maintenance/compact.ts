@@ -28,7 +28,7 @@ import { CommitRetriesExhaustedError, MaintenanceConflictError, NoSuchTableError
 import { planGroups, planOptions, type PlanOptions } from './plan.ts'
 import { rewriteGroup } from './rewrite.ts'
 import { buildReplace } from './replace.ts'
-import { snapshotContents, type LiveFile } from './scan.ts'
+import { snapshotContents, type LiveFile } from '../scan/snapshot.ts'
 
 export interface CompactOptions {
   io: FileIO

@@ -22,7 +22,7 @@
 import type { FileIO } from '../storage/file-io.ts'
 import type { TableMetadata } from '../table/metadata.ts'
 import { parseManifestList } from '../write/manifest-list.ts'
-import { readManifest } from './scan.ts'
+import { readManifest } from '../scan/snapshot.ts'
 
 export interface OrphanOptions {
   io: FileIO

@@ -19,7 +19,7 @@
  * from the metadata), so the partition being appended to right now is not rewritten every run.
  * With day partitions this is yesterday's and older days, plus today once traffic stops.
  */
-import type { LiveFile } from './scan.ts'
+import type { LiveFile } from '../scan/snapshot.ts'
 
 export interface PlanOptions {
   targetFileSizeBytes: number

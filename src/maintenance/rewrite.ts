@@ -23,7 +23,7 @@ import type { DataFile } from '../write/manifest.ts'
 import { partitionPath, type BoundPartitionField, type PartitionTuple } from '../write/partition.ts'
 import { rowGroups } from './read-rows.ts'
 import type { FileGroup } from './plan.ts'
-import type { LiveFile } from './scan.ts'
+import type { LiveFile } from '../scan/snapshot.ts'
 
 export interface SortField {
   transform: string

@@ -7,6 +7,8 @@ import {
   BackpressureError,
   FlushFailedError,
   IgnoredIpError,
+  QueryTimeoutError,
+  ShareLinkNotFoundError,
   SiteNotFoundError,
   KeyNotFoundError,
   SiteStoreUnavailableError,
@@ -80,6 +82,8 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof SiteStoreUnavailableError)
     return make(503, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } })
   if (err instanceof FlushFailedError)
+    return make(503, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } })
+  if (err instanceof QueryTimeoutError)
     return make(503, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } })
   if (err instanceof BackpressureError)
     return make(503, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } })

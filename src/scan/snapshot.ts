@@ -1,8 +1,9 @@
 /**
  * What a snapshot holds, read from its manifest list and manifests: the live data files with the
  * manifest entry each came from (sequence numbers resolved by inheritance, spec §Sequence Number
- * Inheritance). Compaction plans from it and validates its commit against it; orphan removal uses
- * `reachableFiles` over every snapshot.
+ * Inheritance). Compaction plans from it and validates its commit against it; orphan removal reads
+ * every snapshot's manifests with `readManifest`; the query layer (`src/report/`) plans its scans
+ * with `readManifest` + `resolveEntry` after pruning manifests by partition (`prune.ts`).
  *
  * Manifests are read with the writer's own Avro schema and records are kept as read, so a manifest
  * that compaction must rewrite (entries marked EXISTING / DELETED) keeps every field another engine

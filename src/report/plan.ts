@@ -1,0 +1,109 @@
+/**
+ * Plans a scan from a table's current snapshot: the manifest list, manifests pruned by their
+ * partition summaries, then data files pruned by their partition tuples (`src/scan/prune.ts`).
+ * Manifests are immutable, so the live-file entries read from each are kept in a bounded LRU
+ * keyed by path: a warm plan reads only the manifest list.
+ */
+import { LRUCache } from 'lru-cache'
+import type { FileIO } from '../storage/file-io.ts'
+import { currentSchema, currentSnapshot, type IcebergSchema, type LoadedTable } from '../table/index.ts'
+import { parseManifestList, type ManifestFile } from '../write/manifest-list.ts'
+import { DELETED, readManifest } from '../scan/snapshot.ts'
+import { bindPredicate, manifestMayMatch, partitionMayMatch, type PartitionPredicate } from '../scan/prune.ts'
+
+export interface PlannedFile {
+  path: string
+  sizeBytes: number
+  records: number
+}
+
+export interface ScanPlan {
+  schema: IcebergSchema
+  snapshotId: bigint | undefined
+  files: PlannedFile[]
+  bytes: number
+  manifests: { total: number; read: number }
+}
+
+interface CachedEntry {
+  path: string
+  sizeBytes: number
+  records: number
+  specId: number
+  partition: Record<string, unknown>
+}
+
+/** A table that holds delete files: the query layer reads data files only, so it would over-count. */
+export class DeleteFilesNotSupportedError extends Error {
+  override name = 'DeleteFilesNotSupportedError'
+}
+
+export class SnapshotPlanner {
+  private readonly manifests: LRUCache<string, CachedEntry[]>
+  private readonly lists: LRUCache<string, ManifestFile[]>
+
+  constructor(
+    private readonly io: FileIO,
+    options: { cachedManifests?: number } = {},
+  ) {
+    this.manifests = new LRUCache({ max: options.cachedManifests ?? 4096 })
+    this.lists = new LRUCache({ max: 64 })
+  }
+
+  async plan(loaded: LoadedTable, predicate: PartitionPredicate): Promise<ScanPlan> {
+    const { metadata } = loaded
+    const schema = currentSchema(metadata)
+    const snapshot = currentSnapshot(metadata)
+    if (!snapshot)
+      return { schema, snapshotId: undefined, files: [], bytes: 0, manifests: { total: 0, read: 0 } }
+    const listPath = snapshot['manifest-list']
+    let list = this.lists.get(listPath)
+    if (!list) this.lists.set(listPath, (list = parseManifestList(await this.io.read(listPath))))
+    const bound = bindPredicate(metadata, predicate)
+    const files: PlannedFile[] = []
+    let bytes = 0
+    let read = 0
+    for (const m of list) {
+      if (m.content !== 0) {
+        if (m.added_files_count + m.existing_files_count > 0)
+          throw new DeleteFilesNotSupportedError(
+            `the table has delete files (manifest ${m.manifest_path}); reporting reads data files only`,
+          )
+        continue
+      }
+      if (!manifestMayMatch(bound, m, predicate)) continue
+      read++
+      for (const e of await this.entries(m)) {
+        if (!partitionMayMatch(bound, e.specId, e.partition, predicate)) continue
+        files.push({ path: e.path, sizeBytes: e.sizeBytes, records: e.records })
+        bytes += e.sizeBytes
+      }
+    }
+    return {
+      schema,
+      snapshotId: snapshot['snapshot-id'],
+      files,
+      bytes,
+      manifests: { total: list.length, read },
+    }
+  }
+
+  private async entries(m: ManifestFile): Promise<CachedEntry[]> {
+    const have = this.manifests.get(m.manifest_path)
+    if (have) return have
+    const manifest = await readManifest(this.io, m)
+    const out: CachedEntry[] = []
+    for (const e of manifest.entries) {
+      if (e.status === DELETED) continue
+      out.push({
+        path: e.data_file.file_path,
+        sizeBytes: Number(e.data_file.file_size_in_bytes),
+        records: Number(e.data_file.record_count),
+        specId: m.partition_spec_id,
+        partition: e.data_file.partition ?? {},
+      })
+    }
+    this.manifests.set(m.manifest_path, out)
+    return out
+  }
+}

@@ -1,0 +1,434 @@
+/**
+ * Umami's website queries (`src/queries/sql/` in umami-software/umami, the relational versions)
+ * as DuckDB SQL over the query layer's `events` / `sessions`. Each function names the Umami query
+ * it follows; differences are listed in docs/reporting.md.
+ */
+import type { QueryLayer, ScanRequest, SqlParams } from '../query-layer.ts'
+import type { DateRange, TimeUnit } from '../range.ts'
+import { FILTER_COLUMNS, filterSql, type Filter } from './filters.ts'
+import { channelOf, CHANNELS } from './channels.ts'
+
+export interface QueryScope {
+  siteId: string
+  range: DateRange
+  filters: readonly Filter[]
+  match: 'all' | 'any'
+}
+
+/** Metric types that group by an event column (Umami's EVENT_COLUMNS) or a session column. */
+export const EVENT_METRICS = [
+  'path',
+  'entry',
+  'exit',
+  'referrer',
+  'domain',
+  'title',
+  'query',
+  'event',
+  'tag',
+  'hostname',
+  'utmSource',
+  'utmMedium',
+  'utmCampaign',
+  'utmContent',
+  'utmTerm',
+] as const
+export const SESSION_METRICS = [
+  'browser',
+  'os',
+  'device',
+  'screen',
+  'language',
+  'country',
+  'city',
+  'region',
+  'distinctId',
+] as const
+export const METRIC_TYPES = [...EVENT_METRICS, ...SESSION_METRICS, 'channel'] as const
+export type MetricType = (typeof METRIC_TYPES)[number]
+
+const BASE = ['session_id', 'visit_id', 'event_type', 'event_time']
+
+const columnOf = (type: Exclude<MetricType, 'channel'>): string => FILTER_COLUMNS[type]
+
+function scanOf(scope: QueryScope, extra: readonly string[], from = scope.range.startDate): ScanRequest {
+  const f = filterSql(scope.filters, scope.match)
+  return {
+    siteIds: [scope.siteId],
+    from,
+    to: scope.range.endDate,
+    events: [...new Set([...BASE, ...extra, ...f.columns])],
+  }
+}
+
+/** Bucket start in the request's time zone, as Umami's `getDateSQL` prints it. */
+function bucket(unit: TimeUnit): string {
+  return `strftime(date_trunc('${unit}', timezone($tz, event_time)), '%Y-%m-%d %H:%M:%S')`
+}
+
+export interface WebsiteStats {
+  pageviews: number
+  visitors: number
+  visits: number
+  bounces: number
+  totaltime: number
+}
+
+export class UmamiQueries {
+  constructor(private readonly layer: QueryLayer) {}
+
+  private run<T>(scan: ScanRequest, sql: string, params: SqlParams): Promise<T[]> {
+    return this.layer.query<T>(scan, sql, params)
+  }
+
+  /** getWebsiteStats. */
+  async stats(scope: QueryScope): Promise<WebsiteStats> {
+    const f = filterSql(scope.filters, scope.match)
+    const [row] = await this.run<WebsiteStats>(
+      scanOf(scope, []),
+      `SELECT coalesce(sum(c), 0)::BIGINT AS pageviews,
+              count(DISTINCT session_id)::BIGINT AS visitors,
+              count(DISTINCT visit_id)::BIGINT AS visits,
+              coalesce(sum(CASE WHEN c = 1 THEN 1 ELSE 0 END), 0)::BIGINT AS bounces,
+              coalesce(sum(floor(epoch(max_time) - epoch(min_time))), 0)::BIGINT AS totaltime
+       FROM (SELECT session_id, visit_id, count(*) AS c, min(event_time) AS min_time, max(event_time) AS max_time
+             FROM events WHERE event_type = 1 ${f.where} GROUP BY 1, 2) t`,
+      f.params,
+    )
+    return row
+  }
+
+  /** getPageviewStats (pageviews per bucket) and getSessionStats (distinct sessions per bucket). */
+  async pageviewSeries(scope: QueryScope): Promise<{ pageviews: Point[]; sessions: Point[] }> {
+    const f = filterSql(scope.filters, scope.match)
+    const rows = await this.run<{ x: string; pageviews: number; sessions: number }>(
+      scanOf(scope, []),
+      `SELECT ${bucket(scope.range.unit)} AS x, count(*)::BIGINT AS pageviews,
+              count(DISTINCT session_id)::BIGINT AS sessions
+       FROM events WHERE event_type = 1 ${f.where} GROUP BY 1 ORDER BY 1`,
+      { ...f.params, tz: scope.range.timezone },
+    )
+    return {
+      pageviews: rows.map((r) => ({ x: r.x, y: r.pageviews })),
+      sessions: rows.map((r) => ({ x: r.x, y: r.sessions })),
+    }
+  }
+
+  /** getPageviewMetrics / getSessionMetrics / getChannelMetrics. */
+  async metrics(
+    scope: QueryScope,
+    type: MetricType,
+    o: { limit: number; offset: number; search?: string },
+  ): Promise<MetricRow[]> {
+    if (type === 'channel') return this.channels(scope)
+    const column = columnOf(type)
+    const filters = o.search
+      ? [...scope.filters, { name: type, column, operator: 'c' as const, values: [o.search] }]
+      : scope.filters
+    const f = filterSql(filters, scope.match)
+    const eventType = type === 'event' ? 2 : 1
+    const extra = [column]
+    let join = ''
+    let exclude = ''
+    if (column === 'referrer_domain') {
+      extra.push('hostname')
+      exclude = `AND referrer_domain IS NOT NULL AND referrer_domain <> '' AND referrer_domain IS DISTINCT FROM hostname`
+    }
+    if (type === 'entry' || type === 'exit') {
+      // Umami joins each visit's first (entry) or last (exit) pageview in the range, unfiltered.
+      join = `JOIN (SELECT visit_id AS x_visit, ${type === 'entry' ? 'min' : 'max'}(event_time) AS x_time
+                    FROM events WHERE event_type = ${eventType} GROUP BY 1) x
+              ON x.x_visit = events.visit_id AND x.x_time = events.event_time`
+    }
+    const withCountry = type === 'city' || type === 'region'
+    if (withCountry) extra.push('country')
+    const rows = await this.run<MetricRow>(
+      scanOf({ ...scope, filters }, extra),
+      `SELECT ${column} AS x, count(DISTINCT session_id)::BIGINT AS y${withCountry ? ', country' : ''}
+       FROM events ${join}
+       WHERE event_type = ${eventType} ${exclude} ${f.where}
+       GROUP BY 1${withCountry ? ', 3' : ''}
+       ORDER BY 2 DESC, 1
+       LIMIT ${o.limit} OFFSET ${o.offset}`,
+      f.params,
+    )
+    if (type !== 'language') return rows
+    // Umami's metrics route folds languages to their primary subtag.
+    const combined = new Map<string, MetricRow>()
+    for (const { x, y } of rows) {
+      const key = String(x).toLowerCase().split('-')[0]
+      const have = combined.get(key)
+      if (have) have.y += y
+      else combined.set(key, { x: key, y })
+    }
+    return [...combined.values()]
+  }
+
+  /** getChannelMetrics + the metrics route's getChannels. */
+  async channels(scope: QueryScope): Promise<MetricRow[]> {
+    const f = filterSql(scope.filters, scope.match)
+    const rows = await this.run<{ domain: string | null; query: string | null; visitors: number }>(
+      scanOf(scope, ['referrer_domain', 'url_query']),
+      `SELECT referrer_domain AS domain, url_query AS query, count(DISTINCT session_id)::BIGINT AS visitors
+       FROM events WHERE true ${f.where} GROUP BY 1, 2`,
+      f.params,
+    )
+    const totals = new Map<string, number>(CHANNELS.map((c) => [c, 0]))
+    for (const r of rows) {
+      const c = channelOf(r.domain, r.query)
+      if (c) totals.set(c, totals.get(c)! + r.visitors)
+    }
+    return [...totals].map(([x, y]) => ({ x, y })).sort((a, b) => b.y - a.y)
+  }
+
+  /** getPageviewExpandedMetrics (also used for session columns). */
+  async expandedMetrics(
+    scope: QueryScope,
+    type: Exclude<MetricType, 'channel'>,
+    o: { limit: number; offset: number; search?: string },
+  ): Promise<ExpandedRow[]> {
+    const column = columnOf(type)
+    const filters = o.search
+      ? [...scope.filters, { name: type, column, operator: 'c' as const, values: [o.search] }]
+      : scope.filters
+    const f = filterSql(filters, scope.match)
+    const typeClause = type === 'event' ? 'event_type = 2' : 'event_type <> 2'
+    const extra = [column]
+    let join = ''
+    let exclude = ''
+    if (column === 'referrer_domain') {
+      extra.push('hostname')
+      exclude = `AND referrer_domain IS NOT NULL AND referrer_domain <> '' AND referrer_domain IS DISTINCT FROM hostname`
+    }
+    if (type === 'entry' || type === 'exit') {
+      join = `JOIN (SELECT visit_id AS x_visit, ${type === 'entry' ? 'min' : 'max'}(event_time) AS x_time
+                    FROM events WHERE event_type <> 2 GROUP BY 1) x
+              ON x.x_visit = events.visit_id AND x.x_time = events.event_time`
+    }
+    return this.run<ExpandedRow>(
+      scanOf({ ...scope, filters }, extra),
+      `SELECT name, sum(c)::BIGINT AS pageviews, count(DISTINCT session_id)::BIGINT AS visitors,
+              count(DISTINCT visit_id)::BIGINT AS visits,
+              sum(CASE WHEN c = 1 THEN 1 ELSE 0 END)::BIGINT AS bounces,
+              sum(floor(epoch(max_time) - epoch(min_time)))::BIGINT AS totaltime
+       FROM (SELECT ${column} AS name, session_id, visit_id, count(*) AS c,
+                    min(event_time) AS min_time, max(event_time) AS max_time
+             FROM events ${join}
+             WHERE ${typeClause} ${exclude} ${f.where}
+             GROUP BY 1, 2, 3) t
+       WHERE name IS NOT NULL AND name <> ''
+       GROUP BY name ORDER BY visitors DESC, visits DESC, name
+       LIMIT ${o.limit} OFFSET ${o.offset}`,
+      f.params,
+    )
+  }
+
+  /** getActiveVisitors: distinct sessions with an event in the last 5 minutes. */
+  async active(siteId: string, now = new Date()): Promise<{ visitors: number }> {
+    const [row] = await this.run<{ visitors: number }>(
+      { siteIds: [siteId], from: new Date(now.getTime() - 5 * 60_000), to: now, events: ['session_id'] },
+      `SELECT count(DISTINCT session_id)::BIGINT AS visitors FROM events`,
+      {},
+    )
+    return row
+  }
+
+  /** getEventMetrics (events/series): custom events per name and bucket. */
+  async eventSeries(scope: QueryScope): Promise<{ x: string; t: string; y: number }[]> {
+    const f = filterSql(scope.filters, scope.match)
+    return this.run(
+      scanOf(scope, ['event_name']),
+      `SELECT event_name AS x, ${bucket(scope.range.unit)} AS t, count(*)::BIGINT AS y
+       FROM events WHERE event_type = 2 ${f.where} GROUP BY 1, 2 ORDER BY 2, 1`,
+      { ...f.params, tz: scope.range.timezone },
+    )
+  }
+
+  /** getWebsiteEventStats. */
+  async eventStats(scope: QueryScope): Promise<EventStats> {
+    const f = filterSql(scope.filters, scope.match)
+    const [row] = await this.run<EventStats>(
+      scanOf(scope, ['event_name']),
+      `SELECT coalesce(sum(c), 0)::BIGINT AS events, count(DISTINCT session_id)::BIGINT AS visitors,
+              count(DISTINCT visit_id)::BIGINT AS visits, count(DISTINCT event_name)::BIGINT AS "uniqueEvents"
+       FROM (SELECT session_id, visit_id, event_name, count(*) AS c FROM events
+             WHERE event_type = 2 ${f.where} GROUP BY 1, 2, 3) t`,
+      f.params,
+    )
+    return row
+  }
+
+  /** getWebsiteSessions: one row per session with events in the range, newest first. */
+  async sessions(
+    scope: QueryScope,
+    o: { page: number; pageSize: number; search?: string },
+  ): Promise<{ data: SessionRow[]; count: number }> {
+    const f = filterSql(scope.filters, scope.match)
+    const params: SqlParams = { ...f.params }
+    let search = ''
+    if (o.search) {
+      params.search = `%${o.search}%`
+      search = `AND (distinct_id ILIKE $search OR city ILIKE $search OR browser ILIKE $search
+                     OR os ILIKE $search OR device ILIKE $search)`
+    }
+    const cols = ['site_id', 'hostname', 'browser', 'os', 'device', 'screen', 'language', 'country', 'region']
+    const rows = await this.run<SessionRow & { total: number }>(
+      scanOf(scope, [...cols, 'city', 'distinct_id']),
+      `SELECT session_id AS id, any_value(site_id) AS "websiteId", any_value(hostname) AS hostname,
+              any_value(browser) AS browser, any_value(os) AS os, any_value(device) AS device,
+              any_value(screen) AS screen, any_value(language) AS language, any_value(country) AS country,
+              any_value(region) AS region, any_value(city) AS city, max(distinct_id) AS "distinctId",
+              strftime(min(event_time), '%Y-%m-%dT%H:%M:%S.%gZ') AS "firstAt",
+              strftime(max(event_time), '%Y-%m-%dT%H:%M:%S.%gZ') AS "lastAt",
+              count(DISTINCT visit_id)::BIGINT AS visits,
+              sum(CASE WHEN event_type = 1 THEN 1 ELSE 0 END)::BIGINT AS views,
+              sum(CASE WHEN event_type = 2 THEN 1 ELSE 0 END)::BIGINT AS events,
+              strftime(max(event_time), '%Y-%m-%dT%H:%M:%S.%gZ') AS "createdAt",
+              count(*) OVER ()::BIGINT AS total
+       FROM events WHERE true ${f.where} ${search}
+       GROUP BY session_id ORDER BY max(event_time) DESC, session_id
+       LIMIT ${o.pageSize} OFFSET ${(o.page - 1) * o.pageSize}`,
+      params,
+    )
+    const count = rows[0]?.total ?? (o.page > 1 ? await this.sessionCount(scope, search, params) : 0)
+    return { data: rows.map(({ total: _t, ...r }) => r), count }
+  }
+
+  private async sessionCount(scope: QueryScope, search: string, params: SqlParams): Promise<number> {
+    const f = filterSql(scope.filters, scope.match)
+    const [r] = await this.run<{ n: number }>(
+      scanOf(scope, ['browser', 'os', 'device', 'city', 'distinct_id']),
+      `SELECT count(DISTINCT session_id)::BIGINT AS n FROM events WHERE true ${f.where} ${search}`,
+      params,
+    )
+    return r.n
+  }
+
+  /** getWebsiteSessionStats. */
+  async sessionStats(scope: QueryScope): Promise<Record<string, number>> {
+    const f = filterSql(scope.filters, scope.match)
+    const [row] = await this.run<Record<string, number>>(
+      scanOf(scope, ['country']),
+      `SELECT count(*)::BIGINT AS pageviews, count(DISTINCT session_id)::BIGINT AS visitors,
+              count(DISTINCT visit_id)::BIGINT AS visits, count(DISTINCT country)::BIGINT AS countries,
+              coalesce(sum(CASE WHEN event_type = 2 THEN 1 ELSE 0 END), 0)::BIGINT AS events
+       FROM events WHERE true ${f.where}`,
+      f.params,
+    )
+    return row
+  }
+
+  /** getEventDataProperties: (event name, property) pairs with the rows that carry them. */
+  async eventDataProperties(
+    scope: QueryScope,
+    propertyName?: string,
+  ): Promise<{ eventName: string; propertyName: string; dataType: number; total: number }[]> {
+    const f = filterSql(scope.filters, scope.match)
+    const params: SqlParams = { ...f.params }
+    let prop = ''
+    if (propertyName) {
+      params.prop = propertyName
+      prop = 'WHERE k = $prop'
+    }
+    return this.run(
+      scanOf(scope, ['event_name', 'event_data']),
+      `SELECT event_name AS "eventName", k AS "propertyName", 1 AS "dataType", count(*)::BIGINT AS total
+       FROM (SELECT event_name, unnest(map_keys(event_data)) AS k FROM events
+             WHERE event_data IS NOT NULL ${f.where}) ${prop}
+       GROUP BY 1, 2 ORDER BY 4 DESC, 1, 2 LIMIT 500`,
+      params,
+    )
+  }
+
+  /** getEventDataValues. */
+  async eventDataValues(
+    scope: QueryScope,
+    eventName: string,
+    propertyName: string,
+  ): Promise<{ value: string; total: number }[]> {
+    const f = filterSql(scope.filters, scope.match)
+    return this.run(
+      scanOf(scope, ['event_name', 'event_data']),
+      `SELECT v AS value, count(*)::BIGINT AS total
+       FROM (SELECT event_data[$prop] AS v FROM events WHERE event_name = $event ${f.where})
+       WHERE v IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 100`,
+      { ...f.params, prop: propertyName, event: eventName },
+    )
+  }
+
+  /** getSessionDataProperties: properties of the sessions with events in the range. */
+  async sessionDataProperties(scope: QueryScope): Promise<{ propertyName: string; total: number }[]> {
+    const f = filterSql(scope.filters, scope.match)
+    return this.run(
+      { ...scanOf(scope, []), sessions: true },
+      `SELECT k AS "propertyName", count(DISTINCT session_id)::BIGINT AS total
+       FROM (SELECT s.session_id, unnest(map_keys(s.session_data)) AS k
+             FROM sessions s SEMI JOIN (SELECT session_id FROM events WHERE true ${f.where}) e
+               ON e.session_id = s.session_id
+             WHERE s.session_data IS NOT NULL)
+       GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 500`,
+      f.params,
+    )
+  }
+
+  /** getSessionDataValues. */
+  async sessionDataValues(
+    scope: QueryScope,
+    propertyName: string,
+  ): Promise<{ value: string; total: number }[]> {
+    const f = filterSql(scope.filters, scope.match)
+    return this.run(
+      { ...scanOf(scope, []), sessions: true },
+      `SELECT v AS value, count(DISTINCT session_id)::BIGINT AS total
+       FROM (SELECT s.session_id, s.session_data[$prop] AS v
+             FROM sessions s SEMI JOIN (SELECT session_id FROM events WHERE true ${f.where}) e
+               ON e.session_id = s.session_id)
+       WHERE v IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 100`,
+      { ...f.params, prop: propertyName },
+    )
+  }
+}
+
+export interface Point {
+  x: string
+  y: number
+}
+export interface MetricRow {
+  x: string | null
+  y: number
+  country?: string | null
+}
+export interface ExpandedRow {
+  name: string
+  pageviews: number
+  visitors: number
+  visits: number
+  bounces: number
+  totaltime: number
+}
+export interface EventStats {
+  events: number
+  visitors: number
+  visits: number
+  uniqueEvents: number
+}
+export interface SessionRow {
+  id: string
+  websiteId: string
+  hostname: string | null
+  browser: string | null
+  os: string | null
+  device: string | null
+  screen: string | null
+  language: string | null
+  country: string | null
+  region: string | null
+  city: string | null
+  distinctId: string | null
+  firstAt: string
+  lastAt: string
+  visits: number
+  views: number
+  events: number
+  createdAt: string
+}
