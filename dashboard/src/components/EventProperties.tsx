@@ -1,5 +1,5 @@
 /** Custom events' properties (event-data), and the values of the one opened. */
-import { useState } from 'preact/hooks'
+import { useEffect, useState } from 'preact/hooks'
 import type { Api } from '../lib/api.ts'
 import { formatNumber } from '../lib/format.ts'
 import { useAsync } from '../lib/use-async.ts'
@@ -42,17 +42,17 @@ export function EventProperties(props: {
   api: Api
   siteId: string
   query: Query
-  onLoaded?: (id: string, loaded: boolean) => void
+  onLoaded?: (id: string, queryKey: string) => void
 }) {
   const [open, setOpen] = useState<string | null>(null)
-  const state = useAsync<EventProperty[]>(async () => {
-    props.onLoaded?.('properties', false)
-    try {
-      return await websiteApi.eventProperties(props.api, props.siteId, props.query)
-    } finally {
-      props.onLoaded?.('properties', true)
-    }
-  }, [props.siteId, JSON.stringify(props.query)])
+  const queryKey = JSON.stringify(props.query)
+  const state = useAsync<EventProperty[]>(
+    () => websiteApi.eventProperties(props.api, props.siteId, props.query),
+    [props.siteId, queryKey],
+  )
+  useEffect(() => {
+    if (!state.loading) props.onLoaded?.('properties', queryKey)
+  }, [state.loading, queryKey])
   const rows = state.data ?? []
   return (
     <section class="panel" aria-labelledby="properties-title" data-panel="properties">

@@ -2,7 +2,7 @@
  * One of the site page's top tables (pages, sources, campaigns, countries, technology, events):
  * tabs switch the metric type, a row filters the whole page by its value.
  */
-import { useState } from 'preact/hooks'
+import { useEffect, useState } from 'preact/hooks'
 import type { Api } from '../lib/api.ts'
 import { formatNumber, formatPercent } from '../lib/format.ts'
 import { patchQuery } from '../lib/router.ts'
@@ -38,20 +38,20 @@ export interface PanelProps {
   api: Api
   siteId: string
   query: Query
-  /** Marks the panel loaded for the page's ready signal. */
-  onLoaded?: (id: string, loaded: boolean) => void
+  /** Tells the page this panel shows the answer for `queryKey` (the page's ready signal). */
+  onLoaded?: (id: string, queryKey: string) => void
 }
 
 export function MetricPanel(props: PanelProps) {
   const [type, setType] = useState(props.tabs[0][0])
-  const state = useAsync<MetricRow[]>(async () => {
-    props.onLoaded?.(props.id, false)
-    try {
-      return await websiteApi.metrics(props.api, props.siteId, { ...props.query, type, limit: ROW_LIMIT })
-    } finally {
-      props.onLoaded?.(props.id, true)
-    }
-  }, [type, JSON.stringify(props.query), props.siteId])
+  const queryKey = JSON.stringify(props.query)
+  const state = useAsync<MetricRow[]>(
+    () => websiteApi.metrics(props.api, props.siteId, { ...props.query, type, limit: ROW_LIMIT }),
+    [type, queryKey, props.siteId],
+  )
+  useEffect(() => {
+    if (!state.loading) props.onLoaded?.(props.id, queryKey)
+  }, [state.loading, queryKey])
   const rows = state.data ?? []
   const max = rows.reduce((m, r) => Math.max(m, r.y), 0)
   const sum = rows.reduce((m, r) => m + r.y, 0)

@@ -2,7 +2,7 @@
  * A site's page, as Umami's: range and comparison, the five figures, the chart, the top tables and
  * the live count. All state is in the URL; every number comes from Umami's website API.
  */
-import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
+import { useCallback, useEffect, useMemo, useState } from 'preact/hooks'
 import type { Api } from '../lib/api.ts'
 import { Chart, type ChartData } from '../components/Chart.tsx'
 import { EventProperties } from '../components/EventProperties.tsx'
@@ -80,6 +80,8 @@ const PANELS: { id: string; title: string; tabs: [string, string][] }[] = [
   },
   { id: 'events', title: 'Events', tabs: [['event', 'Events']] },
 ]
+
+const PANEL_IDS = [...PANELS.map((p) => p.id), 'properties']
 
 export interface SiteView {
   range: RangeKey
@@ -175,19 +177,24 @@ export function SitePage({
   const stats = useAsync<StatsWithComparison>(() => websiteApi.stats(api, siteId, query), [siteId, key])
   const series = useAsync<PageviewSeries>(() => websiteApi.pageviews(api, siteId, query), [siteId, key])
 
-  // Ready = figures, chart and every table loaded: the page's budget is measured to this moment.
-  const pending = useRef(new Set<string>(PANELS.map((p) => p.id).concat('properties')))
-  const [panelsDone, setPanelsDone] = useState(false)
-  const onLoaded = useCallback((id: string, loaded: boolean) => {
-    if (loaded) pending.current.delete(id)
-    else pending.current.add(id)
-    setPanelsDone(pending.current.size === 0)
-  }, [])
-  const ready = panelsDone && !stats.loading && !series.loading
+  // Ready = figures, chart and every table show the answers for this view: the page's time budget
+  // is measured to this moment (data-ready, ms since navigation), and tests wait for data-ready-for.
+  const [loaded, setLoaded] = useState<Record<string, string>>({})
+  const onLoaded = useCallback(
+    (id: string, queryKey: string) => setLoaded((m) => (m[id] === queryKey ? m : { ...m, [id]: queryKey })),
+    [],
+  )
+  const ready = !stats.loading && !series.loading && PANEL_IDS.every((id) => loaded[id] === key)
   useEffect(() => {
-    if (ready) document.documentElement.dataset.ready = String(performance.now())
-    else delete document.documentElement.dataset.ready
-  }, [ready])
+    const html = document.documentElement
+    if (ready) {
+      html.dataset.ready = String(Math.round(performance.now()))
+      html.dataset.readyFor = search
+    } else {
+      delete html.dataset.ready
+      delete html.dataset.readyFor
+    }
+  }, [ready, search])
 
   const chart = useMemo(
     () => (series.data ? chartData(series.data, range, view.compare) : undefined),

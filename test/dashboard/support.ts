@@ -1,0 +1,159 @@
+/**
+ * Shared by the dashboard's browser tests: a running Floe (real Postgres catalog, s3rver
+ * warehouse) holding a known fixture (test/report/fixture.ts: visitors with pageviews, referrers,
+ * UTM tags, custom events with properties; a country per visitor from a CDN header), keys of
+ * every kind, and helpers that read what the page shows.
+ */
+import { mkdirSync } from 'node:fs'
+import path from 'node:path'
+import type { Page } from 'playwright-core'
+import { expect } from 'vitest'
+import type { FloeApp } from '../../src/app.ts'
+import {
+  ADMIN_TOKEN,
+  createSite,
+  floeEnv,
+  startInProcess,
+  startServices,
+  type Services,
+} from '../e2e/support.ts'
+import { freePort } from '../support/s3.ts'
+import { fixtureCalls, type Call } from '../report/fixture.ts'
+
+/** Screenshots (gitignored): looked at by people, not compared by the test. */
+export const ARTIFACTS = path.resolve(import.meta.dirname, '../../artifacts/dashboard')
+
+/** The browser's zone is not UTC, so the chart's local buckets are really tested. */
+export const TIMEZONE = 'America/New_York'
+
+export interface Fixture {
+  services: Services
+  app: FloeApp
+  base: string
+  siteId: string
+  otherSiteId: string
+  readToken: string
+  otherReadToken: string
+  shareToken: string
+}
+
+const COUNTRIES = ['DE', 'US', 'FR', 'GB', 'JP']
+
+/** Sends the tracker calls as the fixture has them, each visitor with a country header. */
+async function send(base: string, calls: readonly Call[]): Promise<void> {
+  for (const c of calls) {
+    const res = await fetch(`${base}/api/send`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': c.ua,
+        'x-forwarded-for': c.ip,
+        'cf-ipcountry': COUNTRIES[Number(c.ip.split('.').at(-1)) % COUNTRIES.length],
+      },
+      body: JSON.stringify(c.body),
+    })
+    expect(res.status, await res.text()).toBe(200)
+  }
+}
+
+async function createKey(base: string, site: string, kind: 'read' | 'share'): Promise<string> {
+  const res = await fetch(`${base}/api/sites/${site}/keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ kind, label: 'dashboard test' }),
+  })
+  expect(res.status).toBe(201)
+  return ((await res.json()) as { token: string }).token
+}
+
+export async function startFixture(dbPrefix: string): Promise<Fixture> {
+  mkdirSync(ARTIFACTS, { recursive: true })
+  const services = await startServices(dbPrefix)
+  const env = {
+    ...floeEnv({ databaseUrl: services.db.url, s3: services.s3, port: await freePort() }),
+    FLOE_MAINTENANCE_INTERVAL_SECONDS: '0',
+  }
+  const { app, base } = await startInProcess(env)
+  const siteId = await createSite(services.db.url)
+  const otherSiteId = await createSite(services.db.url)
+  // Events over the last 5 days, all in the past (a visitor's views run up to 4 minutes after its
+  // start), so "7 days" holds them all and "24 hours" a part; a few visitors in the last 5
+  // minutes for the live count.
+  const now = Math.floor(Date.now() / 1000)
+  const end = now - 400
+  await send(base, fixtureCalls(siteId, end, 80, 5 * 24, 11))
+  await send(base, fixtureCalls(siteId, now - 250, 3, 0.02, 12))
+  await send(base, fixtureCalls(otherSiteId, end, 10, 24, 13))
+  await app.flush()
+  return {
+    services,
+    app,
+    base,
+    siteId,
+    otherSiteId,
+    readToken: await createKey(base, siteId, 'read'),
+    otherReadToken: await createKey(base, otherSiteId, 'read'),
+    shareToken: await createKey(base, siteId, 'share'),
+  }
+}
+
+/** GET from the test process (not the browser) with a token: the API's own answer. */
+export async function apiGet<T>(base: string, pathAndQuery: string, token: string): Promise<T> {
+  const res = await fetch(`${base}${pathAndQuery}`, { headers: { authorization: `Bearer ${token}` } })
+  expect(res.status, `${pathAndQuery}: ${await res.clone().text()}`).toBe(200)
+  return (await res.json()) as T
+}
+
+/** Every website-API request the page made, newest last (path + query). */
+export function recordRequests(page: Page): string[] {
+  const seen: string[] = []
+  page.on('request', (req) => {
+    const u = new URL(req.url())
+    if (u.pathname.startsWith('/api/websites/')) seen.push(u.pathname + u.search)
+  })
+  return seen
+}
+
+/** The newest request to `endpoint` (e.g. `/stats`) whose query has all of `has`. */
+export function lastRequest(
+  seen: string[],
+  siteId: string,
+  endpoint: string,
+  has: Record<string, string> = {},
+) {
+  const prefix = `/api/websites/${siteId}${endpoint}?`
+  const hit = seen.findLast((p) => {
+    if (!p.startsWith(prefix)) return false
+    const q = new URLSearchParams(p.slice(prefix.length))
+    return Object.entries(has).every(([k, v]) => q.get(k) === v)
+  })
+  expect(hit, `the page asked for ${endpoint} ${JSON.stringify(has)}`).toBeDefined()
+  return hit!
+}
+
+/** Waits until the site page shows every answer for its current URL. */
+export async function waitReady(page: Page): Promise<number> {
+  // (Expressions as strings: they run in the page, and this project's types have no DOM.)
+  await page.waitForFunction('document.documentElement.dataset.readyFor === location.search', null, {
+    timeout: 30_000,
+  })
+  return Number(await page.evaluate('document.documentElement.dataset.ready'))
+}
+
+/** `YYYY-MM-DD` or `YYYY-MM-DD HH` of a moment in TIMEZONE (the chart's bucket keys). */
+export function zonedKey(ms: number, unit: 'hour' | 'day'): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-CA', {
+      timeZone: TIMEZONE,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      hourCycle: 'h23',
+    })
+      .formatToParts(new Date(ms))
+      .map((p) => [p.type, p.value]),
+  )
+  const day = `${parts.year}-${parts.month}-${parts.day}`
+  return unit === 'day' ? day : `${day} ${parts.hour}`
+}
