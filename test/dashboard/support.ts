@@ -131,13 +131,39 @@ export function lastRequest(
   return hit!
 }
 
+/**
+ * What in-page functions read (this project's types have no DOM library). Functions, not strings:
+ * the dashboard's CSP forbids eval, which Playwright uses for string predicates.
+ */
+export interface InPage {
+  document: { documentElement: { dataset: Record<string, string | undefined>; scrollWidth: number } }
+  location: { search: string }
+}
+
 /** Waits until the site page shows every answer for its current URL. */
 export async function waitReady(page: Page): Promise<number> {
-  // (Expressions as strings: they run in the page, and this project's types have no DOM.)
-  await page.waitForFunction('document.documentElement.dataset.readyFor === location.search', null, {
-    timeout: 30_000,
-  })
-  return Number(await page.evaluate('document.documentElement.dataset.ready'))
+  try {
+    await page.waitForFunction(
+      () => {
+        const w = globalThis as unknown as InPage
+        return w.document.documentElement.dataset.readyFor === w.location.search
+      },
+      null,
+      { timeout: 30_000 },
+    )
+  } catch (err) {
+    // What was still missing, for the failure message and a look at the page.
+    await page.screenshot({ path: path.join(ARTIFACTS, 'not-ready.png'), fullPage: true })
+    const busy = await page
+      .locator('[aria-busy="true"]')
+      .evaluateAll((els) => els.map((e) => e.outerHTML.slice(0, 200)))
+    throw new Error(`the site page did not become ready at ${page.url()}; busy: ${busy.join(' | ')}`, {
+      cause: err,
+    })
+  }
+  return Number(
+    await page.evaluate(() => (globalThis as unknown as InPage).document.documentElement.dataset.ready),
+  )
 }
 
 /** `YYYY-MM-DD` or `YYYY-MM-DD HH` of a moment in TIMEZONE (the chart's bucket keys). */

@@ -6,9 +6,10 @@ export function RangePicker(props: { range: RangeKey; from?: string; to?: string
   const today = isoDay(new Date())
   return (
     <form class="range" onSubmit={(e) => e.preventDefault()} aria-label="Date range">
-      <label>
-        <span>Range</span>
+      <div class="field">
+        <label for="range-select">Range</label>
         <select
+          id="range-select"
           name="range"
           value={props.range}
           onChange={(e) => {
@@ -26,34 +27,37 @@ export function RangePicker(props: { range: RangeKey; from?: string; to?: string
             </option>
           ))}
         </select>
-      </label>
+      </div>
       {props.range === 'custom' && (
         <>
-          <label>
-            <span>From</span>
+          <div class="field">
+            <label for="range-from">From</label>
             <input
+              id="range-from"
               type="date"
               name="from"
               max={today}
               value={props.from}
               onChange={(e) => patchQuery({ from: (e.currentTarget as HTMLInputElement).value })}
             />
-          </label>
-          <label>
-            <span>To</span>
+          </div>
+          <div class="field">
+            <label for="range-to">To</label>
             <input
+              id="range-to"
               type="date"
               name="to"
               max={today}
               value={props.to}
               onChange={(e) => patchQuery({ to: (e.currentTarget as HTMLInputElement).value })}
             />
-          </label>
+          </div>
         </>
       )}
-      <label>
-        <span>Compare with</span>
+      <div class="field">
+        <label for="range-compare">Compare with</label>
         <select
+          id="range-compare"
           name="compare"
           value={props.compare}
           onChange={(e) => patchQuery({ compare: (e.currentTarget as HTMLSelectElement).value })}
@@ -61,7 +65,7 @@ export function RangePicker(props: { range: RangeKey; from?: string; to?: string
           <option value="prev">Previous period</option>
           <option value="yoy">Same period last year</option>
         </select>
-      </label>
+      </div>
     </form>
   )
 }
