@@ -39,16 +39,20 @@ export interface Fixture {
 
 const COUNTRIES = ['DE', 'US', 'FR', 'GB', 'JP']
 
-/** Sends the tracker calls as the fixture has them, each visitor with a country header. */
+/**
+ * Sends the tracker calls as the fixture has them, each visitor from a public address (the
+ * fixture's documentation range gets no geo at all) with a country from a CDN header.
+ */
 async function send(base: string, calls: readonly Call[]): Promise<void> {
   for (const c of calls) {
+    const n = Number(c.ip.split('.').at(-1))
     const res = await fetch(`${base}/api/send`, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
         'user-agent': c.ua,
-        'x-forwarded-for': c.ip,
-        'cf-ipcountry': COUNTRIES[Number(c.ip.split('.').at(-1)) % COUNTRIES.length],
+        'x-forwarded-for': `81.2.69.${n}`,
+        'cf-ipcountry': COUNTRIES[n % COUNTRIES.length],
       },
       body: JSON.stringify(c.body),
     })
@@ -72,16 +76,18 @@ export async function startFixture(dbPrefix: string): Promise<Fixture> {
   const env = {
     ...floeEnv({ databaseUrl: services.db.url, s3: services.s3, port: await freePort() }),
     FLOE_MAINTENANCE_INTERVAL_SECONDS: '0',
+    // The fixture reaches 12 days back, so "last 7 days" has a previous period to compare with.
+    EVENT_TIME_MAX_PAST_SECONDS: String(14 * 86_400),
   }
   const { app, base } = await startInProcess(env)
   const siteId = await createSite(services.db.url)
   const otherSiteId = await createSite(services.db.url)
-  // Events over the last 5 days, all in the past (a visitor's views run up to 4 minutes after its
-  // start), so "7 days" holds them all and "24 hours" a part; a few visitors in the last 5
-  // minutes for the live count.
+  // Events over the last 12 days, all in the past (a visitor's views run up to 4 minutes after its
+  // start), so "7 days" and "24 hours" hold a part and have a previous period; a few visitors in
+  // the last 5 minutes for the live count.
   const now = Math.floor(Date.now() / 1000)
   const end = now - 400
-  await send(base, fixtureCalls(siteId, end, 80, 5 * 24, 11))
+  await send(base, fixtureCalls(siteId, end, 150, 12 * 24, 11))
   await send(base, fixtureCalls(siteId, now - 250, 3, 0.02, 12))
   await send(base, fixtureCalls(otherSiteId, end, 10, 24, 13))
   await app.flush()

@@ -22,6 +22,15 @@ function cssVar(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim()
 }
 
+/** Axis label of a bucket: the hour, or the day. */
+function tick(t: number, unit: Unit): string {
+  const d = new Date(t)
+  return unit === 'hour'
+    ? d.toLocaleTimeString(undefined, { hour: 'numeric' })
+    : d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })
+}
+
+/** Full label of a bucket (the table's rows). */
 function label(t: number, unit: Unit): string {
   const d = new Date(t)
   return unit === 'hour'
@@ -45,7 +54,7 @@ export function Chart({ data }: { data: ChartData }) {
         '--secondary',
         '--muted',
       ].map(cssVar)
-      const bars = uPlot.paths.bars!({ size: [0.7, 48], align: 0 })
+      const bars = uPlot.paths.bars!({ size: [0.6, 64], align: 0 })
       const series: uPlot.Series[] = [
         {},
         { label: 'Pageviews', stroke: primary, fill: `${primary}55`, paths: bars, points: { show: false } },
@@ -57,7 +66,7 @@ export function Chart({ data }: { data: ChartData }) {
           points: { show: false },
         },
       ]
-      const values: uPlot.AlignedData = [data.times.map((t) => t / 1000), data.pageviews, data.visitors]
+
       if (data.previous) {
         series.push({
           label: 'Previous period',
@@ -66,9 +75,18 @@ export function Chart({ data }: { data: ChartData }) {
           width: 1.5,
           points: { show: false },
         })
-        ;(values as number[][]).push(data.previous)
       }
+      const values: uPlot.AlignedData = [
+        data.times.map((t) => t / 1000),
+        data.pageviews,
+        data.visitors,
+        ...(data.previous ? [data.previous] : []),
+      ]
       const axis = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } }
+      // One tick per bucket, labelled as many as fit (about 70 px a label).
+      const xs = data.times.map((t) => t / 1000)
+      const every = Math.max(1, Math.ceil((xs.length * 70) / Math.max(1, el.clientWidth - 60)))
+      const half = (data.unit === 'hour' ? 3600 : 86_400) / 2
       plot = new uPlot(
         {
           width: el.clientWidth,
@@ -76,9 +94,17 @@ export function Chart({ data }: { data: ChartData }) {
           series,
           legend: { show: true, live: false },
           cursor: { drag: { x: false, y: false } },
-          scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(4, max * 1.1)] } },
+          scales: {
+            x: { time: true, range: () => [xs[0] - half, xs[xs.length - 1] + half] },
+            y: { range: (_u, _min, max) => [0, Math.max(4, max * 1.1)] },
+          },
           axes: [
-            { ...axis, values: (_u, ticks) => ticks.map((t) => label(t * 1000, data.unit)) },
+            {
+              ...axis,
+              grid: { show: false },
+              splits: () => xs,
+              values: (_u, ticks) => ticks.map((t, i) => (i % every === 0 ? tick(t * 1000, data.unit) : '')),
+            },
             {
               ...axis,
               size: 48,
