@@ -166,9 +166,7 @@ describe('dashboard in Chromium', () => {
     const { context, page, errors } = await newPage()
     await signIn(page, ADMIN_TOKEN)
     const card = page.locator(`[data-site="${fx.siteId}"]`)
-    await expect
-      .poll(() => card.locator('[data-testid="visitors-today"]').getAttribute('data-value'))
-      .not.toBe('')
+    await poll(() => card.locator('[data-testid="visitors-today"]').getAttribute('data-value')).not.toBe('')
     const shown = Number(await card.locator('[data-testid="visitors-today"]').getAttribute('data-value'))
     // Today in the browser's zone, as the page asks for it.
     const today = await page.evaluate(() => {
@@ -245,6 +243,10 @@ describe('dashboard in Chromium', () => {
     expect(jsKb).toBeLessThan(150)
     expect(own).toBeLessThan(1000)
     if (loadPerCore < 2) expect(best.total).toBeLessThan(1000)
+    // The README's picture: the top of the page at a laptop's size (kept small).
+    await page.setViewportSize({ width: 1100, height: 760 })
+    await page.screenshot({ path: path.join(ARTIFACTS, 'site-readme.png') })
+    await page.setViewportSize(DESKTOP)
     await page.getByText('Show as table').click()
     await page.screenshot({ path: path.join(ARTIFACTS, 'site-desktop.png'), fullPage: true })
     await page.getByText('Show as table').click()
@@ -295,8 +297,8 @@ describe('dashboard in Chromium', () => {
     await context.close()
   })
 
-  it('fits a phone: no sideways scrolling, every figure and table shown', async () => {
-    const { context, page, errors } = await newPage(PHONE)
+  it('fits a phone, in the dark theme: no sideways scrolling, every figure shown', async () => {
+    const { context, page, errors } = await newPage(PHONE, 'dark')
     const seen = recordRequests(page)
     await signIn(page, fx.readToken)
     await page.goto(`${fx.base}/dashboard/sites/${fx.siteId}?range=7d`)
@@ -305,8 +307,16 @@ describe('dashboard in Chromium', () => {
     expect(
       await page.evaluate(() => (globalThis as unknown as InPage).document.documentElement.scrollWidth),
     ).toBeLessThanOrEqual(PHONE.width)
-    await page.screenshot({ path: path.join(ARTIFACTS, 'site-phone.png'), fullPage: true })
-    await page.screenshot({ path: path.join(ARTIFACTS, 'site-phone-top.png') })
+    expect(
+      await page.evaluate(
+        () =>
+          (globalThis as unknown as InPage).getComputedStyle(
+            (globalThis as unknown as InPage).document.documentElement,
+          ).backgroundColor,
+      ),
+    ).toBe('rgb(15, 17, 21)')
+    await page.screenshot({ path: path.join(ARTIFACTS, 'site-phone-dark.png'), fullPage: true })
+    await page.screenshot({ path: path.join(ARTIFACTS, 'site-phone-dark-top.png') })
     expect(errors).toEqual([])
     await context.close()
   })
@@ -353,6 +363,9 @@ describe('dashboard in Chromium', () => {
     await page.getByRole('link', { name: 'Ops' }).click()
     const tables = page.getByTestId('ops-tables')
     await poll(() => tables.locator('tbody tr').count()).toBeGreaterThan(0)
+    await poll(() =>
+      tables.locator('tbody tr', { hasText: 'pa_events' }).locator('td').nth(1).textContent(),
+    ).toMatch(/\/s$/)
     const metrics = await (await fetch(`${fx.base}/metrics`)).text()
     const commits = Number(/^floe_commits_total\{table="pa_events"\} (\d+)/m.exec(metrics)?.[1])
     expect(commits).toBeGreaterThan(0)

@@ -144,6 +144,7 @@ export function lastRequest(
 export interface InPage {
   document: { documentElement: { dataset: Record<string, string | undefined>; scrollWidth: number } }
   location: { search: string }
+  getComputedStyle(el: object): { backgroundColor: string }
 }
 
 /** Waits until the site page shows every answer for its current URL. */

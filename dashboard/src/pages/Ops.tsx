@@ -30,41 +30,49 @@ function ago(seconds: number): string {
   return s < 60 ? `${s}s ago` : s < 3600 ? `${Math.floor(s / 60)}m ago` : `${Math.floor(s / 3600)}h ago`
 }
 
-function Table(props: { caption: string; head: string[]; rows: (string | number)[][]; id: string }) {
+function Table(props: {
+  caption: string
+  head: string[]
+  rows: (string | number)[][]
+  id: string
+  wide?: boolean
+}) {
   return (
-    <section class="panel" aria-labelledby={`${props.id}-title`}>
+    <section class={`panel ops-panel${props.wide ? ' wide' : ''}`} aria-labelledby={`${props.id}-title`}>
       <h2 id={`${props.id}-title`}>{props.caption}</h2>
       {props.rows.length === 0 ? (
         <p class="muted empty">Nothing yet</p>
       ) : (
-        <table class="metric-table" data-testid={`ops-${props.id}`}>
-          <thead>
-            <tr>
-              {props.head.map((h, i) => (
-                <th scope="col" key={h} class={i ? 'num' : ''}>
-                  {h}
-                </th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {props.rows.map((r) => (
-              <tr key={String(r[0])}>
-                {r.map((c, i) =>
-                  i === 0 ? (
-                    <th scope="row" key={i}>
-                      {c}
-                    </th>
-                  ) : (
-                    <td class="num" key={i}>
-                      {typeof c === 'number' ? formatNumber(c) : c}
-                    </td>
-                  ),
-                )}
+        <div class="scroll">
+          <table class="metric-table ops-table" data-testid={`ops-${props.id}`}>
+            <thead>
+              <tr>
+                {props.head.map((h, i) => (
+                  <th scope="col" key={h} class={i ? 'num' : ''}>
+                    {h}
+                  </th>
+                ))}
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {props.rows.map((r) => (
+                <tr key={String(r[0])}>
+                  {r.map((c, i) =>
+                    i === 0 ? (
+                      <th scope="row" key={i}>
+                        {c}
+                      </th>
+                    ) : (
+                      <td class="num" key={i}>
+                        {typeof c === 'number' ? formatNumber(c) : c}
+                      </td>
+                    ),
+                  )}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
   )
@@ -89,7 +97,8 @@ export function OpsPage({ api }: { api: Api }) {
         if (!stop) setError((err as Error).message)
       }
     }
-    void read()
+    // A second read soon after the first gives the rates at once; then every OPS_REFRESH_MS.
+    void read().then(() => setTimeout(() => !stop && void read(), 1000))
     const id = setInterval(() => document.visibilityState === 'visible' && void read(), OPS_REFRESH_MS)
     return () => {
       stop = true
@@ -148,6 +157,7 @@ export function OpsPage({ api }: { api: Api }) {
       </dl>
       <div class="panels">
         <Table
+          wide
           id="tables"
           caption="Ingest and commits per table"
           head={['Table', 'Accepted', 'Rate', 'Backlog rows', 'Backlog', 'Commits', 'Last commit']}
