@@ -58,8 +58,9 @@ afterAll(async () => {
 
 async function newPage(
   viewport = DESKTOP,
+  colorScheme: 'light' | 'dark' = 'light',
 ): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
-  const context = await browser.newContext({ viewport, timezoneId: TIMEZONE, locale: 'en-US' })
+  const context = await browser.newContext({ viewport, colorScheme, timezoneId: TIMEZONE, locale: 'en-US' })
   const page = await context.newPage()
   const errors: string[] = []
   // Any CSP violation or script error fails the test that caused it.
