@@ -82,6 +82,12 @@ export async function startFixture(dbPrefix: string): Promise<Fixture> {
   const { app, base } = await startInProcess(env)
   const siteId = await createSite(services.db.url)
   const otherSiteId = await createSite(services.db.url)
+  const named = await fetch(`${base}/api/sites/${siteId}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'example.com' }),
+  })
+  expect(named.status).toBe(200)
   // Events over the last 12 days, all in the past (a visitor's views run up to 4 minutes after its
   // start), so "7 days" and "24 hours" hold a part and have a previous period; a few visitors in
   // the last 5 minutes for the live count.
