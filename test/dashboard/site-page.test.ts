@@ -163,7 +163,7 @@ async function checkTables(page: Page, seen: string[], token: string): Promise<n
 }
 
 describe('dashboard in Chromium', () => {
-  it('signs in with the admin token; the sites page shows visitors today for each site', async () => {
+  it('signs in with the admin token; the sites page shows visitors today, adds a site and copies its snippet', async () => {
     const { context, page, errors } = await newPage()
     await signIn(page, ADMIN_TOKEN)
     const card = page.locator(`[data-site="${fx.siteId}"]`)
@@ -182,6 +182,31 @@ describe('dashboard in Chromium', () => {
     )
     expect(shown).toBe(stats.visitors)
     await poll(() => page.locator('[data-site]').count()).toBe(2)
+    expect(await page.locator(`[data-site="${fx.siteId}"] h2`).textContent()).toBe('example.com')
+
+    // Add a site; its snippet is shown and copied as the sites API gives it.
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'])
+    await page.getByLabel('Name', { exact: true }).fill('Docs')
+    await page.getByLabel('Domains (comma separated)').fill('docs.example.com')
+    await page.getByRole('button', { name: 'Create site' }).click()
+    await poll(() => page.locator('[data-site]').count()).toBe(3)
+    const { sites } = await apiGet<{ sites: { id: string; name: string; script: string }[] }>(
+      fx.base,
+      '/api/sites',
+      ADMIN_TOKEN,
+    )
+    const docs = sites.find((s) => s.name === 'Docs')!
+    const docsCard = page.locator(`[data-site="${docs.id}"]`)
+    expect(await docsCard.locator('pre code').textContent()).toBe(docs.script)
+    await docsCard.getByRole('button', { name: 'Copy snippet' }).click()
+    await poll(() => docsCard.getByRole('button', { name: 'Copied' }).count()).toBe(1)
+    expect(
+      await page.evaluate(() =>
+        (
+          globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }
+        ).navigator.clipboard.readText(),
+      ),
+    ).toBe(docs.script)
     await page.screenshot({ path: path.join(ARTIFACTS, 'sites-desktop.png'), fullPage: true })
     expect(errors).toEqual([])
     await context.close()

@@ -11,7 +11,7 @@ import { useAsync } from '../lib/use-async.ts'
 import { websiteApi } from '../lib/website-api.ts'
 import { chartData } from './Site.tsx'
 
-function SiteCard({ api, site }: { api: Api; site: SiteSummary }) {
+function SiteCard({ api, site, fresh }: { api: Api; site: SiteSummary; fresh?: boolean }) {
   const state = useAsync(async () => {
     const today = resolveRange('today')
     const week = resolveRange('7d')
@@ -61,15 +61,15 @@ function SiteCard({ api, site }: { api: Api; site: SiteSummary }) {
           )}
         </div>
       )}
-      {site.script && <Snippet script={site.script} />}
+      {site.script && <Snippet script={site.script} open={fresh} />}
     </li>
   )
 }
 
-function Snippet({ script }: { script: string }) {
+function Snippet({ script, open }: { script: string; open?: boolean }) {
   const [copied, setCopied] = useState(false)
   return (
-    <details class="snippet">
+    <details class="snippet" open={open}>
       <summary>Tracker snippet</summary>
       <pre>
         <code>{script}</code>
@@ -156,7 +156,7 @@ export function SitesPage({ api, auth }: { api: Api; auth: Auth }) {
       )}
       <ul class="site-list" aria-busy={state.loading}>
         {sites.map((s) => (
-          <SiteCard key={s.id} api={api} site={s} />
+          <SiteCard key={s.id} api={api} site={s} fresh={created.some((c) => c.id === s.id)} />
         ))}
       </ul>
       {!state.loading && sites.length === 0 && <p class="muted">No sites yet.</p>}
