@@ -32,7 +32,14 @@ import type { DataFile } from '../write/manifest.ts'
 import type { BoundPartitionField } from '../write/partition.ts'
 import { metadataDir } from '../table/metadata-file.ts'
 import { MaintenanceConflictError } from '../errors.ts'
-import { DELETED, EXISTING, readManifest, resolveEntry, type EntryRecord, type LiveFile } from '../scan/snapshot.ts'
+import {
+  DELETED,
+  EXISTING,
+  readManifest,
+  resolveEntry,
+  type EntryRecord,
+  type LiveFile,
+} from '../scan/snapshot.ts'
 
 export interface ReplaceArgs {
   snapshotId: bigint

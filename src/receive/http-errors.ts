@@ -77,6 +77,7 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof IgnoredIpError) return make(403, 'Forbidden')
   if (err instanceof AuthError) return make(err.status, err.message)
   if (err instanceof SiteNotFoundError || err instanceof KeyNotFoundError) return make(404, err.message)
+  if (err instanceof ShareLinkNotFoundError) return make(404, err.message)
   if (err instanceof RateLimitedError)
     return make(429, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } })
   if (err instanceof SiteStoreUnavailableError)

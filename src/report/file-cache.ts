@@ -7,11 +7,12 @@
  * - Other schemes (S3) are fetched once through the FileIO into FLOE_REPORT_CACHE_DIR. Concurrent
  *   queries needing the same file share one download. A file in use by a running query is pinned
  *   and never evicted under it; the cache may then exceed its bound until the query ends.
- * - The folder is wiped at start: copies are cheap to refetch, and a crash may have left partial
+ * - Copies left in the folder by an earlier run are deleted at start (only the cache's own
+ *   `*.parquet` / `*.tmp` names): they are cheap to refetch, and a crash may have left partial
  *   ones (downloads go to a temp name and are renamed when complete anyway).
  */
 import { createHash, randomUUID } from 'node:crypto'
-import { mkdirSync, promises as fs, rmSync } from 'node:fs'
+import { mkdirSync, promises as fs, readdirSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FileIO } from '../storage/file-io.ts'
@@ -34,8 +35,9 @@ export class DataFileCache {
     private readonly dir: string,
     private readonly maxBytes: number,
   ) {
-    rmSync(dir, { recursive: true, force: true })
     mkdirSync(dir, { recursive: true })
+    for (const name of readdirSync(dir))
+      if (/^[0-9a-f]{32}\.parquet(\..+\.tmp)?$/.test(name)) rmSync(path.join(dir, name), { force: true })
   }
 
   get sizeBytes(): number {

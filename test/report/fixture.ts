@@ -4,6 +4,8 @@
  * reference answers computed from the rows read back with icebird (independent of Floe's query
  * layer and of DuckDB). Definitions are Umami's (`src/queries/sql/`), written out here.
  */
+import type { EventRow } from '../../src/rows.ts'
+
 export const UAS = [
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36',
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:127.0) Gecko/20100101 Firefox/127.0',
@@ -125,31 +127,8 @@ export async function sendCalls(base: string, calls: readonly Call[]): Promise<v
   }
 }
 
-/** One pa_events row as icebird gives it, with event_time as ms. */
-export interface Ev {
-  site_id: string
-  session_id: string
-  visit_id: string
-  t: number
-  event_type: number
-  event_name: string | null
-  url_path: string | null
-  url_query: string | null
-  page_title: string | null
-  hostname: string | null
-  referrer_domain: string | null
-  utm_source: string | null
-  utm_medium: string | null
-  utm_campaign: string | null
-  browser: string | null
-  os: string | null
-  device: string | null
-  screen: string | null
-  language: string | null
-  country: string | null
-  event_data: Record<string, string> | null
-  [k: string]: unknown
-}
+/** One pa_events row as icebird gives it, with `t` = event_time in ms. */
+export type Ev = Omit<EventRow, 'event_data'> & { t: number; event_data: Record<string, string> | null }
 
 export function toEv(row: Record<string, unknown>): Ev {
   const time = row.event_time

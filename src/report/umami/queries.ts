@@ -61,6 +61,27 @@ function scanOf(scope: QueryScope, extra: readonly string[], from = scope.range.
   }
 }
 
+/**
+ * What grouping by a metric type's column adds to a query (Umami's metric queries): the columns to
+ * read; for referrer types, leaving out empty referrers and self-referrals; for entry/exit, the
+ * join to each visit's first or last event of `typeClause` in the range (unfiltered, as Umami's).
+ */
+function columnParts(type: Exclude<MetricType, 'channel'>, typeClause: string) {
+  const column = columnOf(type)
+  const extra = [column]
+  let join = ''
+  let exclude = ''
+  if (column === 'referrer_domain') {
+    extra.push('hostname')
+    exclude = `AND referrer_domain IS NOT NULL AND referrer_domain <> '' AND referrer_domain IS DISTINCT FROM hostname`
+  }
+  if (type === 'entry' || type === 'exit')
+    join = `JOIN (SELECT visit_id AS x_visit, ${type === 'entry' ? 'min' : 'max'}(event_time) AS x_time
+                  FROM events WHERE ${typeClause} GROUP BY 1) x
+            ON x.x_visit = events.visit_id AND x.x_time = events.event_time`
+  return { extra, join, exclude }
+}
+
 /** Bucket start in the request's time zone, as Umami's `getDateSQL` prints it. */
 function bucket(unit: TimeUnit): string {
   return `strftime(date_trunc('${unit}', timezone($tz, event_time)), '%Y-%m-%d %H:%M:%S')`
@@ -127,19 +148,7 @@ export class UmamiQueries {
       : scope.filters
     const f = filterSql(filters, scope.match)
     const eventType = type === 'event' ? 2 : 1
-    const extra = [column]
-    let join = ''
-    let exclude = ''
-    if (column === 'referrer_domain') {
-      extra.push('hostname')
-      exclude = `AND referrer_domain IS NOT NULL AND referrer_domain <> '' AND referrer_domain IS DISTINCT FROM hostname`
-    }
-    if (type === 'entry' || type === 'exit') {
-      // Umami joins each visit's first (entry) or last (exit) pageview in the range, unfiltered.
-      join = `JOIN (SELECT visit_id AS x_visit, ${type === 'entry' ? 'min' : 'max'}(event_time) AS x_time
-                    FROM events WHERE event_type = ${eventType} GROUP BY 1) x
-              ON x.x_visit = events.visit_id AND x.x_time = events.event_time`
-    }
+    const { extra, join, exclude } = columnParts(type, `event_type = ${eventType}`)
     const withCountry = type === 'city' || type === 'region'
     if (withCountry) extra.push('country')
     const rows = await this.run<MetricRow>(
@@ -193,18 +202,7 @@ export class UmamiQueries {
       : scope.filters
     const f = filterSql(filters, scope.match)
     const typeClause = type === 'event' ? 'event_type = 2' : 'event_type <> 2'
-    const extra = [column]
-    let join = ''
-    let exclude = ''
-    if (column === 'referrer_domain') {
-      extra.push('hostname')
-      exclude = `AND referrer_domain IS NOT NULL AND referrer_domain <> '' AND referrer_domain IS DISTINCT FROM hostname`
-    }
-    if (type === 'entry' || type === 'exit') {
-      join = `JOIN (SELECT visit_id AS x_visit, ${type === 'entry' ? 'min' : 'max'}(event_time) AS x_time
-                    FROM events WHERE event_type <> 2 GROUP BY 1) x
-              ON x.x_visit = events.visit_id AND x.x_time = events.event_time`
-    }
+    const { extra, join, exclude } = columnParts(type, typeClause)
     return this.run<ExpandedRow>(
       scanOf({ ...scope, filters }, extra),
       `SELECT name, sum(c)::BIGINT AS pageviews, count(DISTINCT session_id)::BIGINT AS visitors,
