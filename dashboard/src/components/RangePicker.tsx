@@ -2,6 +2,23 @@
 import { patchQuery } from '../lib/router.ts'
 import { RANGES, isoDay, type Compare, type RangeKey } from '../lib/range.ts'
 
+/** One end of a custom range, kept in the URL parameter of the same name. */
+function DayField(props: { name: 'from' | 'to'; label: string; value?: string; max: string }) {
+  return (
+    <div class="field">
+      <label for={`range-${props.name}`}>{props.label}</label>
+      <input
+        id={`range-${props.name}`}
+        type="date"
+        name={props.name}
+        max={props.max}
+        value={props.value}
+        onChange={(e) => patchQuery({ [props.name]: (e.currentTarget as HTMLInputElement).value })}
+      />
+    </div>
+  )
+}
+
 export function RangePicker(props: { range: RangeKey; from?: string; to?: string; compare: Compare }) {
   const today = isoDay(new Date())
   return (
@@ -30,28 +47,8 @@ export function RangePicker(props: { range: RangeKey; from?: string; to?: string
       </div>
       {props.range === 'custom' && (
         <>
-          <div class="field">
-            <label for="range-from">From</label>
-            <input
-              id="range-from"
-              type="date"
-              name="from"
-              max={today}
-              value={props.from}
-              onChange={(e) => patchQuery({ from: (e.currentTarget as HTMLInputElement).value })}
-            />
-          </div>
-          <div class="field">
-            <label for="range-to">To</label>
-            <input
-              id="range-to"
-              type="date"
-              name="to"
-              max={today}
-              value={props.to}
-              onChange={(e) => patchQuery({ to: (e.currentTarget as HTMLInputElement).value })}
-            />
-          </div>
+          <DayField name="from" label="From" value={props.from} max={today} />
+          <DayField name="to" label="To" value={props.to} max={today} />
         </>
       )}
       <div class="field">
