@@ -319,6 +319,20 @@ describe('dashboard in Chromium', () => {
       'hour',
     )
     await checkTables(page, seen, ADMIN_TOKEN)
+
+    // A custom range of three days, by day; its start is in the URL and in the API's question.
+    await page.getByLabel('Range', { exact: true }).selectOption('custom')
+    await waitReady(page)
+    const from = new URL(page.url()).searchParams.get('from')!
+    const start = new Date(`${from}T12:00:00Z`)
+    start.setUTCDate(start.getUTCDate() - 2)
+    const threeDaysAgo = start.toISOString().slice(0, 10)
+    await page.getByLabel('From', { exact: true }).fill(threeDaysAgo)
+    await poll(() => new URL(page.url()).searchParams.get('from')).toBe(threeDaysAgo)
+    await waitReady(page)
+    await checkFigures(page, seen, ADMIN_TOKEN)
+    await checkChart(page, seen, ADMIN_TOKEN)
+    expect(await page.locator('[data-testid="chart-table"] tbody tr').count()).toBe(3)
     expect(errors).toEqual([])
     await context.close()
   })
