@@ -50,6 +50,8 @@ function App() {
   const signIn = (a: Auth) => {
     saveAuth(a)
     setAuth(a)
+    // The form is gone: reading starts again at the top of the view it opened.
+    requestAnimationFrame(() => document.getElementById('main')?.focus())
   }
   const signOut = () => {
     saveAuth(null)

@@ -361,6 +361,56 @@ describe('dashboard in Chromium', () => {
     await context.close()
   })
 
+  it('works from the keyboard: skip link, tabs with arrow keys, a row filters with Enter', async () => {
+    const { context, page, errors } = await newPage()
+    await signIn(page, fx.readToken, `${fx.base}/dashboard/sites/${fx.siteId}?range=7d`)
+    await waitReady(page)
+    // After sign-in the view has the focus; on a fresh load the first Tab reaches the skip link.
+    expect(await page.evaluate(() => (globalThis as unknown as InPage).document.activeElement?.id)).toBe(
+      'main',
+    )
+    await page.reload()
+    await waitReady(page)
+    await page.keyboard.press('Tab')
+    expect(
+      await page.evaluate(() => (globalThis as unknown as InPage).document.activeElement?.textContent),
+    ).toBe('Skip to content')
+    // The tech panel's tabs: arrow keys move the selection and the focus.
+    await page.locator('#tech-tab-browser').focus()
+    await page.keyboard.press('ArrowRight')
+    await poll(() => page.locator('#tech-tab-os').getAttribute('aria-selected')).toBe('true')
+    expect(await page.evaluate(() => (globalThis as unknown as InPage).document.activeElement?.id)).toBe(
+      'tech-tab-os',
+    )
+    await poll(() => page.locator('[data-panel="tech"] [role="tabpanel"]').getAttribute('aria-busy')).toBe(
+      'false',
+    )
+    const os = (await page.locator('[data-panel="tech"] tbody tr').first().getAttribute('data-x'))!
+    await page.locator('[data-panel="tech"] tbody tr button').first().focus()
+    await page.keyboard.press('Enter')
+    await poll(() => new URL(page.url()).searchParams.get('os')).toBe(os)
+    await waitReady(page)
+    // Every control has a name a screen reader can say.
+    const unnamed = await page
+      .locator('button, select, input, a')
+      .evaluateAll((els) =>
+        els
+          .filter(
+            (e) =>
+              !(
+                e.getAttribute('aria-label') ||
+                ((e.tagName === 'INPUT' || e.tagName === 'SELECT') &&
+                  ((e as unknown as { labels: { length: number } }).labels.length ?? 0) > 0) ||
+                (e.tagName !== 'INPUT' && e.tagName !== 'SELECT' && e.textContent?.trim())
+              ),
+          )
+          .map((e) => e.outerHTML.slice(0, 120)),
+      )
+    expect(unnamed).toEqual([])
+    expect(errors).toEqual([])
+    await context.close()
+  })
+
   it('opens a share link on its site, read-only', async () => {
     const { context, page, errors } = await newPage()
     const seen = recordRequests(page)

@@ -148,7 +148,10 @@ export function lastRequest(
  * the dashboard's CSP forbids eval, which Playwright uses for string predicates.
  */
 export interface InPage {
-  document: { documentElement: { dataset: Record<string, string | undefined>; scrollWidth: number } }
+  document: {
+    documentElement: { dataset: Record<string, string | undefined>; scrollWidth: number }
+    activeElement: { id: string; textContent: string | null } | null
+  }
   location: { search: string }
   getComputedStyle(el: object): { backgroundColor: string }
 }
