@@ -321,14 +321,16 @@ describe('pageviews series, expanded metrics, active, events, sessions, data', (
     expect(got.compare).toMatchObject({ pageviews: expect.any(Array), sessions: expect.any(Array) })
   })
 
-  it('metrics/expanded for path and browser', async () => {
-    for (const [type, col] of [
-      ['path', 'url_path'],
-      ['browser', 'browser'],
-    ] as const) {
+  it('metrics/expanded for path, browser and channel', async () => {
+    const nameOf: Record<string, (r: Ev) => string | null | undefined> = {
+      path: (r) => r.url_path,
+      browser: (r) => r.browser,
+      channel: (r) => fixtureChannel(r.referrer_domain, r.url_query),
+    }
+    for (const [type, nameFn] of Object.entries(nameOf)) {
       const groups = new Map<string, Map<string, Ev[]>>()
       for (const r of pageviews()) {
-        const name = r[col] as string | null
+        const name = nameFn(r)
         if (!name) continue
         const g = groups.get(name) ?? new Map<string, Ev[]>()
         const k = `${r.session_id}|${r.visit_id}`
@@ -547,11 +549,7 @@ describe('websites and auth', () => {
 describe('bad input: 400 naming the parameter', () => {
   const cases: [string, string, string][] = [
     ['unknown metric type', `metrics?type=bogus&startAt=${startAt}&endAt=${endAt}`, 'type'],
-    [
-      'channel is not an expanded type',
-      `metrics/expanded?type=channel&startAt=${startAt}&endAt=${endAt}`,
-      'type',
-    ],
+    ['unknown expanded type', `metrics/expanded?type=visits&startAt=${startAt}&endAt=${endAt}`, 'type'],
     ['endAt before startAt', `stats?startAt=${endAt}&endAt=${startAt}`, 'endAt'],
     [
       'span over FLOE_REPORT_MAX_SPAN_DAYS',

@@ -190,34 +190,89 @@ export class UmamiQueries {
     return [...totals].map(([x, y]) => ({ x, y })).sort((a, b) => b.y - a.y)
   }
 
-  /** getPageviewExpandedMetrics (also used for session columns). */
+  /** getPageviewExpandedMetrics (also used for session columns and channels). */
   async expandedMetrics(
     scope: QueryScope,
-    type: Exclude<MetricType, 'channel'>,
+    type: MetricType,
     o: { limit: number; offset: number; search?: string },
   ): Promise<ExpandedRow[]> {
+    if (type === 'channel') return this.expandedChannels(scope, o)
     const column = columnOf(type)
     const filters = o.search
       ? [...scope.filters, { name: type, column, operator: 'c' as const, values: [o.search] }]
       : scope.filters
-    const f = filterSql(filters, scope.match)
     const typeClause = type === 'event' ? 'event_type = 2' : 'event_type <> 2'
     const { extra, join, exclude } = columnParts(type, typeClause)
+    return this.expanded(
+      { ...scope, filters },
+      { name: column, extra, join, where: `${typeClause} ${exclude}` },
+      o,
+    )
+  }
+
+  /**
+   * Expanded metrics per channel: the (referrer domain, query) pairs of the range are classified
+   * with Umami's rules (channels.ts), then each event is counted under its pair's channel.
+   */
+  private async expandedChannels(
+    scope: QueryScope,
+    o: { limit: number; offset: number; search?: string },
+  ): Promise<ExpandedRow[]> {
+    const f = filterSql(scope.filters, scope.match)
+    const pairs = await this.run<{ d: string; q: string }>(
+      scanOf(scope, ['referrer_domain', 'url_query']),
+      `SELECT DISTINCT coalesce(referrer_domain, '') AS d, coalesce(url_query, '') AS q
+       FROM events WHERE event_type <> 2 ${f.where}`,
+      f.params,
+    )
+    const md: string[] = []
+    const mq: string[] = []
+    const mc: string[] = []
+    for (const { d, q } of pairs) {
+      const c = channelOf(d || null, q || null)
+      if (!c || (o.search && !c.toLowerCase().includes(o.search.toLowerCase()))) continue
+      md.push(d)
+      mq.push(q)
+      mc.push(c)
+    }
+    if (mc.length === 0) return []
+    return this.expanded(
+      scope,
+      {
+        name: 'm.ch',
+        extra: ['referrer_domain', 'url_query'],
+        join: `JOIN (SELECT unnest($md) AS d, unnest($mq) AS q, unnest($mc) AS ch) m
+                 ON m.d = coalesce(events.referrer_domain, '') AND m.q = coalesce(events.url_query, '')`,
+        where: 'event_type <> 2',
+      },
+      o,
+      { md, mq, mc },
+    )
+  }
+
+  /** Umami's expanded-metrics shape over the rows `part` selects, grouped by `part.name`. */
+  private expanded(
+    scope: QueryScope,
+    part: { name: string; extra: readonly string[]; join: string; where: string },
+    o: { limit: number; offset: number },
+    params: SqlParams = {},
+  ): Promise<ExpandedRow[]> {
+    const f = filterSql(scope.filters, scope.match)
     return this.run<ExpandedRow>(
-      scanOf({ ...scope, filters }, extra),
+      scanOf(scope, part.extra),
       `SELECT name, sum(c)::BIGINT AS pageviews, count(DISTINCT session_id)::BIGINT AS visitors,
               count(DISTINCT visit_id)::BIGINT AS visits,
               sum(CASE WHEN c = 1 THEN 1 ELSE 0 END)::BIGINT AS bounces,
               sum(floor(epoch(max_time) - epoch(min_time)))::BIGINT AS totaltime
-       FROM (SELECT ${column} AS name, session_id, visit_id, count(*) AS c,
+       FROM (SELECT ${part.name} AS name, session_id, visit_id, count(*) AS c,
                     min(event_time) AS min_time, max(event_time) AS max_time
-             FROM events ${join}
-             WHERE ${typeClause} ${exclude} ${f.where}
+             FROM events ${part.join}
+             WHERE ${part.where} ${f.where}
              GROUP BY 1, 2, 3) t
        WHERE name IS NOT NULL AND name <> ''
        GROUP BY name ORDER BY visitors DESC, visits DESC, name
        LIMIT ${o.limit} OFFSET ${o.offset}`,
-      f.params,
+      { ...f.params, ...params },
     )
   }
 

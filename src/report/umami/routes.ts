@@ -125,14 +125,11 @@ export async function umamiApiPlugin(app: FastifyInstance, o: UmamiApiOptions): 
     return compareRange(range, c)
   }
 
-  function metricType(q: Query, allowChannel: boolean): MetricType {
+  function metricType(q: Query): MetricType {
     const t = q.type
     if (!t) throw new ValidationError('type', 'is required')
-    if (!(METRIC_TYPES as readonly string[]).includes(t) || (!allowChannel && t === 'channel'))
-      throw new ValidationError(
-        'type',
-        `unknown metric type "${t}"; one of ${METRIC_TYPES.filter((m) => allowChannel || m !== 'channel').join(', ')}`,
-      )
+    if (!(METRIC_TYPES as readonly string[]).includes(t))
+      throw new ValidationError('type', `unknown metric type "${t}"; one of ${METRIC_TYPES.join(', ')}`)
     return t as MetricType
   }
 
@@ -188,7 +185,7 @@ export async function umamiApiPlugin(app: FastifyInstance, o: UmamiApiOptions): 
   app.get('/websites/:websiteId/metrics', schema, async (req) => {
     const q = req.query as Query
     const site = await siteOf(req)
-    const type = metricType(q, true)
+    const type = metricType(q)
     const scope = scopeOf(site, q)
     return queries.metrics(scope, type, {
       limit: int(q, 'limit', 500, 1, 10_000),
@@ -200,7 +197,7 @@ export async function umamiApiPlugin(app: FastifyInstance, o: UmamiApiOptions): 
   app.get('/websites/:websiteId/metrics/expanded', schema, async (req) => {
     const q = req.query as Query
     const site = await siteOf(req)
-    const type = metricType(q, false) as Exclude<MetricType, 'channel'>
+    const type = metricType(q)
     const scope = scopeOf(site, q)
     return queries.expandedMetrics(scope, type, {
       limit: int(q, 'limit', 500, 1, 10_000),
