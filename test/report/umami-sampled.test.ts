@@ -71,44 +71,39 @@ function buildFixture() {
     const visits = 1 + Math.floor(r() * 2)
     for (let v = 0; v < visits; v++) {
       const visit_id = `${session_id}-v${v}`
+      /** A row of this visit at `t`; the next one comes a minute later. */
+      const push = (fields: Partial<EventRow>) => {
+        const at = t * 1000
+        events.push(
+          eventRow({
+            site_id: SITE,
+            session_id,
+            visit_id,
+            event_time: at,
+            received_at: at,
+            browser,
+            country,
+            ...fields,
+          }),
+        )
+        t += MIN
+      }
       const views = 1 + Math.floor(r() * 4)
-      for (let i = 0; i < views; i++) {
-        events.push(
-          eventRow({
-            site_id: SITE,
-            session_id,
-            visit_id,
-            event_time: t * 1000,
-            received_at: t * 1000,
-            event_type: 1,
-            url_path: pick(['/', '/pricing', '/docs']),
-            referrer_domain: i === 0 ? pick(['www.google.com', 'news.ycombinator.com', null]) : null,
-            browser,
-            country,
-            sample_rate: pvRate,
-          }),
-        )
-        t += MIN
-      }
-      if (r() < 0.5) {
-        events.push(
-          eventRow({
-            site_id: SITE,
-            session_id,
-            visit_id,
-            event_time: t * 1000,
-            received_at: t * 1000,
-            event_type: 2,
-            event_name: pick(['signup', 'download']),
-            url_path: '/pricing',
-            event_data: { plan: pick(['free', 'pro']) },
-            browser,
-            country,
-            sample_rate: evRate,
-          }),
-        )
-        t += MIN
-      }
+      for (let i = 0; i < views; i++)
+        push({
+          event_type: 1,
+          url_path: pick(['/', '/pricing', '/docs']),
+          referrer_domain: i === 0 ? pick(['www.google.com', 'news.ycombinator.com', null]) : null,
+          sample_rate: pvRate,
+        })
+      if (r() < 0.5)
+        push({
+          event_type: 2,
+          event_name: pick(['signup', 'download']),
+          url_path: '/pricing',
+          event_data: { plan: pick(['free', 'pro']) },
+          sample_rate: evRate,
+        })
       t += 2 * 3600_000 // the next visit starts hours later
     }
     if (r() < 0.5)
@@ -167,25 +162,31 @@ const ofSite = (site: string) => events.filter((e) => e.site_id === site)
 const pageviews = (site: string) => ofSite(site).filter((e) => e.event_type === 1)
 const customEvents = (site: string) => ofSite(site).filter((e) => e.event_type === 2)
 
-/** getWebsiteStats, weighted: visits are (session, visit) groups of pageviews. */
-function refStats(site: string) {
-  const visits = [...groupBy(pageviews(site), (e) => `${e.session_id}|${e.visit_id}`).values()]
+/**
+ * getWebsiteStats' numbers over `rows`, weighted: visits are (session, visit) groups; a visit
+ * bounces with one row; its bounce and duration count by its weight.
+ */
+function refStats(rows: readonly EventRow[]) {
   let bounces = 0
   let totaltime = 0
-  for (const g of visits) {
+  for (const g of groupBy(rows, (e) => `${e.session_id}|${e.visit_id}`).values()) {
     const w = 1 / Math.max(...g.map(rateOf))
     if (g.length === 1) bounces += w
     const ts = g.map((e) => e.event_time / 1000)
     totaltime += Math.floor((Math.max(...ts) - Math.min(...ts)) / 1000) * w
   }
   return {
-    pageviews: Math.round(weighted(pageviews(site))),
-    visitors: Math.round(weightedDistinct(pageviews(site), (e) => e.session_id)),
-    visits: Math.round(weightedDistinct(pageviews(site), (e) => e.visit_id)),
+    pageviews: Math.round(weighted(rows)),
+    visitors: Math.round(weightedDistinct(rows, (e) => e.session_id)),
+    visits: Math.round(weightedDistinct(rows, (e) => e.visit_id)),
     bounces: Math.round(bounces),
     totaltime: Math.round(totaltime),
   }
 }
+
+/** Umami's bucket label (`yyyy-MM-dd HH:mm:ss`, UTC) of a row's hour. */
+const hourOf = (e: EventRow) =>
+  new Date(Math.floor(e.event_time / 3600_000_000) * 3600_000).toISOString().slice(0, 19).replace('T', ' ')
 
 const byY = <T extends { y: number }>(rows: T[], name: (r: T) => string) =>
   [...rows].sort((a, b) => b.y - a.y || name(a).localeCompare(name(b)))
@@ -226,6 +227,13 @@ describe('a fixture worked out by hand', () => {
   it('stats: A (0.1, 3 pageviews) + B (0.5, 1) + C (unsampled, 2)', async () => {
     // pageviews 3/0.1 + 1/0.5 + 2 = 34; visitors = visits = 10 + 2 + 1 = 13; B's visit bounced: 2;
     // totaltime: A spans 120 s × 10 + C 60 s × 1 = 1260.
+    expect(refStats(pageviews(SMALL))).toEqual({
+      pageviews: 34,
+      visitors: 13,
+      visits: 13,
+      bounces: 2,
+      totaltime: 1260,
+    })
     expect(await queries.stats(scope(SMALL))).toEqual({
       pageviews: 34,
       visitors: 13,
@@ -247,19 +255,17 @@ describe('every count scaled, against the plain-JS estimator', () => {
   })
 
   it('stats (pageviews, visitors, visits, bounces, totaltime)', async () => {
-    const ref = refStats(SITE)
+    const ref = refStats(pageviews(SITE))
     expect(ref.pageviews).toBeGreaterThan(pageviews(SITE).length) // scaling changed the answer
     expect(await queries.stats(scope(SITE))).toEqual(ref)
   })
 
   it('pageviews and sessions per hour', async () => {
-    const hour = (e: EventRow) => new Date(Math.floor(e.event_time / 3600_000_000) * 3600_000).toISOString()
-    const label = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 19)}`
-    const buckets = [...groupBy(pageviews(SITE), hour)].sort(([a], [b]) => a.localeCompare(b))
+    const buckets = [...groupBy(pageviews(SITE), hourOf)].sort(([a], [b]) => a.localeCompare(b))
     expect(await queries.pageviewSeries(scope(SITE))).toEqual({
-      pageviews: buckets.map(([h, g]) => ({ x: label(h), y: Math.round(weighted(g)) })),
+      pageviews: buckets.map(([h, g]) => ({ x: h, y: Math.round(weighted(g)) })),
       sessions: buckets.map(([h, g]) => ({
-        x: label(h),
+        x: h,
         y: Math.round(weightedDistinct(g, (e) => e.session_id)),
       })),
     })
@@ -305,25 +311,7 @@ describe('every count scaled, against the plain-JS estimator', () => {
 
   it('metrics/expanded per path', async () => {
     const rows = ofSite(SITE).filter((e) => e.event_type !== 2)
-    const ref = [...groupBy(rows, (e) => e.url_path!)].map(([name, g]) => {
-      const visits = [...groupBy(g, (e) => `${e.session_id}|${e.visit_id}`).values()]
-      let bounces = 0
-      let totaltime = 0
-      for (const v of visits) {
-        const w = 1 / Math.max(...v.map(rateOf))
-        if (v.length === 1) bounces += w
-        const ts = v.map((e) => e.event_time / 1000)
-        totaltime += Math.floor((Math.max(...ts) - Math.min(...ts)) / 1000) * w
-      }
-      return {
-        name,
-        pageviews: Math.round(weighted(g)),
-        visitors: Math.round(weightedDistinct(g, (e) => e.session_id)),
-        visits: Math.round(weightedDistinct(g, (e) => e.visit_id)),
-        bounces: Math.round(bounces),
-        totaltime: Math.round(totaltime),
-      }
-    })
+    const ref = [...groupBy(rows, (e) => e.url_path!)].map(([name, g]) => ({ name, ...refStats(g) }))
     const got = await queries.expandedMetrics(scope(SITE), 'path', { limit: 100, offset: 0 })
     const key = (r: { name: string }) => r.name
     expect([...got].sort((a, b) => key(a).localeCompare(key(b)))).toEqual(
@@ -343,12 +331,10 @@ describe('every count scaled, against the plain-JS estimator', () => {
   })
 
   it('events series and stats', async () => {
-    const hour = (e: EventRow) => new Date(Math.floor(e.event_time / 3600_000_000) * 3600_000).toISOString()
-    const label = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 19)}`
-    const series = [...groupBy(customEvents(SITE), (e) => `${e.event_name}|${hour(e)}`).values()].map(
+    const series = [...groupBy(customEvents(SITE), (e) => `${e.event_name}|${hourOf(e)}`).values()].map(
       (g) => ({
         x: g[0].event_name!,
-        t: label(hour(g[0])),
+        t: hourOf(g[0]),
         y: Math.round(weighted(g)),
       }),
     )
