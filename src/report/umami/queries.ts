@@ -7,7 +7,7 @@ import type { QueryLayer, ScanRequest, SqlParams } from '../query-layer.ts'
 import type { DateRange, TimeUnit } from '../range.ts'
 import { FILTER_COLUMNS, filterSql, type Filter } from './filters.ts'
 import { channelOf, CHANNELS } from './channels.ts'
-import { distinctTotal, distinctWindows, RATE, total, WEIGHT } from './weights.ts'
+import { RATE, SESSION_ROLLUP, total, VISIT_TOTALS, WEIGHT } from './weights.ts'
 
 export interface QueryScope {
   siteId: string
@@ -116,12 +116,9 @@ export class UmamiQueries {
     const f = filterSql(scope.filters, scope.match)
     const [row] = await this.run<WebsiteStats>(
       scanOf(scope, []),
-      `SELECT ${total('sum(cw)')} AS pageviews, ${distinctTotal('session_id', 's')} AS visitors,
-              ${distinctTotal('visit_id', 'v')} AS visits,
-              ${total('sum(1.0 / r) FILTER (WHERE c = 1)')} AS bounces,
-              ${total('sum(floor(epoch(max_time) - epoch(min_time)) / r)')} AS totaltime
-       FROM (SELECT *, ${distinctWindows('session_id', 's', [], 'r')}, ${distinctWindows('visit_id', 'v', [], 'r')}
-             FROM (${VISITS} WHERE event_type = 1 ${f.where} GROUP BY 1, 2) g) t`,
+      `SELECT ${VISIT_TOTALS}
+       FROM (SELECT session_id, ${SESSION_ROLLUP}
+             FROM (${VISITS} WHERE event_type = 1 ${f.where} GROUP BY 1, 2) g GROUP BY 1) s`,
       f.params,
     )
     return row
@@ -132,10 +129,9 @@ export class UmamiQueries {
     const f = filterSql(scope.filters, scope.match)
     const rows = await this.run<{ x: string; pageviews: number; sessions: number }>(
       scanOf(scope, []),
-      `SELECT x, ${total(`sum(${WEIGHT})`)} AS pageviews, ${distinctTotal('session_id', 's')} AS sessions
-       FROM (SELECT *, ${distinctWindows('session_id', 's', ['x'], RATE)}
-             FROM (SELECT ${bucket(scope.range.unit)} AS x, session_id, sample_rate
-                   FROM events WHERE event_type = 1 ${f.where}) e) t
+      `SELECT x, ${total('sum(cw)')} AS pageviews, ${total('sum(1.0 / r)')} AS sessions
+       FROM (SELECT ${bucket(scope.range.unit)} AS x, session_id, sum(${WEIGHT}) AS cw, max(${RATE}) AS r
+             FROM events WHERE event_type = 1 ${f.where} GROUP BY 1, 2) s
        GROUP BY 1 ORDER BY 1`,
       { ...f.params, tz: scope.range.timezone },
     )
@@ -163,11 +159,11 @@ export class UmamiQueries {
     if (withCountry) extra.push('country')
     const rows = await this.run<MetricRow>(
       scanOf({ ...scope, filters }, extra),
-      `SELECT x, ${distinctTotal('session_id', 's')} AS y${withCountry ? ', country' : ''}
-       FROM (SELECT *, ${distinctWindows('session_id', 's', withCountry ? ['x', 'country'] : ['x'], RATE)}
-             FROM (SELECT ${column} AS x, session_id, sample_rate${withCountry ? ', country' : ''}
-                   FROM events ${join}
-                   WHERE event_type = ${eventType} ${exclude} ${f.where}) e) t
+      `SELECT x, ${total('sum(1.0 / r)')} AS y${withCountry ? ', country' : ''}
+       FROM (SELECT ${column} AS x, ${withCountry ? 'country, ' : ''}session_id, max(${RATE}) AS r
+             FROM events ${join}
+             WHERE event_type = ${eventType} ${exclude} ${f.where}
+             GROUP BY ALL) s
        GROUP BY 1${withCountry ? ', 3' : ''}
        ORDER BY 2 DESC, 1
        LIMIT ${o.limit} OFFSET ${o.offset}`,
@@ -191,10 +187,9 @@ export class UmamiQueries {
     const rows = await this.run<{ domain: string | null; query: string | null; visitors: number }>(
       scanOf(scope, ['referrer_domain', 'url_query']),
       // Unrounded: the pairs' visitors are summed per channel first, then rounded.
-      `SELECT domain, query, coalesce(sum(s_w) FILTER (WHERE s_n = 1 AND session_id IS NOT NULL), 0) AS visitors
-       FROM (SELECT *, ${distinctWindows('session_id', 's', ['domain', 'query'], RATE)}
-             FROM (SELECT referrer_domain AS domain, url_query AS query, session_id, sample_rate
-                   FROM events WHERE true ${f.where}) e) t
+      `SELECT domain, query, sum(1.0 / r) AS visitors
+       FROM (SELECT referrer_domain AS domain, url_query AS query, session_id, max(${RATE}) AS r
+             FROM events WHERE true ${f.where} GROUP BY 1, 2, 3) s
        GROUP BY 1, 2`,
       f.params,
     )
@@ -276,18 +271,15 @@ export class UmamiQueries {
     const f = filterSql(scope.filters, scope.match)
     return this.run<ExpandedRow>(
       scanOf(scope, part.extra),
-      `SELECT name, ${total('sum(cw)')} AS pageviews, ${distinctTotal('session_id', 's')} AS visitors,
-              ${distinctTotal('visit_id', 'v')} AS visits,
-              ${total('sum(1.0 / r) FILTER (WHERE c = 1)')} AS bounces,
-              ${total('sum(floor(epoch(max_time) - epoch(min_time)) / r)')} AS totaltime
-       FROM (SELECT *, ${distinctWindows('session_id', 's', ['name'], 'r')},
-                    ${distinctWindows('visit_id', 'v', ['name'], 'r')}
+      `SELECT name, ${VISIT_TOTALS}
+       FROM (SELECT name, session_id, ${SESSION_ROLLUP}
              FROM (SELECT ${part.name} AS name, session_id, visit_id, count(*) AS c, sum(${WEIGHT}) AS cw,
                           max(${RATE}) AS r, min(event_time) AS min_time, max(event_time) AS max_time
                    FROM events ${part.join}
                    WHERE ${part.where} ${f.where}
-                   GROUP BY 1, 2, 3) g) t
-       WHERE name IS NOT NULL AND name <> ''
+                   GROUP BY 1, 2, 3) g
+             WHERE name IS NOT NULL AND name <> ''
+             GROUP BY 1, 2) s
        GROUP BY name ORDER BY visitors DESC, visits DESC, name
        LIMIT ${o.limit} OFFSET ${o.offset}`,
       { ...f.params, ...params },
@@ -303,8 +295,8 @@ export class UmamiQueries {
         to: now,
         events: ['session_id', 'sample_rate'],
       },
-      `SELECT ${distinctTotal('session_id', 's')} AS visitors
-       FROM (SELECT session_id, ${distinctWindows('session_id', 's', [], RATE)} FROM events) t`,
+      `SELECT ${total('sum(1.0 / r)')} AS visitors
+       FROM (SELECT session_id, max(${RATE}) AS r FROM events GROUP BY 1) s`,
       {},
     )
     return row
@@ -326,11 +318,12 @@ export class UmamiQueries {
     const f = filterSql(scope.filters, scope.match)
     const [row] = await this.run<EventStats>(
       scanOf(scope, ['event_name']),
-      `SELECT ${total('sum(cw)')} AS events, ${distinctTotal('session_id', 's')} AS visitors,
-              ${distinctTotal('visit_id', 'v')} AS visits, count(DISTINCT event_name)::BIGINT AS "uniqueEvents"
-       FROM (SELECT *, ${distinctWindows('session_id', 's', [], 'r')}, ${distinctWindows('visit_id', 'v', [], 'r')}
-             FROM (SELECT session_id, visit_id, event_name, sum(${WEIGHT}) AS cw, max(${RATE}) AS r FROM events
-                   WHERE event_type = 2 ${f.where} GROUP BY 1, 2, 3) g) t`,
+      `SELECT ${total('sum(cw)')} AS events, ${total('sum(1.0 / sr)')} AS visitors, ${total('sum(vw)')} AS visits,
+              any_value(u.n)::BIGINT AS "uniqueEvents"
+       FROM (SELECT session_id, sum(cw) AS cw, max(r) AS sr, sum(1.0 / r) AS vw
+             FROM (SELECT session_id, visit_id, sum(${WEIGHT}) AS cw, max(${RATE}) AS r FROM events
+                   WHERE event_type = 2 ${f.where} GROUP BY 1, 2) g GROUP BY 1) s,
+            (SELECT count(DISTINCT event_name) AS n FROM events WHERE event_type = 2 ${f.where}) u`,
       f.params,
     )
     return row
@@ -387,11 +380,13 @@ export class UmamiQueries {
     const f = filterSql(scope.filters, scope.match)
     const [row] = await this.run<Record<string, number>>(
       scanOf(scope, ['country']),
-      `SELECT ${total(`sum(${WEIGHT})`)} AS pageviews, ${distinctTotal('session_id', 's')} AS visitors,
-              ${distinctTotal('visit_id', 'v')} AS visits, count(DISTINCT country)::BIGINT AS countries,
-              ${total(`sum(${WEIGHT}) FILTER (WHERE event_type = 2)`)} AS events
-       FROM (SELECT *, ${distinctWindows('session_id', 's', [], RATE)}, ${distinctWindows('visit_id', 'v', [], RATE)}
-             FROM (SELECT session_id, visit_id, event_type, country, sample_rate FROM events WHERE true ${f.where}) e) t`,
+      `SELECT ${total('sum(cw)')} AS pageviews, ${total('sum(1.0 / sr)')} AS visitors, ${total('sum(vw)')} AS visits,
+              any_value(u.n)::BIGINT AS countries, ${total('sum(ew)')} AS events
+       FROM (SELECT session_id, sum(cw) AS cw, sum(ew) AS ew, max(r) AS sr, sum(1.0 / r) AS vw
+             FROM (SELECT session_id, visit_id, sum(${WEIGHT}) AS cw,
+                          sum(${WEIGHT}) FILTER (WHERE event_type = 2) AS ew, max(${RATE}) AS r
+                   FROM events WHERE true ${f.where} GROUP BY 1, 2) g GROUP BY 1) s,
+            (SELECT count(DISTINCT country) AS n FROM events WHERE true ${f.where}) u`,
       f.params,
     )
     return row

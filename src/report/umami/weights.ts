@@ -15,24 +15,13 @@ export const WEIGHT = `(1.0 / ${RATE})`
 export const total = (sum: string): string => `round(coalesce(${sum}, 0))::BIGINT`
 
 /**
- * Window columns that let one aggregate count each distinct `key` once, weighted by the inverse of
- * the largest rate among its rows (`rate`) within `partition` (the answer's own grouping):
- * `<alias>_w` is that weight, `<alias>_n` numbers the key's rows so only the first is summed.
- * The largest rate is the key's chance of being seen at all when sampling keeps whole visitors
- * (a visitor under the 0.5 rule with a hash below 0.1 is also kept by the 0.1 rule).
+ * (…, session, visit) rows `g` (`c` rows, `cw` weighted rows, rate `r`, time span) rolled up to
+ * sessions: a visit id belongs to one session (Umami's visit id is derived from the session id and
+ * the hour), so each visit is one row of `g` and counts `1 / r`; the session counts `1 / sr`.
  */
-export function distinctWindows(
-  key: string,
-  alias: string,
-  partition: readonly string[],
-  rate: string,
-): string {
-  const by = [...partition, key].join(', ')
-  return `1.0 / max(${rate}) OVER (PARTITION BY ${by}) AS ${alias}_w,
-          row_number() OVER (PARTITION BY ${by}) AS ${alias}_n`
-}
+export const SESSION_ROLLUP = `sum(cw) AS cw, max(r) AS sr, sum(1.0 / r) AS vw, sum(1.0 / r) FILTER (WHERE c = 1) AS bw,
+                        sum(floor(epoch(max_time) - epoch(min_time)) / r) AS tw`
 
-/** The weighted distinct count of `key` over rows carrying `distinctWindows(key, alias, …)`. */
-export function distinctTotal(key: string, alias: string): string {
-  return total(`sum(${alias}_w) FILTER (WHERE ${alias}_n = 1 AND ${key} IS NOT NULL)`)
-}
+/** getWebsiteStats' numbers over sessions rolled up by SESSION_ROLLUP. */
+export const VISIT_TOTALS = `${total('sum(cw)')} AS pageviews, ${total('sum(1.0 / sr)')} AS visitors,
+  ${total('sum(vw)')} AS visits, ${total('sum(bw)')} AS bounces, ${total('sum(tw)')} AS totaltime`
