@@ -7,14 +7,29 @@
  *
  * Local folder warehouse, hadoop catalog (no database needed; the commit path is the same core).
  * All rows fall into one partition (one site, one day), so the whole table is one "day".
+ *
+ * `BENCH_S3=1`: the warehouse is on a real S3-protocol server (s3rver) with the JDBC catalog in the
+ * local PostgreSQL, and compaction streams its output as multipart uploads of `BENCH_PART_MB`
+ * (default 5, S3's minimum) per part; the bench prints the output file's size and parts, so a
+ * partition whose output is several times the part size shows that the peak RSS follows the part
+ * size and the batch, not the partition:
+ *
+ *   BENCH_S3=1 BENCH_FLUSHES=200 BENCH_ROWS_PER_FLUSH=2000 BENCH_BATCH_ROWS=10000 npx tsx bench/compaction.ts
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { eventRows } from '../test/write/support/event-rows.ts'
 import { LocalFileIO, fileUri, localPath } from '../src/storage/local.ts'
 import { HadoopCatalog } from '../src/commit/hadoop.ts'
+import { JdbcCatalog } from '../src/commit/jdbc.ts'
+import type { Catalog } from '../src/table/catalog.ts'
+import type { FileIO } from '../src/storage/file-io.ts'
+import { PgSql } from '../src/storage/pg.ts'
+import { startTestS3, testS3FileIO } from '../test/support/s3.ts'
+import { createTestDatabase } from '../test/support/pg.ts'
+import { localPathResolver } from '../test/support/iceberg-check.ts'
 import { createTableWriter } from '../src/write/append.ts'
 import { loadTableDefinitions } from '../src/write/table-definition.ts'
 import { encodeParquet } from '../src/write/parquet.ts'
@@ -25,17 +40,43 @@ const FLUSHES = Number(process.env.BENCH_FLUSHES ?? 400)
 const ROWS = Number(process.env.BENCH_ROWS_PER_FLUSH ?? 500)
 const BATCH_ROWS = Number(process.env.BENCH_BATCH_ROWS ?? 50_000)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
+const ON_S3 = process.env.BENCH_S3 === '1'
+const PART_MB = Number(process.env.BENCH_PART_MB ?? 5)
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'floe-bench-compact-'))
-const io = new LocalFileIO()
-const catalog = new HadoopCatalog({ io, warehouse: fileUri(dir), name: 'bench' })
+const s3 = ON_S3 ? await startTestS3('floe-bench-compact') : undefined
+const db = ON_S3 ? await createTestDatabase('maint_longrun_compact') : undefined
+const sql = db ? new PgSql(db.url) : undefined
+/** S3 operations the real client sent (a middleware on it), to count the upload parts. */
+const sent: string[] = []
+let io: FileIO
+let catalog: Catalog
+let warehouse: string
+if (s3 && sql) {
+  const s3io = testS3FileIO(s3, { partSizeBytes: PART_MB * 1024 * 1024 })
+  s3io.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      sent.push(context.commandName ?? '?')
+      return next(args)
+    },
+    { step: 'initialize' },
+  )
+  io = s3io
+  catalog = new JdbcCatalog({ sql, io, name: 'bench' })
+  warehouse = `s3://${s3.bucket}/wh`
+} else {
+  io = new LocalFileIO()
+  catalog = new HadoopCatalog({ io, warehouse: fileUri(dir), name: 'bench' })
+  warehouse = fileUri(dir)
+}
+const toLocal = s3 ? localPathResolver(s3) : localPath
 const defs = loadTableDefinitions()
-const writer = createTableWriter({ catalog, io, namespace: ['analytics'], warehouse: fileUri(dir) })
+const writer = createTableWriter({ catalog, io, namespace: ['analytics'], warehouse })
 const id = { namespace: ['analytics'], name: 'pa_events' }
 
 async function liveFiles(): Promise<string[]> {
   const t = await writer.load('pa_events')
-  return (await snapshotContents(io, t.metadata)).dataFiles.map((f) => localPath(f.path))
+  return (await snapshotContents(io, t.metadata)).dataFiles.map((f) => toLocal(f.path))
 }
 
 /** Median ms of a full scan (every column materialised) of `files` with DuckDB, one thread. */
@@ -76,6 +117,7 @@ const small = await liveFiles()
 let peak = process.memoryUsage().rss
 const rssBefore = peak
 const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20)
+sent.length = 0
 const t0 = performance.now()
 const result = await compactTable({
   io,
@@ -111,7 +153,20 @@ console.log(
 console.log(
   `peak RSS during compaction: ${fmt(peak / 2 ** 20)} MB (${fmt((peak - rssBefore) / 2 ** 20)} MB above the ${fmt(rssBefore / 2 ** 20)} MB before)`,
 )
+const outBytes = compacted.reduce((n, f) => n + statSync(f).size, 0)
+console.log(
+  `output: ${compacted.length} file(s), ${fmt(outBytes / 2 ** 20)} MB` +
+    (ON_S3
+      ? `; S3: ${sent.filter((c) => c === 'UploadPartCommand').length} parts of >= ${PART_MB} MB in ${sent.filter((c) => c === 'CompleteMultipartUploadCommand').length} multipart upload(s)`
+      : ' (local disk: streamed to a temp file)'),
+)
 console.log(`DuckDB full scan, one file (reference): ${fmt(ref.ms)} ms`)
 console.log(`  small flush files: ${fmt(before.ms)} ms = ${(before.ms / ref.ms).toFixed(2)}x`)
 console.log(`  compacted:         ${fmt(after.ms)} ms = ${(after.ms / ref.ms).toFixed(2)}x (target <= 2x)`)
 rmSync(dir, { recursive: true, force: true })
+if (s3) {
+  await s3.stop()
+  rmSync(s3.dir, { recursive: true, force: true })
+}
+await sql?.close()
+await db?.drop()

@@ -51,6 +51,7 @@ try {
     read: (u) => timed(() => local.read(u)),
     write: (u, b) => timed(() => local.write(u, b)),
     writeIfAbsent: (u, b) => timed(() => local.writeIfAbsent(u, b)),
+    writeStream: (u, c) => timed(() => local.writeStream(u, c)),
     exists: (u) => timed(() => local.exists(u)),
     delete: (u) => timed(() => local.delete(u)),
     list: (p) => timed(() => local.list(p)),

@@ -20,6 +20,8 @@ export interface S3Config {
   sessionToken?: string
   /** Store enforces `If-None-Match: *` (AWS S3, Garage, MinIO: true; s3rver: false). Default true. */
   conditionalWrites?: boolean
+  /** Part size of streamed (multipart) uploads, in bytes: `ICEBERG_S3_PART_SIZE_MB` (default 8, min 5). */
+  partSizeBytes?: number
 }
 
 export interface FloeConfig {
@@ -158,6 +160,8 @@ export interface MaintenanceConfig {
     quietMinutes: number
     /** Rows per sort batch and output row group: the memory bound of a rewrite. */
     batchRows: number
+    /** Local folder for the sort's spill files (groups larger than one batch). */
+    spillDir: string
   }
   orphans: {
     enabled: boolean
@@ -243,6 +247,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
       secretAccessKey: str(env, 'AWS_SECRET_ACCESS_KEY'),
       sessionToken: str(env, 'AWS_SESSION_TOKEN'),
       conditionalWrites: bool(env, 'ICEBERG_S3_CONDITIONAL_WRITES', true),
+      // S3's minimum part size is 5 MiB (all parts but the last).
+      partSizeBytes: int(env, 'ICEBERG_S3_PART_SIZE_MB', 8, 5) * 1024 * 1024,
     }
   }
   const warehouse = s3
@@ -343,6 +349,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
         enabled: bool(env, 'FLOE_MAINTENANCE_COMPACTION', true),
         quietMinutes: int(env, 'FLOE_MAINTENANCE_COMPACT_QUIET_MINUTES', 60),
         batchRows: int(env, 'FLOE_MAINTENANCE_COMPACT_BATCH_ROWS', 50_000, 100),
+        spillDir: path.resolve(
+          cwd,
+          str(env, 'FLOE_MAINTENANCE_COMPACT_SPILL_DIR', path.join(dataDir, 'compaction-spill'))!,
+        ),
       },
       orphans: {
         enabled: bool(env, 'FLOE_MAINTENANCE_ORPHANS', true),

@@ -162,6 +162,7 @@ export class TableFlusher {
       metrics.flushRows.observe(labels, batch.rows.length)
       metrics.flushBytes.observe(labels, batch.bytes)
       metrics.commits.inc(labels)
+      metrics.lastCommit.set(labels, Date.now() / 1000)
       if (result.attempts > 1) metrics.commitConflicts.inc(labels, result.attempts - 1)
       results.push(result)
       this.o.onCommitted(this.o.table, batch.maxSeq)

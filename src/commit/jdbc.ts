@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs'
 import { CommitConflictError, CommitStateUnknownError, ConfigError, NoSuchTableError } from '../errors.ts'
 import type { FileIO } from '../storage/file-io.ts'
 import type { SqlClient } from '../storage/sql.ts'
+import { DDL_LOCK_KEY } from '../storage/ddl.ts'
 import type { TableMetadata } from '../table/metadata.ts'
 import { nextMetadataLocation, readMetadataFile, writeMetadataFile } from '../table/metadata-file.ts'
 import type { LoadedTable, TableIdentifier } from '../table/catalog.ts'
@@ -53,9 +54,6 @@ const LIST_ALL_PROPERTY_NAMESPACES_SQL =
 
 const HAS_TYPE_COLUMN_SQL =
   "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'iceberg_tables' AND column_name = 'iceberg_type'"
-
-/** Serialises concurrent first starts: two CREATE TABLE IF NOT EXISTS can still collide in pg_type. */
-const DDL_LOCK_KEY = 0x466c6f65 // 'Floe'
 
 export interface JdbcCatalogOptions {
   sql: SqlClient

@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs'
 import type { ClaimKey, ClaimLedger } from '../buffer/ledger.ts'
 import type { Row } from '../rows.ts'
 import type { SqlClient } from '../storage/sql.ts'
+import { applyDdl } from '../storage/ddl.ts'
 
 const DDL = readFileSync(new URL('../../catalog/idempotency.sql', import.meta.url), 'utf8')
 
@@ -33,7 +34,7 @@ export class PgLedger implements ClaimLedger {
   ) {}
 
   static async open(sql: SqlClient, options: PgLedgerOptions): Promise<PgLedger> {
-    for (const stmt of DDL.replace(/--.*$/gm, '').split(';')) if (stmt.trim()) await sql.query(stmt)
+    await applyDdl(sql, DDL)
     return new PgLedger(sql, options)
   }
 

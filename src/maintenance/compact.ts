@@ -15,6 +15,8 @@
  *   the new one; rows are never lost or doubled.
  */
 import { randomUUID } from 'node:crypto'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import type { Catalog, TableIdentifier } from '../table/catalog.ts'
 import type { FileIO } from '../storage/file-io.ts'
 import type { SortOrder, TableDefinition, TableMetadata } from '../table/metadata.ts'
@@ -27,6 +29,7 @@ import { addSnapshotUpdates, commitWithRetry, mainBranchRequirements } from '../
 import { CommitRetriesExhaustedError, MaintenanceConflictError, NoSuchTableError } from '../errors.ts'
 import { planGroups, planOptions, type PlanOptions } from './plan.ts'
 import { rewriteGroup } from './rewrite.ts'
+import { removeStaleSpills } from './external-sort.ts'
 import { buildReplace } from './replace.ts'
 import { snapshotContents, type LiveFile } from '../scan/snapshot.ts'
 
@@ -40,6 +43,11 @@ export interface CompactOptions {
   quietMs: number
   /** Rows per sort batch and output row group (the memory bound). */
   batchRows: number
+  /**
+   * Local folder for the sort's spill files when a group holds more than `batchRows` rows
+   * (`FLOE_MAINTENANCE_COMPACT_SPILL_DIR`; default: a folder in the OS temp dir).
+   */
+  spillDir?: string
   /** Overrides of the planner's options (tests; operators use the table properties). */
   plan?: Partial<PlanOptions>
   /** Checked right before each commit attempt: false = the maintenance lease was lost, stop. */
@@ -110,6 +118,8 @@ export async function compactTable(opts: CompactOptions): Promise<CompactResult>
 
   const commitId = randomUUID()
   const snapshotId = newSnapshotId()
+  const spillDir = opts.spillDir ?? path.join(tmpdir(), 'floe-compaction-spill')
+  await removeStaleSpills(spillDir)
   const dataDir = (start.properties?.['write.data.path'] ?? `${start.location}/data`).replace(/\/+$/, '')
   const sortOrder = sortOrderOf(start, opts.definition)
   const written: string[] = []
@@ -129,6 +139,7 @@ export async function compactTable(opts: CompactOptions): Promise<CompactResult>
         groupIndex: i,
         group,
         batchRows: opts.batchRows,
+        spillDir,
       })
       written.push(...out.written)
       added.push(...out.files)

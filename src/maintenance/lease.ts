@@ -17,6 +17,7 @@
  * keeps Floe correct beside Spark's or Trino's maintenance, which know nothing of this row.
  */
 import type { SqlClient } from '../storage/sql.ts'
+import { applyDdl } from '../storage/ddl.ts'
 
 const DDL = `CREATE TABLE IF NOT EXISTS floe_maintenance_lease (
   table_key TEXT PRIMARY KEY,
@@ -28,14 +29,14 @@ export class MaintenanceLeases {
   #ready: Promise<void> | undefined
 
   constructor(
-    private readonly sql: Pick<SqlClient, 'query'>,
+    private readonly sql: Pick<SqlClient, 'query' | 'transaction'>,
     /** This process's identity (unique per replica). */
     readonly owner: string,
     private readonly ttlMs: number,
   ) {}
 
   #init(): Promise<void> {
-    this.#ready ??= this.sql.query(DDL).then(
+    this.#ready ??= applyDdl(this.sql, DDL).then(
       () => undefined,
       (err: unknown) => {
         this.#ready = undefined

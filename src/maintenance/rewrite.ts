@@ -2,26 +2,27 @@
  * Rewrites one file group (compaction) into `outputFiles` new data files with bounded memory.
  *
  * Memory: at any time this holds one input file's bytes, one decoded row group, one sort batch of
- * at most `batchRows` rows, arrow-rs's open row group (same bound) and the compressed bytes of the
- * output file being written (FileIO uploads whole objects; at most about the target file size).
- * None of it grows with the partition: a 10 GB day is read and written file by file.
+ * at most `batchRows` rows, arrow-rs's open row group (same bound), the part of the output file
+ * being uploaded (`FileIO.writeStream`: one S3 multipart part, `ICEBERG_S3_PART_SIZE_MB`; nothing
+ * on a local disk) and the output file's footer. None of it grows with the partition or with the
+ * target file size: a 10 GB day is read file by file and written part by part.
  *
- * Sort: by the table's sort order (Floe declares `site_id`, `event_time`). A full sort of a large
- * partition would need a merge of sorted runs on disk; instead the inputs are read in the order of
- * their lower bound on the sort's leading non-constant column (from the manifest metrics) and each
- * batch is sorted. Floe's flush files each cover a short, later time range, so the output is sorted
- * except where a batch boundary splits late events; row-group min/max on `event_time` are tight
- * either way, which is what lets engines skip row groups. A file is marked with the sort order's id
- * (`sort_order_id`) only when one batch held all of its rows, i.e. when it really is sorted.
+ * Sort: by the table's sort order (Floe declares `site_id`, `event_time`), a full sort of the
+ * group whatever its size: an external merge sort (`external-sort.ts`) that sorts runs of
+ * `batchRows` rows, spills them under `spillDir` when the group holds more than one run, and
+ * merges them k ways with about `batchRows` rows in memory. Every file written is then sorted and
+ * carries the sort order's id (`sort_order_id`).
  */
 import type { Row } from '../rows.ts'
 import type { IcebergSchema, PartitionSpec, SortOrder } from '../table/metadata.ts'
 import type { FileIO } from '../storage/file-io.ts'
-import { encodeParquetBatches } from '../write/parquet.ts'
+import { encodeParquetStream } from '../write/parquet.ts'
+import { ParquetTail } from '../write/parquet-tail.ts'
 import { fileMetrics } from '../write/metrics.ts'
 import type { DataFile } from '../write/manifest.ts'
 import { partitionPath, type BoundPartitionField, type PartitionTuple } from '../write/partition.ts'
 import { rowGroups } from './read-rows.ts'
+import { externalSort, type Compare } from './external-sort.ts'
 import type { FileGroup } from './plan.ts'
 import type { LiveFile } from '../scan/snapshot.ts'
 
@@ -45,6 +46,8 @@ export interface RewriteInput {
   groupIndex: number
   group: FileGroup
   batchRows: number
+  /** Local folder for the sort's spill files (a subfolder per group, removed when done). */
+  spillDir: string
 }
 
 export interface RewriteOutput {
@@ -52,8 +55,6 @@ export interface RewriteOutput {
   /** URIs written (for cleanup if the commit fails definitely). */
   written: string[]
 }
-
-type Compare = (a: Row, b: Row) => number
 
 /** A comparator for the identity fields of a sort order (other transforms are not sorted on). */
 export function sortComparator(order: SortOrder, schema: IcebergSchema): Compare | undefined {
@@ -80,54 +81,43 @@ export function sortComparator(order: SortOrder, schema: IcebergSchema): Compare
   }
 }
 
-/** The little-endian long in a bound (timestamps, longs), or undefined. */
-function lowerBoundOf(f: LiveFile, fieldId: number): bigint | string | undefined {
-  const b = f.entry.data_file.lower_bounds?.find((x) => x.key === fieldId)?.value
-  if (!b) return undefined
-  if (b.length === 8) return b.readBigInt64LE(0)
-  return b.toString('utf8')
-}
-
-/** Input order: by the lower bound of the first sort column that is not constant in the group. */
-function orderInputs(files: readonly LiveFile[], order: SortOrder): LiveFile[] {
-  for (const f of order.fields as SortField[]) {
-    const bounds = files.map((x) => lowerBoundOf(x, f['source-id']))
-    if (bounds.some((b) => b === undefined)) continue
-    if (new Set(bounds.map(String)).size <= 1) continue
-    return files
-      .map((x, i) => ({ x, b: bounds[i]! }))
-      .sort((p, q) => (p.b < q.b ? -1 : p.b > q.b ? 1 : 0))
-      .map((p) => p.x)
-  }
-  return [...files]
-}
-
 export async function rewriteGroup(input: RewriteInput): Promise<RewriteOutput> {
   const { io, schema, group, batchRows } = input
   const compare = sortComparator(input.sortOrder, schema)
-  const inputs = orderInputs(group.files, input.sortOrder)
   const perFile = Math.ceil(group.records / group.outputFiles)
 
   // One cursor over every input row, row group by row group.
   async function* inputRows(): AsyncGenerator<Row[]> {
-    for (const f of inputs) {
+    for (const f of group.files) {
       const bytes = await io.read(f.path)
       for await (const rows of rowGroups(bytes, schema)) yield rows
     }
   }
-  const source = inputRows()
+  const source = compare
+    ? externalSort(inputRows(), compare, {
+        runRows: batchRows,
+        expectedRows: group.records,
+        spillDir: `${input.spillDir}/${input.commitId}-${input.groupIndex}`,
+      })
+    : inputRows()
   let pending: Row[] = []
   let exhausted = false
   /** Up to `n` rows from the cursor. */
   async function take(n: number): Promise<Row[]> {
-    while (pending.length < n && !exhausted) {
+    // Gathered as a list and joined once: the merge hands out many small chunks.
+    const parts: Row[][] = [pending]
+    let have = pending.length
+    while (have < n && !exhausted) {
       const next = await source.next()
       if (next.done) exhausted = true
-      else pending = pending.length ? pending.concat(next.value) : next.value
+      else {
+        parts.push(next.value)
+        have += next.value.length
+      }
     }
-    const out = pending.slice(0, n)
-    pending = pending.slice(n)
-    return out
+    const all = parts.length === 1 ? parts[0] : parts.flat()
+    pending = all.slice(n)
+    return all.length <= n ? all : all.slice(0, n)
   }
 
   const tuple: PartitionTuple = input.fields.map((f) => group.partition[f.name] as PartitionTuple[number])
@@ -139,30 +129,33 @@ export async function rewriteGroup(input: RewriteInput): Promise<RewriteOutput> 
   try {
     for (let n = 0; n < group.outputFiles; n++) {
       let remaining = n === group.outputFiles - 1 ? Infinity : perFile
-      let batches = 0
       async function* batchesOf(): AsyncGenerator<Row[]> {
         while (remaining > 0) {
           const rows = await take(Math.min(batchRows, remaining))
           if (rows.length === 0) return
           remaining -= rows.length
           rowsWritten += rows.length
-          batches++
-          if (compare) rows.sort(compare)
           yield rows
         }
       }
-      const bytes = await encodeParquetBatches(schema, batchesOf(), { rowGroupSize: batchRows })
-      if (batches === 0) break
+      // Peek: nothing left means no file (the previous one took the last rows).
+      const first = await take(1)
+      if (first.length === 0) break
+      pending = first.concat(pending)
       const uri = `${dir}/${String(input.groupIndex).padStart(5, '0')}-0-${input.commitId}-${String(n + 1).padStart(5, '0')}.parquet`
-      await io.write(uri, bytes)
+      // The file streams to storage row group by row group; only its footer is kept for metrics.
+      const tail = new ParquetTail()
       written.push(uri)
-      const sorted = compare !== undefined && batches === 1
+      await io.writeStream(
+        uri,
+        tail.observe(encodeParquetStream(schema, batchesOf(), { rowGroupSize: batchRows })),
+      )
       files.push({
-        ...fileMetrics(bytes, schema, input.properties),
+        ...fileMetrics(tail.footer(), schema, input.properties, tail.size),
         filePath: uri,
         specId: input.spec['spec-id'],
         partition: tuple,
-        ...(sorted ? { sortOrderId: input.sortOrder['order-id'] } : {}),
+        ...(compare ? { sortOrderId: input.sortOrder['order-id'] } : {}),
       })
     }
     // Never lose a row: what was written must be exactly what the group's manifests count.
@@ -173,6 +166,9 @@ export async function rewriteGroup(input: RewriteInput): Promise<RewriteOutput> 
   } catch (err) {
     await Promise.allSettled(written.map((u) => io.delete(u)))
     throw err
+  } finally {
+    // Closes the sort early on failure, which removes its spill folder now rather than in a day.
+    await source.return(undefined)
   }
   return { files, written }
 }

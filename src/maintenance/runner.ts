@@ -61,7 +61,7 @@ export interface MaintenanceReport {
 export interface RunnerOptions {
   catalog: Catalog
   io: FileIO
-  sql: Pick<SqlClient, 'query'>
+  sql: Pick<SqlClient, 'query' | 'transaction'>
   namespace: string[]
   definitions: Record<TableName, TableDefinition>
   config: MaintenanceConfig
@@ -130,6 +130,7 @@ export class MaintenanceRunner {
             definition: definitions[ctx.table],
             quietMs: config.compaction.quietMinutes * 60_000,
             batchRows: config.compaction.batchRows,
+            spillDir: config.compaction.spillDir,
             stillOwner: ctx.stillOwner,
           })
           metrics.maintenanceFilesRewritten.inc({ table: ctx.table }, r.filesRewritten)

@@ -66,6 +66,13 @@ export const metrics = {
     labelNames: ['table'] as const,
     registers,
   }),
+  /** When this process last committed a snapshot (the Ops page shows it as "last commit"). */
+  lastCommit: new Gauge({
+    name: 'floe_last_commit_timestamp_seconds',
+    help: 'Unix time of the last snapshot this process committed, per table',
+    labelNames: ['table'] as const,
+    registers,
+  }),
   commitConflicts: new Counter({
     name: 'floe_commit_conflicts_total',
     help: 'Commit attempts that lost to another writer and were rebuilt on the new parent',

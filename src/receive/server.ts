@@ -16,6 +16,7 @@ import { CorsAllowlist } from './cors.ts'
 import { collectPlugin } from './collect.ts'
 import { sitesPlugin } from './sites-routes.ts'
 import { trackerPlugin } from './tracker.ts'
+import { dashboardPlugin } from './dashboard.ts'
 import { toHttpError } from './http-errors.ts'
 import { receiverLogger } from './logging.ts'
 import { isAdmin } from './admin-auth.ts'
@@ -206,6 +207,7 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
     publicUrl: config.publicUrl,
   })
   await app.register(trackerPlugin)
+  await app.register(dashboardPlugin)
 
   app.get('/healthz', async () => ({ status: 'ok' }))
   const ready = deps.ready ?? (() => sites.ping())

@@ -18,6 +18,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { LRUCache } from 'lru-cache'
 import type { SqlClient } from '../storage/sql.ts'
+import { applyDdl } from '../storage/ddl.ts'
 import { KeyNotFoundError, SiteNotFoundError, SiteStoreUnavailableError, ValidationError } from '../errors.ts'
 import { isUnreachable } from './unreachable.ts'
 
@@ -86,11 +87,10 @@ export class KeyStore {
 
   /** Creates the table if needed (after `floe_sites`, which it references) and subscribes to changes. */
   static async open(
-    sql: Pick<SqlClient, 'query' | 'listen'>,
+    sql: Pick<SqlClient, 'query' | 'listen' | 'transaction'>,
     options: KeyStoreOptions = {},
   ): Promise<KeyStore> {
-    // One statement per query: PGlite's extended protocol takes a single statement.
-    for (const stmt of DDL.replace(/--.*$/gm, '').split(';')) if (stmt.trim()) await sql.query(stmt)
+    await applyDdl(sql, DDL)
     const store = new KeyStore(sql, options)
     await sql.listen?.(KEYS_CHANNEL, {
       notify: () => store.#cache.clear(),

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs'
 import { LRUCache } from 'lru-cache'
 import type { SqlClient } from '../storage/sql.ts'
+import { applyDdl } from '../storage/ddl.ts'
 import type { SamplingRule } from '../enrich/sampling.ts'
 import { SiteNotFoundError, SiteStoreUnavailableError } from '../errors.ts'
 import { isUnreachable } from './unreachable.ts'
@@ -35,7 +36,7 @@ export class SamplingStore {
     sql: Pick<SqlClient, 'query' | 'transaction' | 'listen'>,
     options: { cacheTtlMs?: number } = {},
   ): Promise<SamplingStore> {
-    for (const stmt of DDL.replace(/--.*$/gm, '').split(';')) if (stmt.trim()) await sql.query(stmt)
+    await applyDdl(sql, DDL)
     const store = new SamplingStore(sql, options.cacheTtlMs ?? 30_000)
     await sql.listen?.(SAMPLING_CHANNEL, {
       notify: () => store.#cache.clear(),

@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { LRUCache } from 'lru-cache'
 import type { SqlClient } from '../storage/sql.ts'
+import { applyDdl } from '../storage/ddl.ts'
 import { SiteNotFoundError, SiteStoreUnavailableError } from '../errors.ts'
 import { isUnreachable } from './unreachable.ts'
 
@@ -34,10 +35,10 @@ export class SecretStore {
   }
 
   static async open(
-    sql: Pick<SqlClient, 'query' | 'listen'>,
+    sql: Pick<SqlClient, 'query' | 'listen' | 'transaction'>,
     options: { cacheTtlMs?: number } = {},
   ): Promise<SecretStore> {
-    for (const stmt of DDL.replace(/--.*$/gm, '').split(';')) if (stmt.trim()) await sql.query(stmt)
+    await applyDdl(sql, DDL)
     const store = new SecretStore(sql, options.cacheTtlMs ?? 30_000)
     await sql.listen?.(SECRETS_CHANNEL, {
       notify: () => store.#cache.clear(),

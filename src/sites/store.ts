@@ -22,6 +22,7 @@ import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { LRUCache } from 'lru-cache'
 import type { SqlClient } from '../storage/sql.ts'
+import { applyDdl } from '../storage/ddl.ts'
 import { SiteNotFoundError, SiteStoreUnavailableError, ValidationError } from '../errors.ts'
 import { metrics } from '../observe/metrics.ts'
 import { normalizeDomain, type Site, type SiteInput } from './site.ts'
@@ -135,11 +136,10 @@ export class SiteStore {
    * site changes where the client can LISTEN.
    */
   static async open(
-    sql: Pick<SqlClient, 'query' | 'listen'>,
+    sql: Pick<SqlClient, 'query' | 'listen' | 'transaction'>,
     options: SiteStoreOptions = {},
   ): Promise<SiteStore> {
-    // One statement per query: PGlite's extended protocol takes a single statement.
-    for (const stmt of DDL.replace(/--.*$/gm, '').split(';')) if (stmt.trim()) await sql.query(stmt)
+    await applyDdl(sql, DDL)
     const store = new SiteStore(sql, options)
     await sql.listen?.(SITES_CHANNEL, {
       notify: (payload) => {

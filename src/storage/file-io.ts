@@ -18,6 +18,14 @@ export interface FileIO {
    * See `conditionalWrites` for whether the store really enforces this.
    */
   writeIfAbsent(uri: string, bytes: Uint8Array): Promise<boolean>
+  /**
+   * Create or replace from a stream of chunks, holding at most about one upload part in memory
+   * (compaction writes files near the target file size, far larger than it should buffer).
+   * Readers see the whole file or none of it: a local temp file renamed into place; on S3 one
+   * PutObject when everything fits in one part, else a multipart upload that is aborted on
+   * failure. Durable once the promise resolves; resolves the number of bytes written.
+   */
+  writeStream(uri: string, chunks: AsyncIterable<Uint8Array>): Promise<number>
   exists(uri: string): Promise<boolean>
   /** Deleting a missing file is not an error. */
   delete(uri: string): Promise<void>

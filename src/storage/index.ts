@@ -29,6 +29,7 @@ export function openFileIO(config: FloeConfig): FileIO {
     secretAccessKey: s3.secretAccessKey,
     sessionToken: s3.sessionToken,
     conditionalWrites: s3.conditionalWrites ?? true,
+    partSizeBytes: s3.partSizeBytes,
   })
 }
 

@@ -149,6 +149,36 @@ export class LocalFileIO implements FileIO {
     await fsyncDir(dir)
   }
 
+  async writeStream(uri: string, chunks: AsyncIterable<Uint8Array>): Promise<number> {
+    const target = this.checked(uri)
+    const dir = path.dirname(target)
+    await ensureDir(dir)
+    const tmp = path.join(dir, `.${path.basename(target)}.${randomUUID()}${TEMP_SUFFIX}`)
+    const h = await fs.open(tmp, 'wx')
+    let written = 0
+    try {
+      // writeFile on a handle writes from the current position: chunk after chunk.
+      for await (const chunk of chunks) {
+        await h.writeFile(chunk)
+        written += chunk.byteLength
+      }
+      await h.sync()
+    } catch (err) {
+      await h.close()
+      await fs.rm(tmp, { force: true })
+      throw err
+    }
+    await h.close()
+    try {
+      await fs.rename(tmp, target)
+    } catch (err) {
+      await fs.rm(tmp, { force: true })
+      throw err
+    }
+    await fsyncDir(dir)
+    return written
+  }
+
   /**
    * link(2) fails with EEXIST if the name exists, so exactly one of concurrent creators wins.
    * Failures before the link, and a link refused outright, created nothing: WriteNotAppliedError

@@ -8,12 +8,16 @@
  * catalog) must refuse such a store.
  */
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
+  UploadPartCommand,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3'
 import { FileNotFoundError, FloeError, WriteNotAppliedError } from '../errors.ts'
@@ -34,7 +38,14 @@ export interface S3FileIOOptions {
   client?: S3Client
   /** Keys per ListObjectsV2 page (default: the server's, 1000 on AWS). */
   listPageSize?: number
+  /**
+   * Bytes per part of a streamed upload (`writeStream`), the memory it holds per file; S3 needs at
+   * least 5 MiB for every part but the last (`ICEBERG_S3_PART_SIZE_MB`, default 8).
+   */
+  partSizeBytes?: number
 }
+
+export const DEFAULT_PART_SIZE_BYTES = 8 * 1024 * 1024
 
 export interface S3Location {
   bucket: string
@@ -127,11 +138,13 @@ export class S3FileIO implements FileIO {
   readonly conditionalWrites: boolean
   readonly client: S3Client
   readonly #pageSize: number | undefined
+  readonly #partSize: number
 
   constructor(options: S3FileIOOptions) {
     this.client = options.client ?? createS3Client(options)
     this.conditionalWrites = options.conditionalWrites ?? true
     this.#pageSize = options.listPageSize
+    this.#partSize = options.partSizeBytes ?? DEFAULT_PART_SIZE_BYTES
   }
 
   async read(uri: string): Promise<Uint8Array> {
@@ -150,6 +163,68 @@ export class S3FileIO implements FileIO {
     const { bucket, key } = parseS3Uri(uri)
     // A completed PutObject is durable and atomic: readers see all of the object or none of it.
     await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes }))
+  }
+
+  /**
+   * Chunks are gathered into parts of at least `partSizeBytes` (a part may exceed it by one chunk,
+   * which bounds the memory held). A file
+   * that fits in one part is one PutObject; a larger one a multipart upload, which S3 shows only
+   * once completed and which is aborted (its parts freed) when anything fails.
+   */
+  async writeStream(uri: string, chunks: AsyncIterable<Uint8Array>): Promise<number> {
+    const { bucket, key } = parseS3Uri(uri)
+    let pending: Uint8Array[] = []
+    let pendingBytes = 0
+    let written = 0
+    let uploadId: string | undefined
+    const parts: { ETag: string | undefined; PartNumber: number }[] = []
+    const take = () => {
+      const body = Buffer.concat(pending)
+      pending = []
+      pendingBytes = 0
+      return body
+    }
+    const uploadPart = async () => {
+      const body = take()
+      uploadId ??= (await this.client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key })))
+        .UploadId
+      if (!uploadId) throw new FloeError(`S3 gave no upload id for ${uri}`)
+      const PartNumber = parts.length + 1
+      const res = await this.client.send(
+        new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber, Body: body }),
+      )
+      parts.push({ ETag: res.ETag, PartNumber })
+    }
+    try {
+      for await (const chunk of chunks) {
+        // A full part goes up only once more bytes follow, so a file that ends right after its
+        // first part is still one PutObject rather than a one-part multipart upload.
+        if (pendingBytes >= this.#partSize) await uploadPart()
+        pending.push(chunk)
+        pendingBytes += chunk.byteLength
+        written += chunk.byteLength
+      }
+      if (uploadId === undefined) {
+        await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: take() }))
+        return written
+      }
+      if (pendingBytes > 0) await uploadPart()
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts },
+        }),
+      )
+      return written
+    } catch (err) {
+      if (uploadId !== undefined)
+        await this.client
+          .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
+          .catch(() => undefined) // the store expires abandoned uploads (lifecycle rule) otherwise
+      throw err
+    }
   }
 
   async writeIfAbsent(uri: string, bytes: Uint8Array): Promise<boolean> {

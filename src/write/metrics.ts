@@ -104,11 +104,16 @@ function upperBound(type: IcebergPrimitive, v: Raw, mode: MetricsMode): Uint8Arr
   return encodeBound(type, v as bigint)
 }
 
-/** Compute metrics of a Parquet file written by `encodeParquet` for `schema`. */
+/**
+ * Compute metrics of a Parquet file written by `encodeParquet` for `schema`. Only the footer is
+ * read, so `bytes` may be just the end of the file (from a streamed write; see `ParquetTail`),
+ * with `fileSize` the whole file's length.
+ */
 export function fileMetrics(
   bytes: Uint8Array,
   schema: IcebergSchema,
   properties: Record<string, string> = {},
+  fileSize: number = bytes.byteLength,
 ): FileMetrics {
   const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
   const footer: FileMetaData = parquetMetadata(ab, { parsers: RAW_PARSERS })
@@ -193,7 +198,7 @@ export function fileMetrics(
 
   return {
     recordCount: footer.num_rows,
-    fileSizeInBytes: BigInt(bytes.byteLength),
+    fileSizeInBytes: BigInt(fileSize),
     columnSizes: sizes,
     valueCounts,
     nullValueCounts,

@@ -478,16 +478,17 @@ export function encodeParquet(
 }
 
 /**
- * Encode row batches as one Parquet file without holding all rows at once (compaction): each batch
- * becomes Arrow, crosses into WASM and is written as (at most) one row group of `rowGroupSize`
- * rows; arrow-rs keeps only the open row group, and the file's compressed bytes are collected.
- * `batches` is pulled one batch at a time, so the caller decides how many rows are in memory.
+ * Encode row batches as one Parquet file without holding all rows or all bytes at once
+ * (compaction): each batch becomes Arrow, crosses into WASM and is written as (at most) one row
+ * group of `rowGroupSize` rows; arrow-rs keeps only the open row group, and the file's bytes come
+ * out as chunks for `FileIO.writeStream` as row groups are finished, the footer last. `batches` is
+ * pulled one batch at a time, so the caller decides how many rows are in memory.
  */
-export async function encodeParquetBatches(
+export async function* encodeParquetStream(
   schema: IcebergSchema,
   batches: AsyncIterable<readonly Row[]>,
   opts: ParquetWriteOptions = {},
-): Promise<Uint8Array> {
+): AsyncGenerator<Uint8Array> {
   const it = batches[Symbol.asyncIterator]()
   const input = new ReadableStream({
     async pull(controller) {
@@ -501,13 +502,14 @@ export async function encodeParquetBatches(
     },
   })
   const output = await transformParquetStream(input, writerProperties(schema, opts).build())
-  const chunks: Uint8Array[] = []
   const reader = output.getReader()
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    chunks.push(value as Uint8Array)
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) return
+      yield value as Uint8Array
+    }
+  } finally {
+    reader.releaseLock()
   }
-  const out = Buffer.concat(chunks)
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength)
 }

@@ -12,20 +12,19 @@
  * of the same version sends.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { execSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import pino from 'pino'
-import { chromium, type Browser } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { loadConfig } from '../../src/config.ts'
 import { createApp, type FloeApp } from '../../src/app.ts'
 import { createTestDatabase } from '../support/pg.ts'
 import { installFetchShim, metadataLocation, readWithIcebird } from '../e2e/readback.ts'
+import { launchChromium } from '../support/chromium.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
 const UMAMI_TRACKER = readFileSync(new URL('./umami-2.10.0/index.js', import.meta.url), 'utf8')
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>
@@ -38,21 +37,12 @@ let headedUA: string
 let siteId: string
 let dataDir: string
 
-function ensureChromium(): void {
-  if (existsSync(CHROMIUM)) return
-  execSync('apt-get install -y chromium', {
-    stdio: 'inherit',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  })
-}
-
 function page(title: string, script: string): string {
   return `<!doctype html><html><head><title>${title}</title>${script}</head><body><h1>${title}</h1>
 <button id="buy" data-umami-event="buy" data-umami-event-sku="A-1">Buy</button></body></html>`
 }
 
 beforeAll(async () => {
-  ensureChromium()
   db = await createTestDatabase('floe_browser')
   dataDir = mkdtempSync(path.join(tmpdir(), 'floe-browser-'))
   const config = loadConfig({
@@ -90,19 +80,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => pages.listen(0, '127.0.0.1', r))
   pageBase = `http://localhost:${(pages.address() as AddressInfo).port}`
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
+  browser = await launchChromium()
   headedUA = `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${browser.version()} Safari/537.36`
 }, 240_000)
 

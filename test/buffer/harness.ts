@@ -54,6 +54,10 @@ class FlakyFileIO implements FileIO {
     this.check(uri)
     return this.inner.writeIfAbsent(uri, bytes)
   }
+  async writeStream(uri: string, chunks: AsyncIterable<Uint8Array>) {
+    this.check(uri)
+    return this.inner.writeStream(uri, chunks)
+  }
   async exists(uri: string) {
     this.check(uri)
     return this.inner.exists(uri)

@@ -5,7 +5,9 @@
  * compactions of the same files: one commits, the other gives up and leaves nothing behind.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { JdbcCatalog } from '../../src/commit/jdbc.ts'
 import type { Catalog } from '../../src/table/catalog.ts'
 import { PgSql } from '../../src/storage/pg.ts'
@@ -118,6 +120,107 @@ describe('compaction', { timeout: 150_000 }, () => {
     }
     // Nothing to do on the next run: every partition is one file now.
     expect((await compact()).groups).toBe(0)
+  })
+
+  it('streams output files larger than one upload part as multipart uploads; metrics from the footer', async () => {
+    await appendBatches(6, 1000)
+    // The same server through a FileIO with 16 KiB parts, recording what its real client sends.
+    const streaming = testS3FileIO(s3, { partSizeBytes: 16 * 1024 })
+    const sent: string[] = []
+    streaming.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        sent.push(context.commandName ?? '?')
+        return next(args)
+      },
+      { step: 'initialize' },
+    )
+    const result = await compact(catalog, { io: streaming, batchRows: 500 })
+    expect(result.filesWritten).toBeGreaterThan(0)
+    // Every output file (each over three parts, below) went up as a multipart upload.
+    expect(sent.filter((c) => c === 'CompleteMultipartUploadCommand').length).toBe(result.filesWritten)
+    expect(sent.filter((c) => c === 'UploadPartCommand').length).toBeGreaterThanOrEqual(
+      3 * result.filesWritten,
+    )
+    const loaded = await writer.load('pa_events')
+    expect(loaded.metadata.snapshots.at(-1)!.summary.operation).toBe('replace')
+    // The manifest's size (counted as the file streamed; python3-avro reads it) is the object's.
+    const added = currentDataFiles(loaded, paths).filter((f) => f.record_count > 1000)
+    expect(added.length).toBe(result.filesWritten)
+    for (const f of added) {
+      const bytes = await io.read(f.file_path)
+      expect(f.file_size_in_bytes).toBe(bytes.byteLength)
+      expect(f.file_size_in_bytes).toBeGreaterThan(3 * 16 * 1024)
+    }
+    await expectRows()
+    await streaming.close()
+  })
+
+  it('sorts a partition larger than one batch fully (spilled runs, k-way merge)', async () => {
+    // 600 rows in 6 files whose event times interleave: later files hold earlier times too, so
+    // no order of the files and no per-batch sort gives a sorted output.
+    const total = 600
+    const base = sampleEvents(1, 0, 2)[0].event_time + 10_000_000
+    for (let b = 0; b < 6; b++) {
+      const rows = sampleEvents(100, 0, events.length).map((r, j) => ({
+        ...r,
+        event_time: base + (((b * 100 + j) * 7919) % total) * 1_000_000,
+      }))
+      await writer.append('pa_events', rows)
+      events = [...events, ...rows]
+    }
+    const spillDir = mkdtempSync(path.join(tmpdir(), 'floe-compact-spill-'))
+    const result = await compact(catalog, { batchRows: 100, spillDir })
+    expect(result.filesWritten).toBe(2) // one per site
+    expect(readdirSync(spillDir)).toEqual([]) // the runs are gone
+    rmSync(spillDir, { recursive: true, force: true })
+    const local = localPathResolver(paths)
+    const added = currentDataFiles(await writer.load('pa_events'), paths).filter((f) => f.record_count >= 300)
+    expect(added.length).toBe(2)
+    for (const f of added) {
+      expect(f.sort_order_id).toBe(1)
+      // DuckDB's text form of these same-day timestamps has one width, so text order is time order.
+      const times = await withDuckDb(async (run) =>
+        (await run(`SELECT event_time FROM read_parquet(${sqlString(local(f.file_path))})`)).map((r) =>
+          String(r.event_time),
+        ),
+      )
+      expect(times.length).toBe(f.record_count)
+      expect(new Set(times.map((t) => t.length)).size).toBe(1)
+      expect(new Set(times).size).toBeGreaterThan(300)
+      expect(times).toEqual([...times].sort())
+    }
+    await expectRows()
+  })
+
+  it('an upload failing midway leaves no spill folder, no new file and the table as it was', async () => {
+    await appendBatches(6, 100)
+    const before = await writer.load('pa_events')
+    const table = `s3://${s3.bucket}/wh/analytics/pa_events/`
+    const filesBefore = await io.list(table)
+    const spillDir = mkdtempSync(path.join(tmpdir(), 'floe-compact-spill-'))
+    // The real S3 FileIO, except that a data file upload dies after its first chunk.
+    const failing = testS3FileIO(s3)
+    const realWriteStream = failing.writeStream.bind(failing)
+    failing.writeStream = async (uri, chunks) =>
+      realWriteStream(
+        uri,
+        (async function* () {
+          for await (const c of chunks) {
+            yield c
+            throw new Error('connection reset during upload')
+          }
+        })(),
+      )
+    await expect(compact(catalog, { io: failing, batchRows: 100, spillDir })).rejects.toThrow(
+      /connection reset/,
+    )
+    expect(readdirSync(spillDir)).toEqual([])
+    rmSync(spillDir, { recursive: true, force: true })
+    const after = await writer.load('pa_events')
+    expect(after.metadata['current-snapshot-id']).toBe(before.metadata['current-snapshot-id'])
+    expect(await io.list(table)).toEqual(filesBefore)
+    await expectRows()
+    await failing.close()
   })
 
   it('an append racing the replace commit lands, and so does the compaction', async () => {

@@ -58,7 +58,17 @@ function runAndKill(killAfterMs: number | null, mode: 'compact' | 'expire' = 'co
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'test/support/maintenance-worker.ts', db.url, fileUri(dir), 'crash', '40', mode],
+      [
+        '--import',
+        'tsx',
+        'test/support/maintenance-worker.ts',
+        db.url,
+        fileUri(dir),
+        'crash',
+        '40', // groups of 240 rows: the sort spills runs, so kills land in the spill and the merge too
+        mode,
+        path.join(dir, 'spill'),
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     )
     let out = ''

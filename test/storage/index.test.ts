@@ -26,6 +26,15 @@ describe('openFileIO', () => {
     const off = openFileIO(loadConfig({ ...env, ICEBERG_S3_CONDITIONAL_WRITES: 'false' }, dir))
     expect(off.conditionalWrites).toBe(false)
   })
+
+  it("takes the multipart part size from ICEBERG_S3_PART_SIZE_MB (8 by default, at least S3's 5)", () => {
+    const env = { ICEBERG_S3_BUCKET: 'b', ICEBERG_S3_ENDPOINT: 'http://127.0.0.1:3900' }
+    expect(loadConfig(env, dir).iceberg.s3?.partSizeBytes).toBe(8 * 1024 * 1024)
+    expect(loadConfig({ ...env, ICEBERG_S3_PART_SIZE_MB: '16' }, dir).iceberg.s3?.partSizeBytes).toBe(
+      16 * 1024 * 1024,
+    )
+    expect(() => loadConfig({ ...env, ICEBERG_S3_PART_SIZE_MB: '4' }, dir)).toThrow(/ICEBERG_S3_PART_SIZE_MB/)
+  })
 })
 
 describe('openSql', () => {

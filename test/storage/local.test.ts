@@ -30,6 +30,30 @@ describe('LocalFileIO', () => {
     expect(readdirSync(path.join(dir, 't/metadata'))).toEqual(['00000-a.metadata.json'])
   })
 
+  it('writeStream writes the chunks in order, replaces, and leaves no temp files', async () => {
+    const uri = `${root}/stream/data/a.parquet`
+    async function* chunks(parts: string[]) {
+      for (const p of parts) yield bytes(p)
+    }
+    expect(await io.writeStream(uri, chunks(['ab', 'cd', 'e']))).toBe(5)
+    expect(text(await io.read(uri))).toBe('abcde')
+    expect(await io.writeStream(uri, chunks(['xy']))).toBe(2)
+    expect(text(await io.read(uri))).toBe('xy')
+    expect(readdirSync(path.join(dir, 'stream/data'))).toEqual(['a.parquet'])
+  })
+
+  it('writeStream that fails midway leaves the earlier file and no temp file', async () => {
+    const uri = `${root}/stream/data/b.parquet`
+    await io.write(uri, bytes('old'))
+    async function* failing() {
+      yield bytes('new')
+      throw new Error('the encoder failed')
+    }
+    await expect(io.writeStream(uri, failing())).rejects.toThrow(/encoder failed/)
+    expect(text(await io.read(uri))).toBe('old')
+    expect(readdirSync(path.join(dir, 'stream/data')).sort()).toEqual(['a.parquet', 'b.parquet'])
+  })
+
   it('writeIfAbsent creates once and refuses to overwrite', async () => {
     const uri = `${root}/cas/v1.metadata.json`
     expect(await io.writeIfAbsent(uri, bytes('first'))).toBe(true)

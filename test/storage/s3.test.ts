@@ -99,6 +99,60 @@ describe('S3FileIO', () => {
   })
 })
 
+describe('S3FileIO.writeStream', () => {
+  /** The S3 operations the real client sent (a middleware on the client, not a mock). */
+  function recording(partSizeBytes: number): { io: S3FileIO; sent: string[] } {
+    const rec = { io: testS3FileIO(s3, { partSizeBytes }), sent: [] as string[] }
+    rec.io.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        rec.sent.push(context.commandName ?? '?')
+        return next(args)
+      },
+      { step: 'initialize' },
+    )
+    return rec
+  }
+  async function* chunksOf(payload: Uint8Array, size: number, failAfter = Infinity) {
+    for (let at = 0, n = 0; at < payload.byteLength; at += size, n++) {
+      if (n >= failAfter) throw new Error('the encoder failed')
+      yield payload.subarray(at, at + size)
+    }
+  }
+  const payload = new Uint8Array(300_000).map((_, i) => (i * 13) & 0xff)
+
+  it('uploads a file larger than one part as a multipart upload, byte for byte', async () => {
+    const { io: sio, sent } = recording(64 * 1024)
+    const uri = `s3://${s3.bucket}/wh/stream/big.parquet`
+    expect(await sio.writeStream(uri, chunksOf(payload, 10_000))).toBe(payload.byteLength)
+    expect(await io.read(uri)).toEqual(payload)
+    // 300,000 bytes in parts of at least 64 KiB: four full parts and the rest.
+    expect(sent.filter((c) => c === 'UploadPartCommand')).toHaveLength(5)
+    expect(sent).toContain('CreateMultipartUploadCommand')
+    expect(sent).toContain('CompleteMultipartUploadCommand')
+    expect(sent).not.toContain('PutObjectCommand')
+    await sio.close()
+  })
+
+  it('sends a file that fits in one part as one PutObject', async () => {
+    const { io: sio, sent } = recording(1024 * 1024)
+    const uri = `s3://${s3.bucket}/wh/stream/small.parquet`
+    expect(await sio.writeStream(uri, chunksOf(payload, 10_000))).toBe(payload.byteLength)
+    expect(await io.read(uri)).toEqual(payload)
+    expect(sent).toEqual(['PutObjectCommand'])
+    await sio.close()
+  })
+
+  it('aborts the upload when the stream fails, leaving no object', async () => {
+    const { io: sio, sent } = recording(64 * 1024)
+    const uri = `s3://${s3.bucket}/wh/stream/failed.parquet`
+    await expect(sio.writeStream(uri, chunksOf(payload, 10_000, 20))).rejects.toThrow(/encoder failed/)
+    expect(sent.filter((c) => c === 'UploadPartCommand').length).toBeGreaterThan(0)
+    expect(sent.at(-1)).toBe('AbortMultipartUploadCommand')
+    expect(await io.exists(uri)).toBe(false)
+    await sio.close()
+  })
+})
+
 describe('S3FileIO with an If-None-Match enforcing store', () => {
   let cs3: TestS3
   let cio: S3FileIO

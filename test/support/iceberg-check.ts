@@ -30,6 +30,8 @@ export function localPathResolver(s3?: { dir: string }): LocalPathOf {
 export interface LiveDataFile {
   file_path: string
   record_count: number
+  file_size_in_bytes: number
+  sort_order_id: number | null
   status: number
   partition: Record<string, unknown>
 }
@@ -53,7 +55,9 @@ for m in manifests:
         for e in man:
             df = e['data_file']
             if e['status'] == 2: continue
-            out.append({'file_path': df['file_path'], 'record_count': df['record_count'], 'status': e['status'],
+            out.append({'file_path': df['file_path'], 'record_count': df['record_count'],
+                        'file_size_in_bytes': df['file_size_in_bytes'],
+                        'sort_order_id': df.get('sort_order_id'), 'status': e['status'],
                         'partition': df['partition']})
 print(json.dumps(out, default=str))
 `
@@ -181,6 +185,29 @@ export function installIcebirdFetch(s3?: { endpoint: string }): () => void {
   }
   return () => {
     globalThis.fetch = original
+  }
+}
+
+/**
+ * Rows of a full icebird scan, read in windows of `window` rows (icebird's rowStart/rowEnd) so a
+ * table of millions of rows never sits in memory at once; every row of every window is decoded.
+ */
+export async function icebirdScanCount(metadataLocation: string, window = 100_000): Promise<number> {
+  await icebirdExactTimestamps()
+  const { icebergRead, icebergMetadata } = await import('icebird')
+  const restore = installIcebirdFetch()
+  try {
+    const slash = metadataLocation.lastIndexOf('/')
+    const tableUrl = metadataLocation.slice(0, slash).replace(/\/metadata$/, '')
+    const metadata = await icebergMetadata({ tableUrl, metadataFileName: metadataLocation.slice(slash + 1) })
+    let n = 0
+    for (;;) {
+      const rows = await icebergRead({ tableUrl, metadata, rowStart: n, rowEnd: n + window })
+      n += rows.length
+      if (rows.length < window) return n
+    }
+  } finally {
+    restore()
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * A maintenance process to kill (test/maintenance/crash.test.ts):
- *   node --import tsx test/support/maintenance-worker.ts <databaseUrl> <warehouseUri> <catalogName> <batchRows> [compact|expire]
+ *   node --import tsx test/support/maintenance-worker.ts <databaseUrl> <warehouseUri> <catalogName> <batchRows> [compact|expire] [spillDir]
  * Prints `ready`, then either compacts pa_events (every partition quiet), printing `staged` once
  * the new files and manifest are written and the commit is about to start (then pauses 300 ms so
  * the test can kill it right there), or expires every snapshot but the last two and deletes the
@@ -13,7 +13,7 @@ import { compactTable } from '../../src/maintenance/compact.ts'
 import { expireSnapshots } from '../../src/maintenance/expire.ts'
 import { loadTableDefinitions } from '../../src/write/table-definition.ts'
 
-const [databaseUrl, , catalogName, batchRowsArg, mode = 'compact'] = process.argv.slice(2)
+const [databaseUrl, , catalogName, batchRowsArg, mode = 'compact', spillDir] = process.argv.slice(2)
 const sql = new PgSql(databaseUrl, { max: 2 })
 const io = new LocalFileIO()
 const catalog = new JdbcCatalog({ sql, io, name: catalogName })
@@ -29,6 +29,7 @@ const result =
         definition: loadTableDefinitions().pa_events,
         quietMs: 0,
         batchRows: Number(batchRowsArg),
+        spillDir,
         beforeCommit: async () => {
           process.stdout.write('staged\n')
           await new Promise((r) => setTimeout(r, 300))

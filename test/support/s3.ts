@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import net from 'node:net'
-import { S3FileIO } from '../../src/storage/s3.ts'
+import { S3FileIO, type S3FileIOOptions } from '../../src/storage/s3.ts'
 
 export interface TestS3 {
   endpoint: string
@@ -104,7 +104,7 @@ export async function startS3rverProcess(options: {
  * Floe's S3 FileIO on a test server: path-style, the server's keys, and conditional writes off
  * (s3rver accepts `If-None-Match: *` but does not enforce it; the JDBC catalog does not need it).
  */
-export function testS3FileIO(s3: TestS3): S3FileIO {
+export function testS3FileIO(s3: TestS3, options: Partial<S3FileIOOptions> = {}): S3FileIO {
   return new S3FileIO({
     endpoint: s3.endpoint,
     region: 'us-east-1',
@@ -112,5 +112,6 @@ export function testS3FileIO(s3: TestS3): S3FileIO {
     accessKeyId: s3.accessKeyId,
     secretAccessKey: s3.secretAccessKey,
     conditionalWrites: false,
+    ...options,
   })
 }

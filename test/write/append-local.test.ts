@@ -121,6 +121,7 @@ describe('a failed upload', () => {
       listWithTimes: (p) => io.listWithTimes(p),
       write: async (u, b) => (fail(u), io.write(u, b)),
       writeIfAbsent: async (u, b) => (fail(u), io.writeIfAbsent(u, b)),
+      writeStream: async (u, c) => (fail(u), io.writeStream(u, c)),
     }
   }
 

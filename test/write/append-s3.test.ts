@@ -121,6 +121,7 @@ describe('append into S3 through the JDBC catalog', () => {
       list: (p) => real.list(p),
       listWithTimes: (p) => real.listWithTimes(p),
       writeIfAbsent: (u, b) => real.writeIfAbsent(u, b),
+      writeStream: (u, c) => real.writeStream(u, c),
       write: async (u, b) => {
         if (!killed && /-m\d+\.avro$/.test(u)) {
           killed = true

@@ -7,6 +7,7 @@ import type { QueryLayer, ScanRequest, SqlParams } from '../query-layer.ts'
 import type { DateRange, TimeUnit } from '../range.ts'
 import { FILTER_COLUMNS, filterSql, type Filter } from './filters.ts'
 import { channelOf, CHANNELS } from './channels.ts'
+import { RATE, SESSION_ROLLUP, total, VISIT_TOTALS, WEIGHT } from './weights.ts'
 
 export interface QueryScope {
   siteId: string
@@ -47,7 +48,7 @@ export const SESSION_METRICS = [
 export const METRIC_TYPES = [...EVENT_METRICS, ...SESSION_METRICS, 'channel'] as const
 export type MetricType = (typeof METRIC_TYPES)[number]
 
-const BASE = ['session_id', 'visit_id', 'event_type', 'event_time']
+const BASE = ['session_id', 'visit_id', 'event_type', 'event_time', 'sample_rate']
 
 const columnOf = (type: Exclude<MetricType, 'channel'>): string => FILTER_COLUMNS[type]
 
@@ -82,6 +83,14 @@ function columnParts(type: Exclude<MetricType, 'channel'>, typeClause: string) {
   return { extra, join, exclude }
 }
 
+/** Each (session, visit)'s pageview count, weighted count, rate and time span (stats, expanded). */
+const VISITS = `SELECT session_id, visit_id, count(*) AS c, sum(${WEIGHT}) AS cw, max(${RATE}) AS r,
+                       min(event_time) AS min_time, max(event_time) AS max_time
+                FROM events`
+
+/** Each session with events in the range and its weight (by its largest rate), for session data. */
+const SESSION_WEIGHTS = `SELECT session_id, 1.0 / max(${RATE}) AS w FROM events WHERE true`
+
 /** Bucket start in the request's time zone, as Umami's `getDateSQL` prints it. */
 function bucket(unit: TimeUnit): string {
   return `strftime(date_trunc('${unit}', timezone($tz, event_time)), '%Y-%m-%d %H:%M:%S')`
@@ -107,13 +116,9 @@ export class UmamiQueries {
     const f = filterSql(scope.filters, scope.match)
     const [row] = await this.run<WebsiteStats>(
       scanOf(scope, []),
-      `SELECT coalesce(sum(c), 0)::BIGINT AS pageviews,
-              count(DISTINCT session_id)::BIGINT AS visitors,
-              count(DISTINCT visit_id)::BIGINT AS visits,
-              coalesce(sum(CASE WHEN c = 1 THEN 1 ELSE 0 END), 0)::BIGINT AS bounces,
-              coalesce(sum(floor(epoch(max_time) - epoch(min_time))), 0)::BIGINT AS totaltime
-       FROM (SELECT session_id, visit_id, count(*) AS c, min(event_time) AS min_time, max(event_time) AS max_time
-             FROM events WHERE event_type = 1 ${f.where} GROUP BY 1, 2) t`,
+      `SELECT ${VISIT_TOTALS}
+       FROM (SELECT session_id, ${SESSION_ROLLUP}
+             FROM (${VISITS} WHERE event_type = 1 ${f.where} GROUP BY 1, 2) g GROUP BY 1) s`,
       f.params,
     )
     return row
@@ -124,9 +129,10 @@ export class UmamiQueries {
     const f = filterSql(scope.filters, scope.match)
     const rows = await this.run<{ x: string; pageviews: number; sessions: number }>(
       scanOf(scope, []),
-      `SELECT ${bucket(scope.range.unit)} AS x, count(*)::BIGINT AS pageviews,
-              count(DISTINCT session_id)::BIGINT AS sessions
-       FROM events WHERE event_type = 1 ${f.where} GROUP BY 1 ORDER BY 1`,
+      `SELECT x, ${total('sum(cw)')} AS pageviews, ${total('sum(1.0 / r)')} AS sessions
+       FROM (SELECT ${bucket(scope.range.unit)} AS x, session_id, sum(${WEIGHT}) AS cw, max(${RATE}) AS r
+             FROM events WHERE event_type = 1 ${f.where} GROUP BY 1, 2) s
+       GROUP BY 1 ORDER BY 1`,
       { ...f.params, tz: scope.range.timezone },
     )
     return {
@@ -153,9 +159,11 @@ export class UmamiQueries {
     if (withCountry) extra.push('country')
     const rows = await this.run<MetricRow>(
       scanOf({ ...scope, filters }, extra),
-      `SELECT ${column} AS x, count(DISTINCT session_id)::BIGINT AS y${withCountry ? ', country' : ''}
-       FROM events ${join}
-       WHERE event_type = ${eventType} ${exclude} ${f.where}
+      `SELECT x, ${total('sum(1.0 / r)')} AS y${withCountry ? ', country' : ''}
+       FROM (SELECT ${column} AS x, ${withCountry ? 'country, ' : ''}session_id, max(${RATE}) AS r
+             FROM events ${join}
+             WHERE event_type = ${eventType} ${exclude} ${f.where}
+             GROUP BY ALL) s
        GROUP BY 1${withCountry ? ', 3' : ''}
        ORDER BY 2 DESC, 1
        LIMIT ${o.limit} OFFSET ${o.offset}`,
@@ -178,8 +186,11 @@ export class UmamiQueries {
     const f = filterSql(scope.filters, scope.match)
     const rows = await this.run<{ domain: string | null; query: string | null; visitors: number }>(
       scanOf(scope, ['referrer_domain', 'url_query']),
-      `SELECT referrer_domain AS domain, url_query AS query, count(DISTINCT session_id)::BIGINT AS visitors
-       FROM events WHERE true ${f.where} GROUP BY 1, 2`,
+      // Unrounded: the pairs' visitors are summed per channel first, then rounded.
+      `SELECT domain, query, sum(1.0 / r) AS visitors
+       FROM (SELECT referrer_domain AS domain, url_query AS query, session_id, max(${RATE}) AS r
+             FROM events WHERE true ${f.where} GROUP BY 1, 2, 3) s
+       GROUP BY 1, 2`,
       f.params,
     )
     const totals = new Map<string, number>(CHANNELS.map((c) => [c, 0]))
@@ -187,7 +198,7 @@ export class UmamiQueries {
       const c = channelOf(r.domain, r.query)
       if (c) totals.set(c, totals.get(c)! + r.visitors)
     }
-    return [...totals].map(([x, y]) => ({ x, y })).sort((a, b) => b.y - a.y)
+    return [...totals].map(([x, y]) => ({ x, y: Math.round(y) })).sort((a, b) => b.y - a.y)
   }
 
   /** getPageviewExpandedMetrics (also used for session columns and channels). */
@@ -260,16 +271,15 @@ export class UmamiQueries {
     const f = filterSql(scope.filters, scope.match)
     return this.run<ExpandedRow>(
       scanOf(scope, part.extra),
-      `SELECT name, sum(c)::BIGINT AS pageviews, count(DISTINCT session_id)::BIGINT AS visitors,
-              count(DISTINCT visit_id)::BIGINT AS visits,
-              sum(CASE WHEN c = 1 THEN 1 ELSE 0 END)::BIGINT AS bounces,
-              sum(floor(epoch(max_time) - epoch(min_time)))::BIGINT AS totaltime
-       FROM (SELECT ${part.name} AS name, session_id, visit_id, count(*) AS c,
-                    min(event_time) AS min_time, max(event_time) AS max_time
-             FROM events ${part.join}
-             WHERE ${part.where} ${f.where}
-             GROUP BY 1, 2, 3) t
-       WHERE name IS NOT NULL AND name <> ''
+      `SELECT name, ${VISIT_TOTALS}
+       FROM (SELECT name, session_id, ${SESSION_ROLLUP}
+             FROM (SELECT ${part.name} AS name, session_id, visit_id, count(*) AS c, sum(${WEIGHT}) AS cw,
+                          max(${RATE}) AS r, min(event_time) AS min_time, max(event_time) AS max_time
+                   FROM events ${part.join}
+                   WHERE ${part.where} ${f.where}
+                   GROUP BY 1, 2, 3) g
+             WHERE name IS NOT NULL AND name <> ''
+             GROUP BY 1, 2) s
        GROUP BY name ORDER BY visitors DESC, visits DESC, name
        LIMIT ${o.limit} OFFSET ${o.offset}`,
       { ...f.params, ...params },
@@ -279,8 +289,14 @@ export class UmamiQueries {
   /** getActiveVisitors: distinct sessions with an event in the last 5 minutes. */
   async active(siteId: string, now = new Date()): Promise<{ visitors: number }> {
     const [row] = await this.run<{ visitors: number }>(
-      { siteIds: [siteId], from: new Date(now.getTime() - 5 * 60_000), to: now, events: ['session_id'] },
-      `SELECT count(DISTINCT session_id)::BIGINT AS visitors FROM events`,
+      {
+        siteIds: [siteId],
+        from: new Date(now.getTime() - 5 * 60_000),
+        to: now,
+        events: ['session_id', 'sample_rate'],
+      },
+      `SELECT ${total('sum(1.0 / r)')} AS visitors
+       FROM (SELECT session_id, max(${RATE}) AS r FROM events GROUP BY 1) s`,
       {},
     )
     return row
@@ -291,7 +307,7 @@ export class UmamiQueries {
     const f = filterSql(scope.filters, scope.match)
     return this.run(
       scanOf(scope, ['event_name']),
-      `SELECT event_name AS x, ${bucket(scope.range.unit)} AS t, count(*)::BIGINT AS y
+      `SELECT event_name AS x, ${bucket(scope.range.unit)} AS t, ${total(`sum(${WEIGHT})`)} AS y
        FROM events WHERE event_type = 2 ${f.where} GROUP BY 1, 2 ORDER BY 2, 1`,
       { ...f.params, tz: scope.range.timezone },
     )
@@ -302,10 +318,12 @@ export class UmamiQueries {
     const f = filterSql(scope.filters, scope.match)
     const [row] = await this.run<EventStats>(
       scanOf(scope, ['event_name']),
-      `SELECT coalesce(sum(c), 0)::BIGINT AS events, count(DISTINCT session_id)::BIGINT AS visitors,
-              count(DISTINCT visit_id)::BIGINT AS visits, count(DISTINCT event_name)::BIGINT AS "uniqueEvents"
-       FROM (SELECT session_id, visit_id, event_name, count(*) AS c FROM events
-             WHERE event_type = 2 ${f.where} GROUP BY 1, 2, 3) t`,
+      `SELECT ${total('sum(cw)')} AS events, ${total('sum(1.0 / sr)')} AS visitors, ${total('sum(vw)')} AS visits,
+              any_value(u.n)::BIGINT AS "uniqueEvents"
+       FROM (SELECT session_id, sum(cw) AS cw, max(r) AS sr, sum(1.0 / r) AS vw
+             FROM (SELECT session_id, visit_id, sum(${WEIGHT}) AS cw, max(${RATE}) AS r FROM events
+                   WHERE event_type = 2 ${f.where} GROUP BY 1, 2) g GROUP BY 1) s,
+            (SELECT count(DISTINCT event_name) AS n FROM events WHERE event_type = 2 ${f.where}) u`,
       f.params,
     )
     return row
@@ -362,10 +380,13 @@ export class UmamiQueries {
     const f = filterSql(scope.filters, scope.match)
     const [row] = await this.run<Record<string, number>>(
       scanOf(scope, ['country']),
-      `SELECT count(*)::BIGINT AS pageviews, count(DISTINCT session_id)::BIGINT AS visitors,
-              count(DISTINCT visit_id)::BIGINT AS visits, count(DISTINCT country)::BIGINT AS countries,
-              coalesce(sum(CASE WHEN event_type = 2 THEN 1 ELSE 0 END), 0)::BIGINT AS events
-       FROM events WHERE true ${f.where}`,
+      `SELECT ${total('sum(cw)')} AS pageviews, ${total('sum(1.0 / sr)')} AS visitors, ${total('sum(vw)')} AS visits,
+              any_value(u.n)::BIGINT AS countries, ${total('sum(ew)')} AS events
+       FROM (SELECT session_id, sum(cw) AS cw, sum(ew) AS ew, max(r) AS sr, sum(1.0 / r) AS vw
+             FROM (SELECT session_id, visit_id, sum(${WEIGHT}) AS cw,
+                          sum(${WEIGHT}) FILTER (WHERE event_type = 2) AS ew, max(${RATE}) AS r
+                   FROM events WHERE true ${f.where} GROUP BY 1, 2) g GROUP BY 1) s,
+            (SELECT count(DISTINCT country) AS n FROM events WHERE true ${f.where}) u`,
       f.params,
     )
     return row
@@ -385,8 +406,8 @@ export class UmamiQueries {
     }
     return this.run(
       scanOf(scope, ['event_name', 'event_data']),
-      `SELECT event_name AS "eventName", k AS "propertyName", 1 AS "dataType", count(*)::BIGINT AS total
-       FROM (SELECT event_name, unnest(map_keys(event_data)) AS k FROM events
+      `SELECT event_name AS "eventName", k AS "propertyName", 1 AS "dataType", ${total('sum(w)')} AS total
+       FROM (SELECT event_name, unnest(map_keys(event_data)) AS k, ${WEIGHT} AS w FROM events
              WHERE event_data IS NOT NULL ${f.where}) ${prop}
        GROUP BY 1, 2 ORDER BY 4 DESC, 1, 2 LIMIT 500`,
       params,
@@ -402,8 +423,8 @@ export class UmamiQueries {
     const f = filterSql(scope.filters, scope.match)
     return this.run(
       scanOf(scope, ['event_name', 'event_data']),
-      `SELECT v AS value, count(*)::BIGINT AS total
-       FROM (SELECT event_data[$prop] AS v FROM events WHERE event_name = $event ${f.where})
+      `SELECT v AS value, ${total('sum(w)')} AS total
+       FROM (SELECT event_data[$prop] AS v, ${WEIGHT} AS w FROM events WHERE event_name = $event ${f.where})
        WHERE v IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 100`,
       { ...f.params, prop: propertyName, event: eventName },
     )
@@ -414,9 +435,9 @@ export class UmamiQueries {
     const f = filterSql(scope.filters, scope.match)
     return this.run(
       { ...scanOf(scope, []), sessions: true },
-      `SELECT k AS "propertyName", count(DISTINCT session_id)::BIGINT AS total
-       FROM (SELECT s.session_id, unnest(map_keys(s.session_data)) AS k
-             FROM sessions s SEMI JOIN (SELECT session_id FROM events WHERE true ${f.where}) e
+      `SELECT k AS "propertyName", ${total('sum(w)')} AS total
+       FROM (SELECT DISTINCT s.session_id, unnest(map_keys(s.session_data)) AS k, e.w
+             FROM sessions s JOIN (${SESSION_WEIGHTS} ${f.where} GROUP BY 1) e
                ON e.session_id = s.session_id
              WHERE s.session_data IS NOT NULL)
        GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 500`,
@@ -432,9 +453,9 @@ export class UmamiQueries {
     const f = filterSql(scope.filters, scope.match)
     return this.run(
       { ...scanOf(scope, []), sessions: true },
-      `SELECT v AS value, count(DISTINCT session_id)::BIGINT AS total
-       FROM (SELECT s.session_id, s.session_data[$prop] AS v
-             FROM sessions s SEMI JOIN (SELECT session_id FROM events WHERE true ${f.where}) e
+      `SELECT v AS value, ${total('sum(w)')} AS total
+       FROM (SELECT DISTINCT s.session_id, s.session_data[$prop] AS v, e.w
+             FROM sessions s JOIN (${SESSION_WEIGHTS} ${f.where} GROUP BY 1) e
                ON e.session_id = s.session_id)
        WHERE v IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 100`,
       { ...f.params, prop: propertyName },

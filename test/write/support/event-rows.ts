@@ -103,6 +103,10 @@ export function eventRows(
       region: `${country}-${Math.floor(r() * 9)}`,
       city: pick(r, CITIES),
       event_data: data,
+      // Columns added with /v1/events (schema evolution): null for tracker events, as Floe writes them.
+      campaign_id: null,
+      source: null,
+      sample_rate: null,
     })
   }
   return rows

@@ -1,0 +1,29 @@
+/**
+ * Floe's own tables (sites, keys, sampling rules, signing secrets, the idempotency ledger) are
+ * created on start by every replica. Two `CREATE TABLE IF NOT EXISTS` running at once can still
+ * collide in Postgres's catalog (`duplicate key value violates unique constraint
+ * "pg_type_typname_nsp_index"`), so replicas starting together take one transaction-scoped advisory
+ * lock first: the second waits, then finds the tables there. The JDBC catalog's DDL takes the same
+ * lock (commit/jdbc.ts).
+ */
+import type { SqlClient } from './sql.ts'
+
+/** The advisory lock key every DDL of Floe's takes ('Floe' in ASCII). */
+export const DDL_LOCK_KEY = 0x466c6f65
+
+/** The statements of a `.sql` file: comments removed, split on `;` (one per query, as PGlite needs). */
+export function ddlStatements(text: string): string[] {
+  return text
+    .replace(/--.*$/gm, '')
+    .split(';')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+}
+
+/** Runs a DDL file's statements in one transaction, serialised with every other replica's. */
+export async function applyDdl(sql: Pick<SqlClient, 'transaction'>, text: string): Promise<void> {
+  await sql.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [DDL_LOCK_KEY])
+    for (const stmt of ddlStatements(text)) await tx.query(stmt)
+  })
+}
