@@ -71,6 +71,9 @@ export class SnapshotPlanner {
           )
         continue
       }
+      // A manifest of only DELETED entries (what compaction and expiry leave behind until the next
+      // merge) lists no live file: skip it unread, as Java's ManifestGroup does.
+      if (m.added_files_count === 0 && m.existing_files_count === 0) continue
       if (!manifestMayMatch(bound, m, predicate)) continue
       read++
       for (const e of await this.entries(m)) {
