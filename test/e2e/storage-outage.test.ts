@@ -42,13 +42,15 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true })
 })
 
-const waitUntil = async (cond: () => boolean, ms: number) => {
+const waitUntil = async (cond: () => boolean | Promise<boolean>, ms: number) => {
   const until = Date.now() + ms
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > until) throw new Error('timed out')
     await new Promise((r) => setTimeout(r, 25))
   }
 }
+
+const RETRIED = /floe_flush_retries_total\{table="pa_events",error="[^"]+"\} [1-9]/
 
 describe('object store outage under load', () => {
   it('answers 503 over the backlog limit, loses nothing, and catches up when S3 returns', async () => {
@@ -68,6 +70,9 @@ describe('object store outage under load', () => {
       expect(res.status).toBe(503)
       expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
       expect(app.buffer.backlogRows).toBeLessThanOrEqual(150)
+      // The receiver can fill the backlog before the first flush even starts (1 s interval): keep
+      // S3 away until a flush has failed and been retried, so the recovery below is the retries'.
+      await waitUntil(async () => RETRIED.test(await (await fetch(`${base}/metrics`)).text()), 20_000)
 
       await s3.start()
       // Recovers by itself: background retries commit the backlog and 2xx answers resume.
@@ -82,7 +87,7 @@ describe('object store outage under load', () => {
     expect(lost).toEqual([])
     expect(landed.includes('probe-503')).toBe(false)
     const metrics = await (await fetch(`${base}/metrics`)).text()
-    expect(metrics).toMatch(/floe_flush_retries_total\{table="pa_events",error="[^"]+"\} [1-9]/)
+    expect(metrics).toMatch(RETRIED)
     expect(metrics).toMatch(/floe_events_rejected_total\{reason="backpressure"\} [1-9]/)
     expect(metrics).toMatch(/floe_backpressure 0/)
   })
