@@ -19,8 +19,9 @@ import { readFileSync } from 'node:fs'
 import { LRUCache } from 'lru-cache'
 import type { SqlClient } from '../storage/sql.ts'
 import { applyDdl } from '../storage/ddl.ts'
-import { KeyNotFoundError, SiteNotFoundError, SiteStoreUnavailableError, ValidationError } from '../errors.ts'
+import { KeyNotFoundError, SiteStoreUnavailableError, ValidationError } from '../errors.ts'
 import { isUnreachable } from './unreachable.ts'
+import { liveSiteId } from './live-site.ts'
 
 export const KEY_KINDS = ['read', 'write', 'share'] as const
 export type KeyKind = (typeof KEY_KINDS)[number]
@@ -169,14 +170,8 @@ export class KeyStore {
     return key
   }
 
-  async #liveSite(siteId: string): Promise<string> {
-    if (!UUID.test(siteId)) throw new SiteNotFoundError(siteId)
-    const id = siteId.toLowerCase()
-    const { rows } = await this.#query('SELECT 1 FROM floe_sites WHERE site_id = $1 AND deleted_at IS NULL', [
-      id,
-    ])
-    if (rows.length === 0) throw new SiteNotFoundError(siteId)
-    return id
+  #liveSite(siteId: string): Promise<string> {
+    return liveSiteId((text, params) => this.#query(text, params), siteId)
   }
 
   async #changed(): Promise<void> {

@@ -16,8 +16,9 @@ import { readFileSync } from 'node:fs'
 import { LRUCache } from 'lru-cache'
 import type { SqlClient } from '../storage/sql.ts'
 import { applyDdl } from '../storage/ddl.ts'
-import { SiteNotFoundError, SiteStoreUnavailableError } from '../errors.ts'
+import { SiteStoreUnavailableError } from '../errors.ts'
 import { isUnreachable } from './unreachable.ts'
+import { liveSiteId } from './live-site.ts'
 
 const DDL = readFileSync(new URL('../../catalog/site-secrets.sql', import.meta.url), 'utf8')
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -109,14 +110,8 @@ export class SecretStore {
     return rowCount
   }
 
-  async #liveSite(siteId: string): Promise<string> {
-    if (!UUID.test(siteId)) throw new SiteNotFoundError(siteId)
-    const id = siteId.toLowerCase()
-    const { rows } = await this.#query('SELECT 1 FROM floe_sites WHERE site_id = $1 AND deleted_at IS NULL', [
-      id,
-    ])
-    if (rows.length === 0) throw new SiteNotFoundError(siteId)
-    return id
+  #liveSite(siteId: string): Promise<string> {
+    return liveSiteId((text, params) => this.#query(text, params), siteId)
   }
 
   async #changed(): Promise<void> {
