@@ -290,6 +290,7 @@ async function runSide(name: 'ON' | 'OFF', commits: number, emit: (row: string) 
   const duckDb = await DuckDBInstance.create(':memory:', { threads: '1' })
   const duck = await duckDb.connect()
   const started = performance.now()
+  let failed = true
   try {
     for (let i = 0; i < commits; i++) {
       await commit(s, i)
@@ -325,11 +326,14 @@ async function runSide(name: 'ON' | 'OFF', commits: number, emit: (row: string) 
           ? `; expiry took ${(s.expireMs / 1000).toFixed(1)} s and compaction ${(s.compactMs / 1000).toFixed(1)} s in total`
           : ''),
     )
+    failed = false
   } finally {
     duck.closeSync()
     duckDb.closeSync()
     await s.close()
-    rmSync(root, { recursive: true, force: true })
+    // A failed run keeps its warehouse: the files a reader choked on are the evidence.
+    if (failed) console.error(`${name}: failed; warehouse kept in ${s.dir}`)
+    else rmSync(root, { recursive: true, force: true })
   }
 }
 

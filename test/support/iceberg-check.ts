@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
+import { inflatingAvroFetch } from './icebird-avro.ts'
 
 /** Where a warehouse URI's bytes are on this machine. */
 export type LocalPathOf = (uri: string) => string
@@ -149,11 +150,12 @@ export async function duckDbRows(
 /**
  * Replace global `fetch` so icebird can read `file://` URLs (Node 20's fetch cannot) and, when
  * `s3` is given, icebird's virtual-host AWS URLs are sent to the local S3 server (path style).
- * Range requests are honoured for files. Returns a function restoring the original fetch.
+ * Range requests are honoured for files; Avro files come with their blocks inflated, see
+ * icebird-avro.ts. Returns a function restoring the original fetch.
  */
 export function installIcebirdFetch(s3?: { endpoint: string }): () => void {
   const original = globalThis.fetch
-  globalThis.fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+  const shim = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url
     if (url.startsWith('file://')) {
       let bytes: Buffer
@@ -183,6 +185,8 @@ export function installIcebirdFetch(s3?: { endpoint: string }): () => void {
     if (aws && s3) return original(`${s3.endpoint}/${aws[1]}${aws[2]}`, init)
     return original(input, init)
   }
+  // icebird cannot inflate every valid Avro deflate block (icebird-avro.ts): it gets them inflated.
+  globalThis.fetch = inflatingAvroFetch(shim as typeof fetch)
   return () => {
     globalThis.fetch = original
   }
