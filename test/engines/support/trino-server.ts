@@ -44,6 +44,12 @@ const JVM_FLAGS = [
   '-Daws.responseChecksumValidation=when_required',
 ]
 
+/** Nodes the coordinator sees as active (the coordinator itself counts: it schedules work on itself). */
+async function activeNodes(client: TrinoClient): Promise<number> {
+  const { rows } = await client.query("SELECT count(*) FROM system.runtime.nodes WHERE state = 'active'")
+  return Number(rows[0][0])
+}
+
 export async function startTrino(catalogs: Record<string, Record<string, string>>): Promise<TrinoServer> {
   const home = ensureTrino()
   const javaHome = trinoJavaHome()
@@ -120,17 +126,16 @@ export async function startTrino(catalogs: Record<string, Record<string, string>
     process.removeListener('exit', killGroup)
     rmSync(work, { recursive: true, force: true })
   }
-  // Started = the coordinator says so and has an active worker (itself) to run queries on.
+  // Started = the coordinator says so and lists an active worker (itself) to run queries on:
+  // /v1/info stops saying `starting` before the node manager has seen any node, and a query then
+  // fails with NO_NODES_AVAILABLE. (/v1/node lists only *other* nodes, so system.runtime.nodes.)
   const until = Date.now() + 5 * 60_000
   for (;;) {
     if (child.exitCode !== null)
       throw new Error(`trino exited with ${child.exitCode} (log: ${logFile}):\n${log.slice(-3000)}`)
     try {
       const info = (await (await fetch(`${client.url}/v1/info`)).json()) as { starting: boolean }
-      if (!info.starting) {
-        await client.query('SELECT 1')
-        break
-      }
+      if (!info.starting && (await activeNodes(client)) > 0) break
     } catch {
       /* not listening yet, or no worker yet */
     }
