@@ -35,6 +35,7 @@
  * LONG_RUN_MAINTAIN_EVERY (100), LONG_RUN_QUIET_COMMITS (120), LONG_RUN_EVENTS (20 per commit),
  * LONG_RUN_SECONDS_PER_COMMIT (30), LONG_RUN_SITES (1), LONG_RUN_COMPACT_SAMPLES (3),
  * LONG_RUN_SCAN (1 = scan at every print, 0 = never), LONG_RUN_ICEBIRD_EVERY (10000).
+ * A side that fails keeps its warehouse (the path is printed): the files a reader failed on.
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
