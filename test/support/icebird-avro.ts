@@ -101,7 +101,7 @@ export function inflatingAvroFetch(inner: typeof fetch): typeof fetch {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url
     const res = await inner(input, init)
     const whole = (init?.method ?? 'GET') === 'GET' && !new Headers(init?.headers).has('range')
-    if (!whole || res.status !== 200 || !new URL(url).pathname.endsWith('.avro')) return res
+    if (!whole || res.status !== 200 || !/\.avro(\?.*)?$/.test(url)) return res
     const body = inflateAvroBlocks(new Uint8Array(await res.arrayBuffer()))
     return new Response(body, {
       status: 200,
