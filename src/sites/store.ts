@@ -88,13 +88,13 @@ function checkInput(input: Partial<SiteInput>, partial: boolean): Partial<SiteIn
 }
 
 export class SiteStore {
-  readonly #sql: Pick<SqlClient, 'query'>
+  readonly #sql: Pick<SqlClient, 'query' | 'dialect'>
   readonly #cache: LRUCache<string, { site: Site | null }>
   readonly #listeners: SiteChangeListener[] = []
   readonly #onError: (err: unknown) => void
   readonly #instance = randomUUID()
 
-  private constructor(sql: Pick<SqlClient, 'query'>, options: SiteStoreOptions) {
+  private constructor(sql: Pick<SqlClient, 'query' | 'dialect'>, options: SiteStoreOptions) {
     this.#sql = sql
     this.#onError = options.onError ?? (() => {})
     this.#cache = new LRUCache<string, { site: Site | null }>({
@@ -136,7 +136,7 @@ export class SiteStore {
    * site changes where the client can LISTEN.
    */
   static async open(
-    sql: Pick<SqlClient, 'query' | 'listen' | 'transaction'>,
+    sql: Pick<SqlClient, 'query' | 'listen' | 'transaction' | 'dialect'>,
     options: SiteStoreOptions = {},
   ): Promise<SiteStore> {
     await applyDdl(sql, DDL)
@@ -223,7 +223,8 @@ export class SiteStore {
     for (const l of this.#listeners) await l(site)
     // After the local listeners: this process acts on the change before any other hears of it.
     // The payload names this store, so its own notification, which comes back too, is skipped.
-    await this.#query('SELECT pg_notify($1, $2)', [SITES_CHANNEL, `${this.#instance} ${site.id}`])
+    if (this.#sql.dialect.notify)
+      await this.#query(this.#sql.dialect.notify, [SITES_CHANNEL, `${this.#instance} ${site.id}`])
     return site
   }
 
