@@ -142,7 +142,7 @@ async function run(candidate: 'sqlite' | 'pglite' | 'postgres'): Promise<Row> {
         () => false,
       )
       if (ready) break
-      if (performance.now() - t0 > 180_000) throw new Error(`${candidate}: not ready in 180 s: ${stderr}`)
+      if (performance.now() - t0 > 600_000) throw new Error(`${candidate}: not ready in 600 s: ${stderr}`)
       await sleep(25)
     }
     const startSeconds = (performance.now() - t0) / 1000
