@@ -1,5 +1,5 @@
 /**
- * Per-site keys in the same Postgres (or PGlite) as the sites, table `floe_site_keys`
+ * Per-site keys in the same Postgres (or embedded database) as the sites, table `floe_site_keys`
  * (catalog/site-keys.sql). Three kinds:
  * - `read`: a secret for the reporting APIs, server to server (Umami-style API keys map onto it);
  * - `write`: a secret for server-side ingest (`/v1/events`);

@@ -1,6 +1,6 @@
 /**
  * Per-site signing secrets (catalog/site-secrets.sql), beside the sites in the same Postgres (or
- * PGlite). A site with a secret takes signed `/v1/events` requests (write key + X-Floe-Signature)
+ * the embedded database). A site with a secret takes signed `/v1/events` requests (write key + X-Floe-Signature)
  * and browser tokens minted with it (receive/write-auth.ts). Created (or rotated) by the admin API,
  * shown once; removing it turns signing off.
  *

@@ -1,5 +1,5 @@
 /**
- * Sites in the same Postgres (or PGlite) as the catalog, table `floe_sites` (catalog/sites.sql).
+ * Sites in the same Postgres (or embedded SQLite/PGlite) as the catalog, table `floe_sites` (catalog/sites.sql).
  *
  * `get` is what every /api/send hits, so it is cached (positive and negative answers, bounded LRU);
  * every change made through this store clears the entry and then awaits the change listeners (the
@@ -9,7 +9,7 @@
  * through `NOTIFY floe_sites, '<site id>'`, sent after the write: each one drops its cache entry and
  * runs its listeners, so they act on it within milliseconds too. If the LISTEN connection breaks,
  * everything is re-read once it is back (notifications sent meanwhile are lost); the cache TTL
- * (FLOE_SITE_CACHE_TTL_SECONDS) bounds staleness even then. The embedded PGlite has no other processes.
+ * (FLOE_SITE_CACHE_TTL_SECONDS) bounds staleness even then. The embedded databases have no other processes.
  *
  * Database outages: ingest must not depend on the database answering right now. An entry older than
  * the TTL is still answered from the last good copy (stale-while-revalidate, lru-cache's `fetch`
