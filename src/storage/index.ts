@@ -72,7 +72,13 @@ export async function openSql(config: FloeConfig, options: OpenSqlOptions = {}):
     return new PgSql(config.databaseUrl, { connectTimeoutMs: config.databaseConnectTimeoutSeconds * 1000 })
   const which = embeddedDb(config)
   if (which === 'sqlite') {
-    const { SqliteSql } = await import('./sqlite.ts')
+    // node:sqlite is built into the Node that `npm start` runs (24); an older `node` has none.
+    const { SqliteSql } = await import('./sqlite.ts').catch((err: unknown) => {
+      throw new ConfigError(
+        'FLOE_EMBEDDED_DB',
+        `sqlite needs node:sqlite (Node 24, as \`npm start\` runs; this is Node ${process.versions.node}): start with npm start, or set FLOE_EMBEDDED_DB=pglite (${(err as Error).message})`,
+      )
+    })
     options.log?.(`embedded database: SQLite at ${sqliteFile(config)}`)
     return SqliteSql.open(sqliteFile(config))
   }
