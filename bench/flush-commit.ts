@@ -58,6 +58,7 @@ try {
     listWithTimes: (p) => timed(() => local.listWithTimes(p)),
   }
   const timedSql: SqlClient = {
+    dialect: sql.dialect,
     query: (t, p) => timed(() => sql.query(t, p)),
     transaction: (f) => sql.transaction(f),
     close: () => sql.close(),

@@ -58,7 +58,7 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
   const logger = opts.logger ?? pino({ level: config.logLevel })
   // Each step that reaches out names its setting and address if it fails (startup-error.ts).
   const db = databasePhase(config)
-  const sql = await during(db, () => openSql(config))
+  const sql = await during(db, () => openSql(config, { log: (m) => logger.info(m) }))
   const io = openFileIO(config)
   const catalog = await during(catalogPhase(config), () =>
     createCatalog(config, { sql, io, warn: (m) => logger.warn(m) }),

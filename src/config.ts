@@ -28,8 +28,14 @@ export interface FloeConfig {
   port: number
   host: string
   publicUrl: string
-  /** Postgres URL; undefined = embedded PGlite under `dataDir`. */
+  /** Postgres URL; undefined = the embedded database under `dataDir` (`embeddedDb`). */
   databaseUrl: string | undefined
+  /**
+   * FLOE_EMBEDDED_DB: which embedded database holds the catalog and sites when no DATABASE_URL is
+   * set: `sqlite` (`<dataDir>/floe.sqlite`), `pglite` (`<dataDir>/pglite`), or undefined = SQLite,
+   * unless the data folder already holds PGlite data and no SQLite file (storage/index.ts).
+   */
+  embeddedDb: 'sqlite' | 'pglite' | undefined
   /** DATABASE_CONNECT_TIMEOUT_SECONDS: give up opening a Postgres connection after this long. */
   databaseConnectTimeoutSeconds: number
   /** FLOE_SITE_CACHE_TTL_SECONDS: a cached site is fresh this long; older copies are refreshed in the background. */
@@ -274,6 +280,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
     host,
     publicUrl: publicUrl.replace(/\/$/, ''),
     databaseUrl,
+    embeddedDb:
+      str(env, 'FLOE_EMBEDDED_DB') === undefined
+        ? undefined
+        : oneOf(env, 'FLOE_EMBEDDED_DB', ['sqlite', 'pglite'] as const, 'sqlite'),
     databaseConnectTimeoutSeconds: int(env, 'DATABASE_CONNECT_TIMEOUT_SECONDS', 5, 1),
     siteCacheTtlSeconds: int(env, 'FLOE_SITE_CACHE_TTL_SECONDS', 60, 1),
     dataDir,

@@ -2,7 +2,7 @@
  * The one place that turns `ICEBERG_CATALOG_TYPE` into a Catalog. Operators' guide per type:
  * docs/catalogs.md.
  *
- * - jdbc (default): Iceberg Java's JdbcCatalog tables in Postgres (`DATABASE_URL`) or embedded PGlite.
+ * - jdbc (default): Iceberg Java's JdbcCatalog tables in Postgres (`DATABASE_URL`) or the embedded database (SQLite, or PGlite).
  * - rest: an Iceberg REST catalog at `ICEBERG_CATALOG_URI` (`ICEBERG_CATALOG_CREDENTIALS`,
  *   `ICEBERG_CATALOG_WAREHOUSE`, `ICEBERG_CATALOG_SCOPE`, `ICEBERG_CATALOG_OAUTH2_SERVER_URI`).
  * - hadoop: file-system tables in the warehouse itself (needs create-if-absent from the store).
@@ -19,7 +19,7 @@ import { validatingCatalog } from './validating.ts'
 export type { Catalog, CatalogType, CommitOptions, LoadedTable, TableIdentifier } from '../table/catalog.ts'
 
 export interface CatalogDeps {
-  /** Required for jdbc (Postgres or PGlite). */
+  /** Required for jdbc (Postgres, SQLite or PGlite). */
   sql?: SqlClient
   /** The warehouse FileIO: metadata files of jdbc, hadoop and glue tables are written through it. */
   io: FileIO

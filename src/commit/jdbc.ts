@@ -1,5 +1,5 @@
 /**
- * Iceberg's JDBC catalog in PostgreSQL (or PGlite), with exactly Iceberg Java's V1 tables and SQL
+ * Iceberg's JDBC catalog in PostgreSQL (or the embedded SQLite file, or PGlite), with exactly Iceberg Java's V1 tables and SQL
  * (`JdbcUtil.java`, docs/catalogs.md), so Trino, Spark and PyIceberg pointed at the same database and
  * `catalog_name` see and can commit to the same tables. Only `?` became `$n`; spacing is Java's.
  *
@@ -7,7 +7,8 @@
  * `NNNNN-<uuid>.metadata.json`, then one compare-and-swap UPDATE on
  * `metadata_location`: 1 row = this writer won, 0 rows = another writer moved the table first.
  * Postgres runs the single UPDATE atomically under the row lock, so of concurrent committers on the
- * same base exactly one sees 1 row, whichever engine they are.
+ * same base exactly one sees 1 row, whichever engine they are; SQLite runs it under its single
+ * write lock, to the same effect.
  */
 import { readFileSync } from 'node:fs'
 import { CommitConflictError, CommitStateUnknownError, ConfigError, NoSuchTableError } from '../errors.ts'
@@ -51,9 +52,6 @@ const INSERT_NAMESPACE_PROPERTIES_SQL =
 const LIST_ALL_NAMESPACES_SQL = 'SELECT DISTINCT table_namespace FROM iceberg_tables WHERE catalog_name = $1'
 const LIST_ALL_PROPERTY_NAMESPACES_SQL =
   'SELECT DISTINCT namespace FROM iceberg_namespace_properties WHERE catalog_name = $1'
-
-const HAS_TYPE_COLUMN_SQL =
-  "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'iceberg_tables' AND column_name = 'iceberg_type'"
 
 export interface JdbcCatalogOptions {
   sql: SqlClient
@@ -140,13 +138,19 @@ export class JdbcCatalog extends MetastoreCatalog {
 
   async #createTables(): Promise<void> {
     if (!this.#init) return
+    const { dialect } = this.#sql
     await this.#sql.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1)', [DDL_LOCK_KEY])
+      if (dialect.ddlLock) await tx.query(dialect.ddlLock, [DDL_LOCK_KEY])
       for (const stmt of catalogDdl()) {
         // ALTER needs table ownership even with IF NOT EXISTS; tables made by another role (a DBA,
-        // Trino's admin) usually have the column already, so only alter when it is missing.
-        if (/^ALTER TABLE/i.test(stmt) && (await tx.query(HAS_TYPE_COLUMN_SQL)).rows.length > 0) continue
-        await tx.query(stmt)
+        // Trino's admin) usually have the column already, so only alter when it is missing (SQLite
+        // has no IF NOT EXISTS for columns at all).
+        if (
+          /^ALTER TABLE/i.test(stmt) &&
+          (await tx.query(dialect.columnExists('iceberg_tables', 'iceberg_type'))).rows.length > 0
+        )
+          continue
+        await tx.query(dialect.ddl(stmt))
       }
     })
   }

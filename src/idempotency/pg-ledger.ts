@@ -1,11 +1,12 @@
 /**
- * The idempotency ledger in Postgres (or PGlite), table `floe_event_claims` (catalog/idempotency.sql).
+ * The idempotency ledger in Postgres (or the embedded SQLite file), table `floe_event_claims` (catalog/idempotency.sql).
  * Every replica on the same database shares it, and it outlives restarts: a `(site, event_id)`
  * claimed once within the window is a duplicate everywhere. The buffer's side of the protocol
  * (claim while the WAL record is written, settle, recover) is in buffer/buffer.ts and
  * buffer/ledger.ts; docs/idempotency.md explains the window and the crash cases.
  *
- * One statement per request (`INSERT … SELECT FROM unnest(…) ON CONFLICT … RETURNING`): the rows it
+ * One statement per request (`INSERT … SELECT FROM unnest(…) ON CONFLICT … RETURNING`; in SQLite
+ * `json_each` instead of `unnest`, and `WHERE true` lets SQLite parse the upsert): the rows it
  * returns are the ones this record now holds; a claim past its window is taken over in the same
  * statement (`DO UPDATE … WHERE expires_at <= now()`), so an event id may be used again after it.
  * Times come from the database's clock, the same for every replica.
@@ -63,16 +64,18 @@ export class PgLedger implements ClaimLedger {
       sites.push(row.site_id as string)
       ids.push(row.event_id as string)
     }
+    const d = this.sql.dialect
     const { rows: won } = await this.sql.query<{ site_id: string; event_id: string }>(
       `INSERT INTO floe_event_claims (site_id, event_id, writer_id, wal_seq, claimed_at, expires_at)
-       SELECT k.s, k.e, $3, $4, now(), now() + make_interval(secs => $5)
-         FROM unnest($1::text[], $2::text[]) AS k(s, e)
+       SELECT k.s, k.e, $3, $4, now(), ${d.nowPlusMs('$5')}
+         FROM ${d.textPairs('$1', '$2')}
+        WHERE true
        ON CONFLICT (site_id, event_id) DO UPDATE
           SET writer_id = excluded.writer_id, wal_seq = excluded.wal_seq,
               claimed_at = excluded.claimed_at, expires_at = excluded.expires_at
         WHERE floe_event_claims.expires_at <= now()
        RETURNING site_id, event_id`,
-      [sites, ids, writerId, seq, this.o.windowSeconds],
+      [sites, ids, writerId, seq, this.o.windowSeconds * 1000],
     )
     const ours = new Set(won.map((r) => keyString({ siteId: r.site_id, eventId: r.event_id })))
     for (const [k, row] of first) if (!ours.has(k)) duplicates.add(row)
@@ -103,7 +106,7 @@ export class PgLedger implements ClaimLedger {
       }>(
         `SELECT c.site_id, c.event_id, c.writer_id, c.wal_seq
            FROM floe_event_claims c
-           JOIN unnest($1::text[], $2::text[]) AS k(s, e) ON c.site_id = k.s AND c.event_id = k.e`,
+           JOIN ${this.sql.dialect.textPairs('$1', '$2')} ON c.site_id = k.s AND c.event_id = k.e`,
         [sites, ids],
       )
       for (const c of rows)
@@ -134,7 +137,7 @@ export class PgLedger implements ClaimLedger {
       ])
     else if (which.seqs.length > 0)
       await this.sql.query(
-        'DELETE FROM floe_event_claims WHERE writer_id = $1 AND wal_seq = ANY($2::bigint[])',
+        `DELETE FROM floe_event_claims WHERE writer_id = $1 AND ${this.sql.dialect.inNumbers('wal_seq', '$2')}`,
         [writerId, which.seqs],
       )
   }

@@ -4,7 +4,7 @@
  * Why a lease row and not `pg_try_advisory_lock`: an advisory lock belongs to one database session,
  * and Floe's SqlClient is a pool (node-postgres) or PGlite; holding a session for the length of a
  * compaction would need a dedicated connection per table and dies silently with it. A row with an
- * expiry, judged by the database's own clock (`now()`), works the same on Postgres and PGlite,
+ * expiry, judged by the database's own clock (`now()`), works the same on Postgres and SQLite,
  * survives reconnects, and a crashed holder's lease simply runs out.
  *
  * Why for every catalog type: every Floe replica already shares this store (the sites table lives
@@ -29,7 +29,7 @@ export class MaintenanceLeases {
   #ready: Promise<void> | undefined
 
   constructor(
-    private readonly sql: Pick<SqlClient, 'query' | 'transaction'>,
+    private readonly sql: Pick<SqlClient, 'query' | 'transaction' | 'dialect'>,
     /** This process's identity (unique per replica). */
     readonly owner: string,
     private readonly ttlMs: number,
@@ -51,7 +51,7 @@ export class MaintenanceLeases {
     await this.#init()
     const r = await this.sql.query(
       `INSERT INTO floe_maintenance_lease (table_key, owner, expires_at)
-       VALUES ($1, $2, now() + $3 * interval '1 millisecond')
+       VALUES ($1, $2, ${this.sql.dialect.nowPlusMs('$3')})
        ON CONFLICT (table_key) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
        WHERE floe_maintenance_lease.expires_at < now() OR floe_maintenance_lease.owner = EXCLUDED.owner`,
       [key, this.owner, this.ttlMs],
@@ -63,7 +63,7 @@ export class MaintenanceLeases {
   async renew(key: string): Promise<boolean> {
     await this.#init()
     const r = await this.sql.query(
-      `UPDATE floe_maintenance_lease SET expires_at = now() + $3 * interval '1 millisecond'
+      `UPDATE floe_maintenance_lease SET expires_at = ${this.sql.dialect.nowPlusMs('$3')}
        WHERE table_key = $1 AND owner = $2`,
       [key, this.owner, this.ttlMs],
     )

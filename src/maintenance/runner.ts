@@ -61,7 +61,7 @@ export interface MaintenanceReport {
 export interface RunnerOptions {
   catalog: Catalog
   io: FileIO
-  sql: Pick<SqlClient, 'query' | 'transaction'>
+  sql: Pick<SqlClient, 'query' | 'transaction' | 'dialect'>
   namespace: string[]
   definitions: Record<TableName, TableDefinition>
   config: MaintenanceConfig

@@ -1,5 +1,5 @@
 /**
- * Per-site keys in the same Postgres (or PGlite) as the sites, table `floe_site_keys`
+ * Per-site keys in the same Postgres (or embedded database) as the sites, table `floe_site_keys`
  * (catalog/site-keys.sql). Three kinds:
  * - `read`: a secret for the reporting APIs, server to server (Umami-style API keys map onto it);
  * - `write`: a secret for server-side ingest (`/v1/events`);
@@ -78,17 +78,17 @@ export function isKeyToken(token: string): boolean {
 }
 
 export class KeyStore {
-  readonly #sql: Pick<SqlClient, 'query'>
+  readonly #sql: Pick<SqlClient, 'query' | 'dialect'>
   readonly #cache: LRUCache<string, { key: SiteKey | null }>
 
-  private constructor(sql: Pick<SqlClient, 'query'>, options: KeyStoreOptions) {
+  private constructor(sql: Pick<SqlClient, 'query' | 'dialect'>, options: KeyStoreOptions) {
     this.#sql = sql
     this.#cache = new LRUCache({ max: 10_000, ttl: options.cacheTtlMs ?? 30_000 })
   }
 
   /** Creates the table if needed (after `floe_sites`, which it references) and subscribes to changes. */
   static async open(
-    sql: Pick<SqlClient, 'query' | 'listen' | 'transaction'>,
+    sql: Pick<SqlClient, 'query' | 'listen' | 'transaction' | 'dialect'>,
     options: KeyStoreOptions = {},
   ): Promise<KeyStore> {
     await applyDdl(sql, DDL)
@@ -176,6 +176,6 @@ export class KeyStore {
 
   async #changed(): Promise<void> {
     this.#cache.clear()
-    await this.#query('SELECT pg_notify($1, $2)', [KEYS_CHANNEL, 'changed'])
+    if (this.#sql.dialect.notify) await this.#query(this.#sql.dialect.notify, [KEYS_CHANNEL, 'changed'])
   }
 }

@@ -24,16 +24,16 @@ interface RuleRecord {
 }
 
 export class SamplingStore {
-  readonly #sql: Pick<SqlClient, 'query' | 'transaction'>
+  readonly #sql: Pick<SqlClient, 'query' | 'transaction' | 'dialect'>
   readonly #cache: LRUCache<string, { rules: SamplingRule[] }>
 
-  private constructor(sql: Pick<SqlClient, 'query' | 'transaction'>, ttlMs: number) {
+  private constructor(sql: Pick<SqlClient, 'query' | 'transaction' | 'dialect'>, ttlMs: number) {
     this.#sql = sql
     this.#cache = new LRUCache({ max: 10_000, ttl: ttlMs })
   }
 
   static async open(
-    sql: Pick<SqlClient, 'query' | 'transaction' | 'listen'>,
+    sql: Pick<SqlClient, 'query' | 'transaction' | 'listen' | 'dialect'>,
     options: { cacheTtlMs?: number } = {},
   ): Promise<SamplingStore> {
     await applyDdl(sql, DDL)
@@ -95,7 +95,8 @@ export class SamplingStore {
       }),
     )
     this.#cache.clear()
-    await this.#run(() => this.#sql.query('SELECT pg_notify($1, $2)', [SAMPLING_CHANNEL, id]))
+    const notify = this.#sql.dialect.notify
+    if (notify) await this.#run(() => this.#sql.query(notify, [SAMPLING_CHANNEL, id]))
     return this.get(id)
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Per-site signing secrets (catalog/site-secrets.sql), beside the sites in the same Postgres (or
- * PGlite). A site with a secret takes signed `/v1/events` requests (write key + X-Floe-Signature)
+ * the embedded database). A site with a secret takes signed `/v1/events` requests (write key + X-Floe-Signature)
  * and browser tokens minted with it (receive/write-auth.ts). Created (or rotated) by the admin API,
  * shown once; removing it turns signing off.
  *
@@ -27,16 +27,16 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 export const SECRETS_CHANNEL = 'floe_site_secrets'
 
 export class SecretStore {
-  readonly #sql: Pick<SqlClient, 'query'>
+  readonly #sql: Pick<SqlClient, 'query' | 'dialect'>
   readonly #cache: LRUCache<string, { secret: string | null }>
 
-  private constructor(sql: Pick<SqlClient, 'query'>, cacheTtlMs: number) {
+  private constructor(sql: Pick<SqlClient, 'query' | 'dialect'>, cacheTtlMs: number) {
     this.#sql = sql
     this.#cache = new LRUCache({ max: 10_000, ttl: cacheTtlMs })
   }
 
   static async open(
-    sql: Pick<SqlClient, 'query' | 'listen' | 'transaction'>,
+    sql: Pick<SqlClient, 'query' | 'listen' | 'transaction' | 'dialect'>,
     options: { cacheTtlMs?: number } = {},
   ): Promise<SecretStore> {
     await applyDdl(sql, DDL)
@@ -116,6 +116,6 @@ export class SecretStore {
 
   async #changed(): Promise<void> {
     this.#cache.clear()
-    await this.#query('SELECT pg_notify($1, $2)', [SECRETS_CHANNEL, 'changed'])
+    if (this.#sql.dialect.notify) await this.#query(this.#sql.dialect.notify, [SECRETS_CHANNEL, 'changed'])
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Sites in the same Postgres (or PGlite) as the catalog, table `floe_sites` (catalog/sites.sql).
+ * Sites in the same Postgres (or embedded SQLite/PGlite) as the catalog, table `floe_sites` (catalog/sites.sql).
  *
  * `get` is what every /api/send hits, so it is cached (positive and negative answers, bounded LRU);
  * every change made through this store clears the entry and then awaits the change listeners (the
@@ -9,7 +9,7 @@
  * through `NOTIFY floe_sites, '<site id>'`, sent after the write: each one drops its cache entry and
  * runs its listeners, so they act on it within milliseconds too. If the LISTEN connection breaks,
  * everything is re-read once it is back (notifications sent meanwhile are lost); the cache TTL
- * (FLOE_SITE_CACHE_TTL_SECONDS) bounds staleness even then. The embedded PGlite has no other processes.
+ * (FLOE_SITE_CACHE_TTL_SECONDS) bounds staleness even then. The embedded databases have no other processes.
  *
  * Database outages: ingest must not depend on the database answering right now. An entry older than
  * the TTL is still answered from the last good copy (stale-while-revalidate, lru-cache's `fetch`
@@ -88,13 +88,13 @@ function checkInput(input: Partial<SiteInput>, partial: boolean): Partial<SiteIn
 }
 
 export class SiteStore {
-  readonly #sql: Pick<SqlClient, 'query'>
+  readonly #sql: Pick<SqlClient, 'query' | 'dialect'>
   readonly #cache: LRUCache<string, { site: Site | null }>
   readonly #listeners: SiteChangeListener[] = []
   readonly #onError: (err: unknown) => void
   readonly #instance = randomUUID()
 
-  private constructor(sql: Pick<SqlClient, 'query'>, options: SiteStoreOptions) {
+  private constructor(sql: Pick<SqlClient, 'query' | 'dialect'>, options: SiteStoreOptions) {
     this.#sql = sql
     this.#onError = options.onError ?? (() => {})
     this.#cache = new LRUCache<string, { site: Site | null }>({
@@ -136,7 +136,7 @@ export class SiteStore {
    * site changes where the client can LISTEN.
    */
   static async open(
-    sql: Pick<SqlClient, 'query' | 'listen' | 'transaction'>,
+    sql: Pick<SqlClient, 'query' | 'listen' | 'transaction' | 'dialect'>,
     options: SiteStoreOptions = {},
   ): Promise<SiteStore> {
     await applyDdl(sql, DDL)
@@ -223,7 +223,8 @@ export class SiteStore {
     for (const l of this.#listeners) await l(site)
     // After the local listeners: this process acts on the change before any other hears of it.
     // The payload names this store, so its own notification, which comes back too, is skipped.
-    await this.#query('SELECT pg_notify($1, $2)', [SITES_CHANNEL, `${this.#instance} ${site.id}`])
+    if (this.#sql.dialect.notify)
+      await this.#query(this.#sql.dialect.notify, [SITES_CHANNEL, `${this.#instance} ${site.id}`])
     return site
   }
 

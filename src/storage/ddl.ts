@@ -4,7 +4,8 @@
  * collide in Postgres's catalog (`duplicate key value violates unique constraint
  * "pg_type_typname_nsp_index"`), so replicas starting together take one transaction-scoped advisory
  * lock first: the second waits, then finds the tables there. The JDBC catalog's DDL takes the same
- * lock (commit/jdbc.ts).
+ * lock (commit/jdbc.ts). The embedded SQLite file has one process, which locks it: no lock to take
+ * there, and each statement is put in SQLite's terms by its dialect.
  */
 import type { SqlClient } from './sql.ts'
 
@@ -21,9 +22,10 @@ export function ddlStatements(text: string): string[] {
 }
 
 /** Runs a DDL file's statements in one transaction, serialised with every other replica's. */
-export async function applyDdl(sql: Pick<SqlClient, 'transaction'>, text: string): Promise<void> {
+export async function applyDdl(sql: Pick<SqlClient, 'transaction' | 'dialect'>, text: string): Promise<void> {
+  const { dialect } = sql
   await sql.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [DDL_LOCK_KEY])
-    for (const stmt of ddlStatements(text)) await tx.query(stmt)
+    if (dialect.ddlLock) await tx.query(dialect.ddlLock, [DDL_LOCK_KEY])
+    for (const stmt of ddlStatements(text)) await tx.query(dialect.ddl(stmt))
   })
 }

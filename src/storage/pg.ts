@@ -3,6 +3,7 @@
  */
 import pg from 'pg'
 import type { NotificationHandlers, SqlClient, SqlResult } from './sql.ts'
+import { postgresDialect } from './dialect.ts'
 
 export interface PgSqlOptions {
   /** Pool size (default 4: the catalog and site store issue few, short statements). */
@@ -22,6 +23,7 @@ function toResult<R>(res: pg.QueryResult): SqlResult<R> {
 }
 
 export class PgSql implements SqlClient {
+  readonly dialect = postgresDialect
   readonly #pool: pg.Pool
   readonly #connectionString: string
   readonly #listeners = new Set<pg.Client>()

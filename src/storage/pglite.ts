@@ -8,6 +8,7 @@
 import { mkdirSync } from 'node:fs'
 import { PGlite } from '@electric-sql/pglite'
 import type { SqlClient, SqlResult } from './sql.ts'
+import { postgresDialect } from './dialect.ts'
 
 interface PGliteResults {
   rows: unknown[]
@@ -23,6 +24,7 @@ function toResult<R>(res: PGliteResults): SqlResult<R> {
 }
 
 export class PGliteSql implements SqlClient {
+  readonly dialect = postgresDialect
   readonly #db: PGlite
 
   private constructor(db: PGlite) {

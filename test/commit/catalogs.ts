@@ -1,6 +1,6 @@
 /**
  * One set-up per catalog type for the contract suite (contract.test.ts), each over real parts
- * where they can run here: real Postgres, PGlite, a local folder, an S3 server process that
+ * where they can run here: real Postgres, the embedded SQLite file, PGlite, a local folder, an S3 server process that
  * enforces If-None-Match, Floe's own REST endpoint (write support on) in front of a jdbc catalog,
  * and — Glue being an AWS service — the recorded-behaviour double of the Glue API.
  */
@@ -18,6 +18,7 @@ import type { FileIO } from '../../src/storage/file-io.ts'
 import { fileUri, LocalFileIO } from '../../src/storage/local.ts'
 import { PgSql } from '../../src/storage/pg.ts'
 import { PGliteSql } from '../../src/storage/pglite.ts'
+import { SqliteSql } from '../../src/storage/sqlite.ts'
 import { S3FileIO } from '../../src/storage/s3.ts'
 import type { SqlClient } from '../../src/storage/sql.ts'
 import { startGlueDouble } from '../support/glue-double.ts'
@@ -86,6 +87,19 @@ export const setups: [string, CatalogSetup][] = [
       const db = await createTestDatabase('floe_contract')
       // A pool per catalog instance: concurrent writers really race on separate connections.
       return jdbcOn(() => new PgSql(db.url), db.drop)
+    },
+  ],
+  [
+    'jdbc on SQLite (the embedded default)',
+    async () => {
+      // One file that one process owns (it is locked exclusively): every catalog instance shares
+      // the client, as Floe's stores do.
+      const dir = mkdtempSync(path.join(tmpdir(), 'floe-contract-sqlite-'))
+      const sqlite = SqliteSql.open(path.join(dir, 'floe.sqlite'))
+      return jdbcOn(
+        () => sqlite,
+        async () => rmSync(dir, { recursive: true, force: true }),
+      )
     },
   ],
   [

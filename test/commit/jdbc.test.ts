@@ -1,5 +1,5 @@
 /**
- * JdbcCatalog against real PostgreSQL (node-postgres) and PGlite: Iceberg Java's exact V1 layout,
+ * JdbcCatalog against real PostgreSQL (node-postgres), the embedded SQLite file and PGlite: Iceberg Java's exact V1 layout,
  * idempotent set-up, namespaces, create (incl. concurrent creators) and the compare-and-swap commit.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -12,6 +12,7 @@ import { CommitConflictError, CommitStateUnknownError, NoSuchTableError } from '
 import { LocalFileIO, fileUri } from '../../src/storage/local.ts'
 import { PgSql } from '../../src/storage/pg.ts'
 import { PGliteSql } from '../../src/storage/pglite.ts'
+import { SqliteSql } from '../../src/storage/sqlite.ts'
 import type { SqlClient } from '../../src/storage/sql.ts'
 import type { TableMetadata } from '../../src/table/metadata.ts'
 import { createTestDatabase } from '../support/pg.ts'
@@ -28,6 +29,7 @@ beforeAll(async () => {
   db = await createTestDatabase()
   sqls.pg = new PgSql(db.url)
   sqls.pglite = await PGliteSql.open()
+  sqls.sqlite = SqliteSql.open(path.join(dir, 'floe.sqlite'))
 })
 
 afterAll(async () => {
@@ -114,61 +116,64 @@ function metadataFiles(id: TableIdentifier, catalogName: string): string[] {
   }
 }
 
-describe.each(['pg', 'pglite'])('JdbcCatalog on %s', (kind) => {
+describe.each(['pg', 'pglite', 'sqlite'])('JdbcCatalog on %s', (kind) => {
   const sql = () => sqls[kind]
   const catalogName = `floe_${kind}`
   const cat = () => new JdbcCatalog({ sql: sql(), io, name: catalogName })
   const tableId = (name: string): TableIdentifier => ({ namespace: ['analytics'], name })
   const location = (id: TableIdentifier) => defaultTableLocation(`${warehouse}/${catalogName}`, id)
 
-  it('creates exactly Iceberg Java V1 tables (columns, types, lengths, nullability, keys), idempotently', async () => {
-    await Promise.all([cat().initialize(), cat().initialize(), cat().initialize()])
-    await cat().initialize()
-    const cols = await sql().query<{
-      table_name: string
-      column_name: string
-      data_type: string
-      character_maximum_length: number
-      is_nullable: string
-    }>(
-      `SELECT table_name, column_name, data_type, character_maximum_length, is_nullable
+  it.skipIf(kind === 'sqlite')(
+    'creates exactly Iceberg Java V1 tables (columns, types, lengths, nullability, keys), idempotently',
+    async () => {
+      await Promise.all([cat().initialize(), cat().initialize(), cat().initialize()])
+      await cat().initialize()
+      const cols = await sql().query<{
+        table_name: string
+        column_name: string
+        data_type: string
+        character_maximum_length: number
+        is_nullable: string
+      }>(
+        `SELECT table_name, column_name, data_type, character_maximum_length, is_nullable
          FROM information_schema.columns
         WHERE table_schema = current_schema() AND table_name IN ('iceberg_tables', 'iceberg_namespace_properties')
         ORDER BY table_name, ordinal_position`,
-    )
-    const shape = cols.rows.map(
-      (c) =>
-        `${c.table_name}.${c.column_name} ${c.data_type}(${c.character_maximum_length}) ${c.is_nullable}`,
-    )
-    expect(shape).toEqual([
-      'iceberg_namespace_properties.catalog_name character varying(255) NO',
-      'iceberg_namespace_properties.namespace character varying(255) NO',
-      // In the primary key, hence NOT NULL in Postgres although Java's DDL does not say so.
-      'iceberg_namespace_properties.property_key character varying(255) NO',
-      'iceberg_namespace_properties.property_value character varying(1000) YES',
-      'iceberg_tables.catalog_name character varying(255) NO',
-      'iceberg_tables.table_namespace character varying(255) NO',
-      'iceberg_tables.table_name character varying(255) NO',
-      'iceberg_tables.metadata_location character varying(1000) YES',
-      'iceberg_tables.previous_metadata_location character varying(1000) YES',
-      'iceberg_tables.iceberg_type character varying(5) YES',
-    ])
-    const keys = await sql().query<{ table_name: string; column_name: string }>(
-      `SELECT k.table_name, k.column_name FROM information_schema.table_constraints t
+      )
+      const shape = cols.rows.map(
+        (c) =>
+          `${c.table_name}.${c.column_name} ${c.data_type}(${c.character_maximum_length}) ${c.is_nullable}`,
+      )
+      expect(shape).toEqual([
+        'iceberg_namespace_properties.catalog_name character varying(255) NO',
+        'iceberg_namespace_properties.namespace character varying(255) NO',
+        // In the primary key, hence NOT NULL in Postgres although Java's DDL does not say so.
+        'iceberg_namespace_properties.property_key character varying(255) NO',
+        'iceberg_namespace_properties.property_value character varying(1000) YES',
+        'iceberg_tables.catalog_name character varying(255) NO',
+        'iceberg_tables.table_namespace character varying(255) NO',
+        'iceberg_tables.table_name character varying(255) NO',
+        'iceberg_tables.metadata_location character varying(1000) YES',
+        'iceberg_tables.previous_metadata_location character varying(1000) YES',
+        'iceberg_tables.iceberg_type character varying(5) YES',
+      ])
+      const keys = await sql().query<{ table_name: string; column_name: string }>(
+        `SELECT k.table_name, k.column_name FROM information_schema.table_constraints t
          JOIN information_schema.key_column_usage k ON k.constraint_name = t.constraint_name AND k.table_name = t.table_name
         WHERE t.constraint_type = 'PRIMARY KEY' AND t.table_schema = current_schema()
           AND t.table_name IN ('iceberg_tables', 'iceberg_namespace_properties')
         ORDER BY k.table_name, k.ordinal_position`,
-    )
-    expect(keys.rows.map((k) => `${k.table_name}.${k.column_name}`)).toEqual([
-      'iceberg_namespace_properties.catalog_name',
-      'iceberg_namespace_properties.namespace',
-      'iceberg_namespace_properties.property_key',
-      'iceberg_tables.catalog_name',
-      'iceberg_tables.table_namespace',
-      'iceberg_tables.table_name',
-    ])
-  })
+      )
+      expect(keys.rows.map((k) => `${k.table_name}.${k.column_name}`)).toEqual([
+        'iceberg_namespace_properties.catalog_name',
+        'iceberg_namespace_properties.namespace',
+        'iceberg_namespace_properties.property_key',
+        'iceberg_tables.catalog_name',
+        'iceberg_tables.table_namespace',
+        'iceberg_tables.table_name',
+      ])
+    },
+  )
 
   it("creates a namespace once with Java's (exists, true) row and lists namespaces from both tables", async () => {
     const c = cat()
@@ -319,6 +324,7 @@ describe.each(['pg', 'pglite'])('JdbcCatalog on %s', (kind) => {
     const base = await cat().createTableIfAbsent(id, newMetadata(location(id)))
     // Fault injection on the real database: the UPDATE runs (and commits), then the reply is "lost".
     const flaky: SqlClient = {
+      dialect: sql().dialect,
       query: async <R>(text: string, params?: unknown[]) => {
         const res = await sql().query<R>(text, params)
         if (text.startsWith('UPDATE iceberg_tables')) throw new Error('Connection terminated unexpectedly')
@@ -419,6 +425,42 @@ describe('JdbcCatalog schema upgrade', () => {
     await sql.close()
     opened.pop()
     await v0.drop()
+  })
+
+  it('in SQLite: the tables Java creates (same columns, declared types, NOT NULL, keys), idempotently', async () => {
+    const sql = SqliteSql.open(path.join(dir, 'layout.sqlite'))
+    opened.push(sql)
+    await Promise.all([1, 2, 3].map(() => new JdbcCatalog({ sql, io, name: 'x' }).initialize()))
+    await new JdbcCatalog({ sql, io, name: 'x' }).initialize()
+    const shape = async (table: string) =>
+      (
+        await sql.query<{ name: string; type: string; notnull: number; pk: number }>(
+          `SELECT name, type, "notnull", pk FROM pragma_table_info('${table}') ORDER BY cid`,
+        )
+      ).rows.map((c) => `${c.name} ${c.type}${c.notnull ? ' NOT NULL' : ''}${c.pk ? ` pk${c.pk}` : ''}`)
+    expect(await shape('iceberg_tables')).toEqual([
+      'catalog_name VARCHAR(255) NOT NULL pk1',
+      'table_namespace VARCHAR(255) NOT NULL pk2',
+      'table_name VARCHAR(255) NOT NULL pk3',
+      'metadata_location VARCHAR(1000)',
+      'previous_metadata_location VARCHAR(1000)',
+      'iceberg_type VARCHAR(5)',
+    ])
+    expect(await shape('iceberg_namespace_properties')).toEqual([
+      'catalog_name VARCHAR(255) NOT NULL pk1',
+      'namespace VARCHAR(255) NOT NULL pk2',
+      'property_key VARCHAR(255) pk3',
+      'property_value VARCHAR(1000)',
+    ])
+    // The stored CREATE is Java's own text with the column its V1 upgrade adds.
+    const created = await sql.query<{ sql: string }>(
+      "SELECT sql FROM sqlite_master WHERE name = 'iceberg_tables'",
+    )
+    expect(created.rows[0].sql).toBe(
+      'CREATE TABLE iceberg_tables(catalog_name VARCHAR(255) NOT NULL,table_namespace VARCHAR(255) NOT NULL,table_name VARCHAR(255) NOT NULL,metadata_location VARCHAR(1000),previous_metadata_location VARCHAR(1000), iceberg_type VARCHAR(5),PRIMARY KEY (catalog_name, table_namespace, table_name))',
+    )
+    await sql.close()
+    opened.pop()
   })
 
   it("catalog/jdbc-catalog.sql holds Java's DDL strings verbatim (plus IF NOT EXISTS)", () => {

@@ -2,11 +2,11 @@
  * The process as operators run it (`node --import tsx src/main.ts`):
  * - a bad variable stops start-up with a message naming it, exit 1;
  * - SIGTERM drains: stops accepting, flushes, commits, exits 0 (no admin flush needed);
- * - the embedded default (no DATABASE_URL, no ICEBERG_S3_BUCKET): PGlite + local warehouse.
+ * - the embedded default (no DATABASE_URL, no ICEBERG_S3_BUCKET): SQLite + local warehouse.
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { installFetchShim, metadataLocation, queryWithDuckDB, readWithIcebird } from './readback.ts'
@@ -61,13 +61,13 @@ describe('process lifecycle', () => {
   })
 
   it(
-    'embedded default: PGlite catalog and a local-folder warehouse under FLOE_DATA_DIR',
+    'embedded default: SQLite catalog and a local-folder warehouse under FLOE_DATA_DIR',
     { timeout: 150_000 },
     async () => {
       const dataDir = mkdtempSync(path.join(tmpdir(), 'floe-embedded-'))
       cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }))
       installFetchShim()
-      // The first start runs PGlite's initdb (WASM): allow for a slow, shared CI machine.
+      // Allow for a slow, shared CI machine.
       const env = { PORT: String(await freePort()), HOST: '127.0.0.1', FLOE_DATA_DIR: dataDir, ADMIN_TOKEN }
       const floe = await spawnFloe(env, { startTimeoutMs: 90_000 })
       cleanups.push(() => void floe.child.kill('SIGKILL'))
@@ -85,6 +85,7 @@ describe('process lifecycle', () => {
       const location = (flushed.body as { tables: { pa_events: { metadataLocation: string } } }).tables
         .pa_events.metadataLocation
       expect(location.startsWith(`file://${path.join(dataDir, 'warehouse')}/`)).toBe(true)
+      expect(existsSync(path.join(dataDir, 'floe.sqlite'))).toBe(true)
       expect(markersOf(await readWithIcebird(location)).sort()).toEqual(['emb-0', 'emb-1', 'emb-2'])
       const fromDuck = await queryWithDuckDB(location, 'SELECT url_path, event_data FROM t')
       expect(markersOf(fromDuck).sort()).toEqual(['emb-0', 'emb-1', 'emb-2'])

@@ -4,8 +4,18 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { loadConfig } from '../../src/config.ts'
-import { LocalFileIO, PgSql, S3FileIO, openFileIO, openSql, pgliteDir } from '../../src/storage/index.ts'
+import {
+  LocalFileIO,
+  PgSql,
+  S3FileIO,
+  embeddedDb,
+  openFileIO,
+  openSql,
+  pgliteDir,
+  sqliteFile,
+} from '../../src/storage/index.ts'
 import { PGliteSql } from '../../src/storage/pglite.ts'
+import { SqliteSql } from '../../src/storage/sqlite.ts'
 import { createTestDatabase } from '../support/pg.ts'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'floe-storage-'))
@@ -50,24 +60,71 @@ describe('openSql', () => {
     }
   })
 
-  it('is PGlite persisted under <dataDir>/pglite when DATABASE_URL is unset', async () => {
-    const config = loadConfig({ FLOE_DATA_DIR: path.join(dir, 'data') }, dir)
-    const sql = await openSql(config)
+  it('is SQLite in <dataDir>/floe.sqlite when DATABASE_URL is unset, persisted across restarts', async () => {
+    const config = loadConfig({ FLOE_DATA_DIR: path.join(dir, 'lite') }, dir)
+    const logged: string[] = []
+    const sql = await openSql(config, { log: (m) => logged.push(m) })
     try {
-      expect(sql).toBeInstanceOf(PGliteSql)
-      expect(pgliteDir(config)).toBe(path.join(dir, 'data', 'pglite'))
-      expect(existsSync(path.join(dir, 'data', 'pglite', 'PG_VERSION'))).toBe(true)
+      expect(sql).toBeInstanceOf(SqliteSql)
+      expect(sqliteFile(config)).toBe(path.join(dir, 'lite', 'floe.sqlite'))
+      expect(logged).toEqual([`embedded database: SQLite at ${sqliteFile(config)}`])
       await sql.query('CREATE TABLE t(x int)')
       await sql.query('INSERT INTO t VALUES ($1)', [42])
     } finally {
       await sql.close()
     }
-    // Persisted in the folder: a restart sees the data.
+    expect(existsSync(pgliteDir(config))).toBe(false)
     const again = await openSql(config)
     try {
       expect((await again.query<{ x: number }>('SELECT x FROM t')).rows).toEqual([{ x: 42 }])
     } finally {
       await again.close()
     }
+  })
+
+  // Two PGlite starts on a folder (the first runs initdb in WASM): slow on a busy machine.
+  it(
+    'is PGlite under <dataDir>/pglite with FLOE_EMBEDDED_DB=pglite, and stays PGlite for that folder',
+    { timeout: 180_000 },
+    async () => {
+      const dataDir = path.join(dir, 'data')
+      const config = loadConfig({ FLOE_DATA_DIR: dataDir, FLOE_EMBEDDED_DB: 'pglite' }, dir)
+      const sql = await openSql(config)
+      try {
+        expect(sql).toBeInstanceOf(PGliteSql)
+        expect(pgliteDir(config)).toBe(path.join(dataDir, 'pglite'))
+        expect(existsSync(path.join(dataDir, 'pglite', 'PG_VERSION'))).toBe(true)
+        await sql.query('CREATE TABLE t(x int)')
+        await sql.query('INSERT INTO t VALUES ($1)', [42])
+      } finally {
+        await sql.close()
+      }
+      // A data folder made before SQLite was the default: without FLOE_EMBEDDED_DB it keeps its
+      // PGlite (and says so), and no SQLite file appears beside it.
+      const legacy = loadConfig({ FLOE_DATA_DIR: dataDir }, dir)
+      expect(embeddedDb(legacy)).toBe('pglite')
+      const logged: string[] = []
+      const again = await openSql(legacy, { log: (m) => logged.push(m) })
+      try {
+        expect(again).toBeInstanceOf(PGliteSql)
+        expect((await again.query<{ x: number }>('SELECT x FROM t')).rows).toEqual([{ x: 42 }])
+      } finally {
+        await again.close()
+      }
+      expect(logged[0]).toMatch(/PGlite at .*pglite, which holds this data folder's catalog and sites/)
+      expect(existsSync(sqliteFile(legacy))).toBe(false)
+      // Asking for SQLite there would start on an empty catalog beside the old one: refused.
+      expect(() =>
+        embeddedDb(loadConfig({ FLOE_DATA_DIR: dataDir, FLOE_EMBEDDED_DB: 'sqlite' }, dir)),
+      ).toThrow(/FLOE_EMBEDDED_DB: is sqlite, but .*pglite holds this data folder's catalog and sites/)
+    },
+  )
+
+  it('FLOE_EMBEDDED_DB takes sqlite or pglite only', () => {
+    expect(() => loadConfig({ FLOE_EMBEDDED_DB: 'duckdb' }, dir)).toThrow(
+      /FLOE_EMBEDDED_DB: must be one of sqlite, pglite/,
+    )
+    expect(loadConfig({}, dir).embeddedDb).toBeUndefined()
+    expect(embeddedDb(loadConfig({ FLOE_DATA_DIR: path.join(dir, 'empty') }, dir))).toBe('sqlite')
   })
 })

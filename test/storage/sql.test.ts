@@ -1,26 +1,33 @@
-/** The same SqlClient contract on real Postgres (node-postgres) and on PGlite. */
+/** The same SqlClient contract on real Postgres (node-postgres), on the embedded SQLite file and on PGlite. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PgSql } from '../../src/storage/pg.ts'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { PGliteSql } from '../../src/storage/pglite.ts'
+import { SqliteSql } from '../../src/storage/sqlite.ts'
 import type { SqlClient } from '../../src/storage/sql.ts'
 import { createTestDatabase } from '../support/pg.ts'
 
 let dropDb: (() => Promise<void>) | undefined
 const clients: Record<string, SqlClient> = {}
+const dir = mkdtempSync(path.join(tmpdir(), 'floe-sql-'))
 
 beforeAll(async () => {
   const db = await createTestDatabase()
   dropDb = db.drop
   clients.pg = new PgSql(db.url)
   clients.pglite = await PGliteSql.open()
+  clients.sqlite = SqliteSql.open(path.join(dir, 'floe.sqlite'))
 })
 
 afterAll(async () => {
   for (const c of Object.values(clients)) await c.close()
   await dropDb?.()
+  rmSync(dir, { recursive: true, force: true })
 })
 
-describe.each(['pg', 'pglite'])('%s SqlClient', (kind) => {
+describe.each(['pg', 'pglite', 'sqlite'])('%s SqlClient', (kind) => {
   const sql = () => clients[kind]
 
   it('runs $1 parameters and reports affected rows for INSERT/UPDATE/DELETE and returned rows for SELECT', async () => {

@@ -11,6 +11,7 @@ import type { LoadedTable } from '../../src/table/catalog.ts'
 import { LocalFileIO, fileUri } from '../../src/storage/local.ts'
 import { PgSql } from '../../src/storage/pg.ts'
 import { PGliteSql } from '../../src/storage/pglite.ts'
+import { SqliteSql } from '../../src/storage/sqlite.ts'
 import type { FileIO } from '../../src/storage/file-io.ts'
 import { createTableWriter, type TableWriter } from '../../src/write/append.ts'
 import { loadTableDefinitions } from '../../src/write/table-definition.ts'
@@ -161,11 +162,12 @@ describe('a failed upload', () => {
   })
 })
 
-describe('the embedded default: JDBC catalog in PGlite', () => {
+describe.each(['sqlite', 'pglite'])('the embedded JDBC catalog in %s', (kind) => {
   it('appends and reads back through the same catalog code', async () => {
-    const lite = await PGliteSql.open()
+    const lite =
+      kind === 'sqlite' ? SqliteSql.open(path.join(dir, 'embedded.sqlite')) : await PGliteSql.open()
     try {
-      const wh = fileUri(path.join(dir, 'embedded'))
+      const wh = fileUri(path.join(dir, `embedded-${kind}`))
       const w = createTableWriter({
         catalog: new JdbcCatalog({ sql: lite, io, name: 'floe' }),
         io,

@@ -31,6 +31,7 @@ export interface FloeFixture {
   app: FloeApp
   /** `http://127.0.0.1:<port>` */
   base: string
+  /** The Postgres database; '' for the embedded SQLite file (`<dataDir>/floe.sqlite`). */
   databaseUrl: string
   /** Absolute path of the warehouse folder; Iceberg locations are `file://` + this. */
   warehouse: string
@@ -53,14 +54,16 @@ export async function startFloe(opts: {
   catalogType: 'jdbc' | 'hadoop'
   dbPrefix: string
   extraEnv?: Record<string, string>
+  /** The embedded default instead of Postgres: catalog and sites in `<dataDir>/floe.sqlite`. */
+  embedded?: boolean
 }): Promise<FloeFixture> {
-  const db = await createTestDatabase(opts.dbPrefix)
+  const db = opts.embedded ? undefined : await createTestDatabase(opts.dbPrefix)
   const dataDir = mkdtempSync(path.join(tmpdir(), 'floe-engines-'))
   const warehouse = path.join(dataDir, 'warehouse')
   const env: Record<string, string> = {
     HOST: '127.0.0.1',
     PORT: '0',
-    DATABASE_URL: db.url,
+    ...(db ? { DATABASE_URL: db.url } : { FLOE_EMBEDDED_DB: 'sqlite' }),
     APP_SECRET: 'engines-secret',
     ADMIN_TOKEN,
     FLOE_DATA_DIR: dataDir,
@@ -77,19 +80,26 @@ export async function startFloe(opts: {
     LOG_LEVEL: 'warn',
     ...opts.extraEnv,
   }
-  const sql = new PgSql(db.url)
-  let sites: [string, string]
+  // Embedded, the app owns the database file (locked): sites are made through its admin API.
+  const sql = db ? new PgSql(db.url) : undefined
+  let sites: [string, string] | undefined
   try {
-    const store = await SiteStore.open(sql)
-    const a = await store.create({ name: 'engines A', domains: ['example.com'] })
-    const b = await store.create({ name: 'engines B', domains: ['example.org'] })
-    sites = [a.id, b.id]
+    if (sql) {
+      const store = await SiteStore.open(sql)
+      const a = await store.create({ name: 'engines A', domains: ['example.com'] })
+      const b = await store.create({ name: 'engines B', domains: ['example.org'] })
+      sites = [a.id, b.id]
+    }
   } finally {
-    await sql.close()
+    await sql?.close()
   }
   const app = await createApp(loadConfig(env), { logger: pino({ level: 'warn' }) })
   await app.start()
   const base = await app.server.listen({ port: 0, host: '127.0.0.1' })
+  sites ??= [
+    await createSiteOver(base, 'engines A', 'example.com'),
+    await createSiteOver(base, 'engines B', 'example.org'),
+  ]
 
   let stopped = false
   const stop = async () => {
@@ -100,7 +110,7 @@ export async function startFloe(opts: {
   return {
     app,
     base,
-    databaseUrl: db.url,
+    databaseUrl: db?.url ?? '',
     warehouse,
     dataDir,
     sites,
@@ -109,10 +119,20 @@ export async function startFloe(opts: {
     stop,
     async close() {
       await stop()
-      await db.drop()
+      await db?.drop()
       rmSync(dataDir, { recursive: true, force: true })
     },
   }
+}
+
+async function createSiteOver(base: string, name: string, domain: string): Promise<string> {
+  const res = await fetch(`${base}/api/sites`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name, domains: [domain] }),
+  })
+  if (res.status !== 201) throw new Error(`creating site ${name}: ${res.status} ${await res.text()}`)
+  return ((await res.json()) as { id: string }).id
 }
 
 /** An Umami-speaking client of the Floe at `base` (in process or a child process). */

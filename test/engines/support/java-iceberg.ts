@@ -25,6 +25,7 @@ export interface JavaCatalog {
 
 export type JavaCommand =
   | { op: 'info' | 'scan' | 'metrics' | 'rewrite-manifests'; table: string }
+  | { op: 'list-tables' }
   | { op: 'plan'; table: string; day?: string; site?: string; column?: string }
   | { op: 'append'; table: string; rows: Record<string, unknown>[] }
   | { op: 'expire-snapshots'; table: string; retainLast?: number }

@@ -1,9 +1,11 @@
 package floe.engines;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.catalog.Catalog;
+import org.apache.iceberg.catalog.Namespace;
 import org.apache.iceberg.catalog.TableIdentifier;
 
 /**
@@ -47,6 +49,13 @@ public final class Main {
 
   private static void run(Catalog catalog, String namespace, JsonNode command) throws Exception {
     String op = command.path("op").asText();
+    if (op.equals("list-tables")) {
+      ObjectNode line = Out.line("tables");
+      ArrayNode names = line.putArray("names");
+      for (TableIdentifier id : catalog.listTables(Namespace.of(namespace))) names.add(id.toString());
+      Out.print(line);
+      return;
+    }
     Table table = catalog.loadTable(TableIdentifier.of(namespace, command.path("table").asText()));
     switch (op) {
       case "info" -> Info.run(table);
