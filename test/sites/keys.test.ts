@@ -2,7 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHash } from 'node:crypto'
 import { createTestDatabase } from '../support/pg.ts'
 import { PgSql } from '../../src/storage/pg.ts'
-import { PGliteSql } from '../../src/storage/pglite.ts'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { SqliteSql } from '../../src/storage/sqlite.ts'
 import { SiteStore } from '../../src/sites/store.ts'
 import { KeyStore, isKeyToken } from '../../src/sites/keys.ts'
 import { KeyNotFoundError, SiteNotFoundError, ValidationError } from '../../src/errors.ts'
@@ -104,9 +107,10 @@ describe('KeyStore on real Postgres', () => {
   })
 })
 
-describe('KeyStore on the embedded PGlite', () => {
+describe('KeyStore on the embedded SQLite', () => {
   it('creates, resolves and revokes with the same SQL', async () => {
-    const sql = await PGliteSql.open()
+    const dir = mkdtempSync(path.join(tmpdir(), 'floe-keys-'))
+    const sql = SqliteSql.open(path.join(dir, 'floe.sqlite'))
     try {
       const sites = await SiteStore.open(sql)
       const keys = await KeyStore.open(sql)
@@ -117,6 +121,7 @@ describe('KeyStore on the embedded PGlite', () => {
       expect(await keys.resolve(token)).toBeNull()
     } finally {
       await sql.close()
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })

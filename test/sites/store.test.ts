@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase } from '../support/pg.ts'
 import { PgSql } from '../../src/storage/pg.ts'
-import { PGliteSql } from '../../src/storage/pglite.ts'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { SqliteSql } from '../../src/storage/sqlite.ts'
 import { SiteStore } from '../../src/sites/store.ts'
 import { normalizeDomain, originHost, originMatches, scriptSnippet } from '../../src/sites/site.ts'
 import { SiteNotFoundError, ValidationError } from '../../src/errors.ts'
@@ -134,9 +137,10 @@ describe('SiteStore on real Postgres', () => {
   })
 })
 
-describe('SiteStore on PGlite (embedded default, same SQL)', () => {
+describe('SiteStore on SQLite (embedded default, same SQL)', () => {
   it('round-trips a site', async () => {
-    const sql: SqlClient = await PGliteSql.open()
+    const dir = mkdtempSync(path.join(tmpdir(), 'floe-sites-'))
+    const sql: SqlClient = SqliteSql.open(path.join(dir, 'floe.sqlite'))
     try {
       const store = await SiteStore.open(sql)
       const s = await store.create({ name: 'Embedded', domains: ['e.example'], allowSubdomains: true })
@@ -144,6 +148,7 @@ describe('SiteStore on PGlite (embedded default, same SQL)', () => {
       expect((await store.softDelete(s.id)).deletedAt).not.toBeNull()
     } finally {
       await sql.close()
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })

@@ -1,9 +1,10 @@
 /**
- * Everything Floe keeps in its embedded database besides the catalog (contract.test.ts and
- * jdbc.test.ts cover that), on both embedded engines with the same store code: sites (arrays,
+ * Everything Floe keeps in its embedded SQLite file besides the catalog (contract.test.ts and
+ * jdbc.test.ts cover that), with the store code Postgres runs (test/sites, test/buffer/claims,
+ * test/maintenance on the real Postgres; PGlite speaks the same dialect): sites (arrays,
  * booleans, timestamps, soft delete), keys, signing secrets and the replay guard, sampling rules,
  * the idempotency ledger (claims, the window, takeover, held, release, cleanup) and the
- * maintenance lease (expiry by the database's clock). SQLite is a real file; PGlite runs in memory.
+ * maintenance lease (expiry by the database's clock).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -15,7 +16,6 @@ import { KeyStore } from '../../src/sites/keys.ts'
 import { SamplingStore } from '../../src/sites/sampling.ts'
 import { SecretStore } from '../../src/sites/secrets.ts'
 import { SiteStore } from '../../src/sites/store.ts'
-import { PGliteSql } from '../../src/storage/pglite.ts'
 import type { SqlClient } from '../../src/storage/sql.ts'
 import { SqliteSql } from '../../src/storage/sqlite.ts'
 import type { Row } from '../../src/rows.ts'
@@ -26,7 +26,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 beforeAll(async () => {
   clients.sqlite = SqliteSql.open(path.join(dir, 'floe.sqlite'))
-  clients.pglite = await PGliteSql.open()
 })
 
 afterAll(async () => {
@@ -34,7 +33,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-describe.each(['sqlite', 'pglite'])('stores on embedded %s', (kind) => {
+describe.each(['sqlite'])('stores on embedded %s', (kind) => {
   const sql = () => clients[kind]
   let sites: SiteStore
 
