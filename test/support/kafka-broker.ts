@@ -9,7 +9,16 @@
  * same ports and log dir, so outage tests see the same topic and offsets come back.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
@@ -43,7 +52,9 @@ export function kafkaClasspath(): Promise<string> {
         })
       } catch (err) {
         const e = err as { stdout?: string; stderr?: string; message: string }
-        throw new Error(`mvn generate-resources for the Kafka broker failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`)
+        throw new Error(
+          `mvn generate-resources for the Kafka broker failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`,
+        )
       }
     }
     return readFileSync(file, 'utf8').trim()
@@ -129,7 +140,12 @@ async function waitReady(bootstrap: string, child: ChildProcess, log: () => stri
   let lastError: unknown
   while (Date.now() < deadline) {
     if (exited !== null) throw new Error(`Kafka broker exited with ${exited} while starting:\n${log()}`)
-    const admin = new Admin({ clientId: 'floe-test-ready', bootstrapBrokers: [bootstrap], retries: 0, timeout: 2000 })
+    const admin = new Admin({
+      clientId: 'floe-test-ready',
+      bootstrapBrokers: [bootstrap],
+      retries: 0,
+      timeout: 2000,
+    })
     try {
       const md = await admin.metadata({ topics: [] })
       if (md.brokers.size > 0) return
@@ -156,9 +172,13 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
   const jvm = [...JVM_FLAGS, `-Dlog4j2.configurationFile=${path.join(dir, 'log4j2.properties')}`, '-cp', cp]
 
   // A fixed cluster id is fine: every broker here is its own one-node cluster in its own folder.
-  await execFileP('java', [...jvm, 'kafka.tools.StorageTool', 'format', '-t', 'ZmxvZS10ZXN0LWNsdXN0ZXI', '-c', props], {
-    timeout: 60_000,
-  })
+  await execFileP(
+    'java',
+    [...jvm, 'kafka.tools.StorageTool', 'format', '-t', 'ZmxvZS10ZXN0LWNsdXN0ZXI', '-c', props],
+    {
+      timeout: 60_000,
+    },
+  )
 
   const logTail = (chars = 4000): string => {
     const file = path.join(dir, 'broker.log')
