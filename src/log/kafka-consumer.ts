@@ -22,7 +22,6 @@
  * commits a partition's rows only on top of the position the table holds for it.
  */
 import { Consumer } from '@platformatic/kafka'
-import type { Logger } from 'pino'
 import { describeKafkaError, ensureKafkaTopic, hasErrorCode, type KafkaLogOptions } from './kafka.ts'
 import type { ConsumerHandler, LogConsumer, LogRecordIn, Positions } from './transport.ts'
 
@@ -47,7 +46,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 class KafkaLogConsumer implements LogConsumer {
   readonly #o: KafkaConsumerOptions
-  readonly #log: Logger | undefined
+  readonly #log: KafkaLogOptions['logger']
   readonly #consumer: Consumer
   readonly #sessionTimeoutMs: number
   #handler: ConsumerHandler | undefined
@@ -112,6 +111,19 @@ class KafkaLogConsumer implements LogConsumer {
     return !this.#rejoining && Date.now() - last < this.#sessionTimeoutMs
   }
 
+  /** A partition's name in the contract: `<topic>/<partition>` (position keys stay apart per topic). */
+  #name(p: number): string {
+    return `${this.#o.topic}/${p}`
+  }
+
+  /** The partition number of a contract name, if it names a partition of our topic. */
+  #number(name: string): number | undefined {
+    const prefix = `${this.#o.topic}/`
+    if (!name.startsWith(prefix)) return undefined
+    const n = Number(name.slice(prefix.length))
+    return Number.isInteger(n) && n >= 0 ? n : undefined
+  }
+
   /** The partitions of our topic in the client's current assignment. */
   #assignment(): Set<number> {
     const mine = this.#consumer.assignments?.find((a) => a.topic === this.#o.topic)
@@ -135,17 +147,17 @@ class KafkaLogConsumer implements LogConsumer {
     for (const p of revoked) this.#owned.delete(p)
     if (revoked.length > 0) {
       this.#log?.info({ partitions: revoked }, 'kafka partitions revoked')
-      await handler.revoked(revoked.map(String))
+      await handler.revoked(revoked.map((p) => this.#name(p)))
     }
     const added = [...now].filter((p) => !this.#owned.has(p)).sort((a, b) => a - b)
     if (added.length === 0) return
-    const positions: Positions = await handler.assigned(added.map(String))
+    const positions: Positions = await handler.assigned(added.map((p) => this.#name(p)))
     // The assignment may have moved on while the tables were read: keep only what is still ours
     // (a partition gone meanwhile is handed back by the reconciliation that its event queued).
     const still = this.#assignment()
     for (const p of added) {
       if (!still.has(p) || this.#closed) continue
-      const at = positions[String(p)]
+      const at = positions[this.#name(p)]
       this.#owned.set(p, at === undefined ? 0n : BigInt(at) + 1n)
     }
     this.#log?.info({ partitions: added, positions }, 'kafka partitions assigned')
@@ -277,7 +289,7 @@ class KafkaLogConsumer implements LogConsumer {
     // began drops the batch, and a seek since then means these records are not the ones asked for.
     if (next === from || this.#owned.get(partition) !== from) return false
     if (!this.#assignment().has(partition) || !this.#live()) return false
-    if (records.length > 0) await this.#handler!.records(String(partition), records)
+    if (records.length > 0) await this.#handler!.records(this.#name(partition), records)
     if (this.#owned.get(partition) === from) this.#owned.set(partition, next)
     return records.length > 0
   }
@@ -305,15 +317,12 @@ class KafkaLogConsumer implements LogConsumer {
   }
 
   async commit(positions: Positions): Promise<void> {
-    const offsets = Object.entries(positions)
-      .map(([p, at]) => ({ partition: Number(p), at }))
-      .filter(({ partition }) => this.#owned.has(partition))
-      .map(({ partition, at }) => ({
-        topic: this.#o.topic,
-        partition,
-        offset: BigInt(at) + 1n,
-        leaderEpoch: -1,
-      }))
+    const offsets = []
+    for (const [name, at] of Object.entries(positions)) {
+      const partition = this.#number(name)
+      if (partition === undefined || !this.#owned.has(partition)) continue
+      offsets.push({ topic: this.#o.topic, partition, offset: BigInt(at) + 1n, leaderEpoch: -1 })
+    }
     if (offsets.length === 0) return
     try {
       await this.#consumer.commit({ offsets })

@@ -28,8 +28,10 @@ export interface KafkaLogOptions {
   publishTimeoutMs: number
   /** Seconds a refused client is told to wait (Retry-After). */
   retryAfterSeconds?: number
+  /** Records one producer awaits at once (FLOE_LOG_MAX_IN_FLIGHT); past it, LogUnavailableError at once. */
+  maxInFlight?: number
   clientId?: string
-  logger?: Logger
+  logger?: Pick<Logger, 'info' | 'warn' | 'error'>
 }
 
 const TOPIC_ALREADY_EXISTS = 36
@@ -86,6 +88,7 @@ class KafkaLogProducer implements LogProducer {
   readonly #o: KafkaLogOptions
   readonly #producer: Producer
   #topicReady: Promise<void> | undefined
+  #inFlight = 0
 
   constructor(o: KafkaLogOptions) {
     this.#o = o
@@ -105,6 +108,10 @@ class KafkaLogProducer implements LogProducer {
 
   async publish(records: LogRecordOut[]): Promise<void> {
     if (records.length === 0) return
+    const max = this.#o.maxInFlight ?? Infinity
+    if (this.#inFlight > 0 && this.#inFlight + records.length > max)
+      throw new LogUnavailableError(`too many publishes in flight (FLOE_LOG_MAX_IN_FLIGHT=${max})`, 1)
+    this.#inFlight += records.length
     try {
       await this.#withDeadline(async () => {
         this.#topicReady ??= ensureKafkaTopic(this.#o).catch((err: unknown) => {
@@ -127,6 +134,8 @@ class KafkaLogProducer implements LogProducer {
         this.#o.retryAfterSeconds ?? 5,
         err,
       )
+    } finally {
+      this.#inFlight -= records.length
     }
   }
 

@@ -10,6 +10,8 @@ import type { SqlClient } from '../storage/sql.ts'
 import type { LogConsumer, LogProducer } from './transport.ts'
 import { NatsLog } from './nats.ts'
 import { PartitionLeases } from './partition-leases.ts'
+import { kafkaProducer } from './kafka.ts'
+import { kafkaConsumer } from './kafka-consumer.ts'
 
 export interface OpenedLog {
   /** `nats` or `kafka`: the first part of position keys (`<log>/<partition>`). */
@@ -53,6 +55,28 @@ export async function openLog(
       close: () => nats.close(),
     }
   }
-  // The Kafka transport (src/log/kafka.ts) is wired here where it is built.
+  if (log.kind === 'kafka') {
+    const options = {
+      brokers: log.kafka.brokers,
+      topic: log.kafka.topic,
+      partitions: log.partitions,
+      publishTimeoutMs: log.publishTimeoutMs,
+      maxInFlight: log.maxInFlight,
+      clientId: processId,
+      logger: deps.logger,
+    }
+    return {
+      name: 'kafka',
+      processId,
+      producer: role === 'writer' ? undefined : kafkaProducer(options),
+      // The group's session timeout plays the lease's part: a writer silent for this long loses its
+      // partitions (the broker's group.min/max.session.timeout.ms must allow it; docs/kafka.md).
+      consumer:
+        role === 'receiver'
+          ? undefined
+          : kafkaConsumer({ ...options, group: log.kafka.group, sessionTimeoutMs: log.leaseSeconds * 1000 }),
+      close: async () => {},
+    }
+  }
   throw new ConfigError('FLOE_LOG', `${log.kind} is not available in this build`)
 }

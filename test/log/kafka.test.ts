@@ -54,23 +54,29 @@ interface Delivery {
 function recorder(name: string, table: Map<string, number>, events: string[]) {
   const delivered: Delivery[] = []
   const owned = new Set<string>()
+  // Partition names are `<topic>/<n>`; events and deliveries show the number.
+  const n = (p: string) => {
+    expect(p).toMatch(/^floe-test-[0-9]+-[0-9]+\/[0-9]+$/)
+    return p.slice(p.lastIndexOf('/') + 1)
+  }
   const handler: ConsumerHandler = {
     async assigned(partitions) {
-      for (const p of partitions) owned.add(p)
-      events.push(`${name} assigned ${partitions.join(',')}`)
+      for (const p of partitions) owned.add(n(p))
+      events.push(`${name} assigned ${partitions.map(n).join(',')}`)
       const positions: Positions = {}
-      for (const p of partitions) if (table.has(p)) positions[p] = table.get(p)!
+      for (const p of partitions) if (table.has(n(p))) positions[p] = table.get(n(p))!
       return positions
     },
     async revoked(partitions) {
-      for (const p of partitions) owned.delete(p)
-      events.push(`${name} revoked ${partitions.join(',')}`)
+      for (const p of partitions) owned.delete(n(p))
+      events.push(`${name} revoked ${partitions.map(n).join(',')}`)
     },
     async records(partition, records: LogRecordIn[]) {
-      if (!owned.has(partition)) events.push(`${name} records for unowned ${partition}`)
+      const p = n(partition)
+      if (!owned.has(p)) events.push(`${name} records for unowned ${p}`)
       for (const r of records)
-        delivered.push({ partition, position: r.position, key: r.key, value: dec(r.value) })
-      table.set(partition, records.at(-1)!.position)
+        delivered.push({ partition: p, position: r.position, key: r.key, value: dec(r.value) })
+      table.set(p, records.at(-1)!.position)
     },
   }
   return { handler, delivered, owned }
@@ -144,7 +150,7 @@ describe('Kafka transport against a real broker', { timeout: 90_000 }, () => {
     await c1.start(first.handler)
     await until('first pass', () => first.delivered.length === 40)
     // Commit to Kafka far ahead of what the "tables" will say: the consumer must not use it.
-    await c1.commit({ '0': 1000, '1': 1000 })
+    await c1.commit({ [`${o.topic}/0`]: 1000, [`${o.topic}/1`]: 1000 })
     await c1.close()
     const byPartition = (p: string) => first.delivered.filter((d) => d.partition === p)
     expect(byPartition('0').length).toBeGreaterThan(3)
@@ -181,7 +187,7 @@ describe('Kafka transport against a real broker', { timeout: 90_000 }, () => {
     await until('records', () => w.delivered.length === 20)
     const last: Positions = {}
     for (const d of w.delivered) last[d.partition] = Math.max(last[d.partition] ?? -1, d.position)
-    await c.commit(last)
+    await c.commit(Object.fromEntries(Object.entries(last).map(([p, at]) => [`${o.topic}/${p}`, at])))
     await c.close()
     await producer.close()
 
