@@ -12,6 +12,9 @@
  *   committed offset nor "latest", and because a record must never reach the handler for a
  *   partition this writer no longer owns: the loop delivers one partition's batch at a time, in
  *   offset order, and checks ownership right before each delivery.
+ * - **Positions are offsets + 1**: they start at 1 like JetStream's stream sequences (the writer
+ *   treats 0 as "nothing held"), and a partition's position in the tables is then exactly Kafka's
+ *   committed-offset convention: the next offset to read. `assigned`'s answer p resumes at offset p.
  * - **Offsets are committed to Kafka** (`commit`) only after the table commit, for monitoring (lag)
  *   and tooling; they are never read back.
  *
@@ -158,7 +161,7 @@ class KafkaLogConsumer implements LogConsumer {
     for (const p of added) {
       if (!still.has(p) || this.#closed) continue
       const at = positions[this.#name(p)]
-      this.#owned.set(p, at === undefined ? 0n : BigInt(at) + 1n)
+      this.#owned.set(p, at === undefined ? 0n : BigInt(at))
     }
     this.#log?.info({ partitions: added, positions }, 'kafka partitions assigned')
   }
@@ -277,7 +280,7 @@ class KafkaLogConsumer implements LogConsumer {
           const offset = batch.firstOffset + BigInt(rec.offsetDelta)
           if (offset < next) continue
           records.push({
-            position: Number(offset),
+            position: Number(offset) + 1,
             key: rec.key ? rec.key.toString('utf8') : '',
             value: rec.value ?? new Uint8Array(0),
           })
@@ -321,7 +324,7 @@ class KafkaLogConsumer implements LogConsumer {
     for (const [name, at] of Object.entries(positions)) {
       const partition = this.#number(name)
       if (partition === undefined || !this.#owned.has(partition)) continue
-      offsets.push({ topic: this.#o.topic, partition, offset: BigInt(at) + 1n, leaderEpoch: -1 })
+      offsets.push({ topic: this.#o.topic, partition, offset: BigInt(at), leaderEpoch: -1 })
     }
     if (offsets.length === 0) return
     try {

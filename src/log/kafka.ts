@@ -1,6 +1,6 @@
 /**
  * The Kafka transport of the replicated log (transport.ts): one topic, partitions = Kafka partitions,
- * positions = partition offsets. Works with any broker speaking the Kafka protocol (Apache Kafka,
+ * positions = partition offsets + 1 (kafka-consumer.ts). Works with any broker speaking the Kafka protocol (Apache Kafka,
  * Redpanda, MSK, Confluent), through @platformatic/kafka (pure JavaScript; docs/decisions.md).
  *
  * - **Producer:** idempotent (the broker drops a batch the client resent after a lost ack), acks=all

@@ -134,6 +134,9 @@ describe('Kafka transport against a real broker', { timeout: 90_000 }, () => {
       expect(mine.map((d) => d.value)).toEqual(Array.from({ length: 10 }, (_, i) => `${site}#${i}`))
       expect(mine.map((d) => d.position)).toEqual([...mine.map((d) => d.position)].sort((a, b) => a - b))
     }
+    // Positions are offsets + 1: each partition's first record is position 1 (0 means "nothing held").
+    for (const p of new Set(partitionOf.values()))
+      expect(Math.min(...w.delivered.filter((d) => d.partition === p).map((d) => d.position))).toBe(1)
     // On close the writer is told its partitions are gone.
     expect(events.at(-1)).toBe('w1 revoked 0,1,2,3')
   })
@@ -177,7 +180,7 @@ describe('Kafka transport against a real broker', { timeout: 90_000 }, () => {
     )
   })
 
-  it('commit() records the group offsets (position + 1) for monitoring', async () => {
+  it('commit() records the group offsets (= positions: offset + 1, the next offset to read) for monitoring', async () => {
     const o = options(2)
     const producer = kafkaProducer(o)
     await producer.publish(Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: enc(`v${i}`) })))
@@ -199,7 +202,7 @@ describe('Kafka transport against a real broker', { timeout: 90_000 }, () => {
       for (const t of g.topics)
         if (t.name === o.topic)
           for (const p of t.partitions) got[String(p.partitionIndex)] = Number(p.committedOffset)
-    expect(got).toEqual(Object.fromEntries(Object.entries(last).map(([p, at]) => [p, at + 1])))
+    expect(got).toEqual(last)
   })
 
   it('rebalance: a second writer joins under load, partitions move, no record goes to a writer after its revoke, none twice', async () => {
