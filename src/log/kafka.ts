@@ -6,8 +6,9 @@
  * - **Producer:** idempotent (the broker drops a batch the client resent after a lost ack), acks=all
  *   (in-sync replicas have it before the ack), key = site id, partition = Java's murmur2 of the key
  *   (`compatibilityPartitioner`: the partition Kafka's Java producer would pick, so other producers of
- *   the same topic agree). `publish` resolves once every record is acknowledged; any failure or a
- *   publish slower than `publishTimeoutMs` is a `LogUnavailableError` (503 + Retry-After).
+ *   the same topic agree), zstd-compressed batches. `publish` resolves once every record is
+ *   acknowledged; any failure, a publish slower than `publishTimeoutMs`, or more than `maxInFlight`
+ *   records awaited at once is a `LogUnavailableError` (503 + Retry-After).
  * - **Consumer:** kafka-consumer.ts.
  */
 import { Admin, compatibilityPartitioner, ProduceAcks, Producer } from '@platformatic/kafka'
@@ -98,6 +99,9 @@ class KafkaLogProducer implements LogProducer {
       idempotent: true,
       acks: ProduceAcks.ALL,
       partitioner: compatibilityPartitioner,
+      // Records are JSON rows: zstd (Node's zlib, no native add-on) shrinks them several times, for
+      // the brokers' disks and network and for message.max.bytes, which applies to the compressed batch.
+      compression: 'zstd',
       autocreateTopics: false,
       // The client's own retries stay inside the publish deadline (connection refused fails fast).
       timeout: o.publishTimeoutMs,
