@@ -45,7 +45,8 @@ async function start(role: 'receiver' | 'writer'): Promise<FloeProcess> {
   dirs.push(dir)
   const p = await spawnFloe(
     { ...base, FLOE_ROLE: role, PORT: String(await freePort()), FLOE_DATA_DIR: dir },
-    { startTimeoutMs: 120_000 },
+    // Generous: on a loaded 2-core machine a cold tsx start alone has taken over a minute.
+    { startTimeoutMs: 240_000 },
   )
   processes.push(p)
   return p
@@ -111,7 +112,7 @@ afterAll(async () => {
 describe('FLOE_ROLE=receiver / writer over Kafka', () => {
   it(
     'every acknowledged event is in the table exactly once after a rebalance, a writer SIGKILL and a receiver SIGKILL',
-    { timeout: 240_000 },
+    { timeout: 600_000 },
     async () => {
       const sites = await Promise.all([0, 1, 2, 3, 4, 5].map(() => createSite(services.db.url)))
       const [receiver1, writer1] = await Promise.all([start('receiver'), start('writer')])
