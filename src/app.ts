@@ -32,10 +32,17 @@ import { QueryLayer } from './report/query-layer.ts'
 import { umamiApiPlugin } from './report/umami/routes.ts'
 import { v1ReportRoutes } from './report/v1/routes.ts'
 import { PgLedger } from './idempotency/pg-ledger.ts'
+import type { EventSink } from './buffer/sink.ts'
+import { openLog, type OpenedLog } from './log/open.ts'
+import { LogWriter } from './log/writer.ts'
+import { PublishSink, writerSink } from './log/publish-sink.ts'
 
 export interface FloeApp {
   server: FastifyInstance
-  buffer: IngestBuffer
+  /** The local-WAL buffer (FLOE_ROLE=all, FLOE_LOG=wal); undefined over a replicated log. */
+  buffer: IngestBuffer | undefined
+  /** The writer consuming the replicated log (FLOE_ROLE=writer, or all over a replicated log). */
+  logWriter: LogWriter | undefined
   /** Table maintenance (scheduled after `start()`; `POST /api/admin/maintenance` runs it now). */
   maintenance: MaintenanceRunner
   /** Creates tables, replays the WAL; call before `server.listen`. */
@@ -95,7 +102,35 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
   // The idempotency ledger of /v1/events, shared by every replica on this database (docs/idempotency.md).
   const windowSeconds = config.v1Events.idempotencyWindowSeconds
   const ledger = windowSeconds > 0 ? await during(db, () => PgLedger.open(sql, { windowSeconds })) : undefined
-  const buffer = new IngestBuffer({ config, writer, logger, ledger })
+  // FLOE_ROLE / FLOE_LOG (docs/deploy.md): the local WAL, or a replicated log between the roles.
+  const replicated = config.log.kind !== 'wal'
+  const log: OpenedLog | undefined = replicated
+    ? await during(
+        {
+          what: `cannot open the ${config.log.kind} log`,
+          setting: config.log.kind === 'nats' ? 'FLOE_NATS_URL' : 'FLOE_KAFKA_BROKERS',
+          address: (config.log.kind === 'nats' ? config.log.nats.servers : config.log.kafka.brokers).join(
+            ',',
+          ),
+        },
+        () => openLog(config, { sql, logger }),
+      )
+    : undefined
+  const buffer = replicated ? undefined : new IngestBuffer({ config, writer, logger, ledger })
+  const logWriter = log?.consumer
+    ? new LogWriter({
+        log: log.name,
+        writerId: log.processId,
+        config,
+        writer,
+        consumer: log.consumer,
+        logger,
+      })
+    : undefined
+  const sink: EventSink =
+    buffer ?? (log?.producer ? new PublishSink({ producer: log.producer, ledger, logger }) : writerSink)
+  const flushAll = async (): Promise<FlushResult> =>
+    buffer ? buffer.flush() : logWriter ? logWriter.flush() : { pa_events: [], pa_sessions: [] }
   let ledgerCleanup: NodeJS.Timeout | undefined
   const maintenance = new MaintenanceRunner({
     catalog,
@@ -107,7 +142,8 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
     log: logger,
   })
 
-  // Reporting reads the committed tables plus this replica's unflushed rows (docs/reporting.md).
+  // Reporting reads the committed tables plus this replica's unflushed rows (docs/reporting.md);
+  // over a replicated log, the committed tables only (docs/deploy.md).
   const layer = await QueryLayer.open({
     catalog,
     io,
@@ -134,7 +170,7 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
         adminToken: config.adminToken,
         maxSpanDays: config.report.maxSpanDays,
       }),
-    (app) => app.register(adminFlushRoute, { adminToken: config.adminToken, flush: () => buffer.flush() }),
+    (app) => app.register(adminFlushRoute, { adminToken: config.adminToken, flush: flushAll }),
     (app) =>
       app.register(adminMaintenanceRoute, {
         adminToken: config.adminToken,
@@ -165,7 +201,7 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
     keys,
     secrets,
     sampling,
-    sink: buffer,
+    sink,
     geo,
     plugins,
     logger,
@@ -176,9 +212,13 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
   return {
     server,
     buffer,
+    logWriter,
     maintenance,
     async start() {
-      await during(catalogPhase(config), () => buffer.start())
+      await during(catalogPhase(config), async () => {
+        await buffer?.start()
+        await logWriter?.start()
+      })
       maintenance.start()
       // Hourly: idempotency claims past their window, remembered signatures past their tolerance.
       ledgerCleanup = setInterval(() => {
@@ -187,7 +227,7 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
       }, 3_600_000)
       ledgerCleanup.unref()
     },
-    flush: () => buffer.flush(),
+    flush: flushAll,
     close(deadline = Date.now() + config.shutdownTimeoutSeconds * 1000) {
       closed ??= (async () => {
         // Stop accepting first: no new request reaches the buffer once the server is closed;
@@ -196,7 +236,12 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
         clearInterval(ledgerCleanup)
         // A maintenance run cut short is safe (nothing is deleted before its commit); wait briefly.
         await maintenance.stop(Math.min(deadline, Date.now() + 2000))
-        const drained = await buffer.close(deadline)
+        let drained = true
+        if (buffer) drained = await buffer.close(deadline)
+        if (logWriter) drained = await logWriter.close(deadline)
+        // Publishes in flight finished with their requests (the server closed above).
+        await log?.producer?.close()
+        await log?.close()
         layer.close()
         await catalog.close()
         await sql.close()

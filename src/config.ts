@@ -24,7 +24,48 @@ export interface S3Config {
   partSizeBytes?: number
 }
 
+/** FLOE_ROLE: which halves of the pipeline this process runs (docs/deploy.md). */
+export type FloeRole = 'all' | 'receiver' | 'writer'
+/** FLOE_LOG: what sits between receiving and writing (src/log/transport.ts). */
+export type LogKind = 'wal' | 'nats' | 'kafka'
+
+/** The replicated log between receivers and writers (issue 14; docs/deploy.md). */
+export interface LogConfig {
+  kind: LogKind
+  /** FLOE_LOG_PARTITIONS: partitions of the log; a site's events always go to one (hash of its id). */
+  partitions: number
+  /** FLOE_LOG_MAX_IN_FLIGHT: publishes one receiver awaits at once; beyond it, 503 + Retry-After. */
+  maxInFlight: number
+  /** FLOE_LOG_PUBLISH_TIMEOUT_MS: a publish not acknowledged within this is refused (503). */
+  publishTimeoutMs: number
+  /** FLOE_LOG_LEASE_SECONDS: a writer's claim on a partition lasts this long without renewal. */
+  leaseSeconds: number
+  nats: {
+    /** FLOE_NATS_URL: comma-separated server URLs. */
+    servers: string[]
+    /** FLOE_NATS_STREAM: the JetStream stream (created if missing). */
+    stream: string
+    /** FLOE_NATS_SUBJECT_PREFIX: partition p is the subject `<prefix>.<p>`. */
+    subjectPrefix: string
+    /** FLOE_NATS_REPLICAS: stream replicas when Floe creates it (1 on a single server). */
+    replicas: number
+    /** FLOE_NATS_DUPLICATE_WINDOW_SECONDS: JetStream's Nats-Msg-Id dedup window. */
+    duplicateWindowSeconds: number
+  }
+  kafka: {
+    /** FLOE_KAFKA_BROKERS: comma-separated host:port bootstrap brokers. */
+    brokers: string[]
+    /** FLOE_KAFKA_TOPIC */
+    topic: string
+    /** FLOE_KAFKA_GROUP: the writers' consumer group. */
+    group: string
+  }
+}
+
 export interface FloeConfig {
+  /** FLOE_ROLE (default `all`: one process receives and writes, as before roles existed). */
+  role: FloeRole
+  log: LogConfig
   port: number
   host: string
   publicUrl: string
@@ -223,6 +264,57 @@ function httpLimits(env: Env): FloeConfig['http'] {
   return limits
 }
 
+function list(env: Env, name: string, fallback: string): string[] {
+  return str(env, name, fallback)!
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)
+}
+
+function roleAndLog(env: Env, databaseUrl: string | undefined): Pick<FloeConfig, 'role' | 'log'> {
+  const role = oneOf(env, 'FLOE_ROLE', ['all', 'receiver', 'writer'] as const, 'all')
+  const kind = oneOf(env, 'FLOE_LOG', ['wal', 'nats', 'kafka'] as const, 'wal')
+  // A receiver and a writer only meet through a log both reach: a local WAL is one process's.
+  if (role !== 'all' && kind === 'wal')
+    throw new ConfigError('FLOE_LOG', `must be nats or kafka when FLOE_ROLE=${role} (the WAL is local)`)
+  // Writers share partition leases and receivers share sites through this database.
+  if (role !== 'all' && databaseUrl === undefined)
+    throw new ConfigError('DATABASE_URL', `is required when FLOE_ROLE=${role} (processes share it)`)
+  const name = /^[A-Za-z0-9_-]+$/
+  const stream = str(env, 'FLOE_NATS_STREAM', 'floe-events')!
+  if (!name.test(stream))
+    throw new ConfigError('FLOE_NATS_STREAM', `must match ${name.source}, got "${stream}"`)
+  const subjectPrefix = str(env, 'FLOE_NATS_SUBJECT_PREFIX', 'floe.events')!
+  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(subjectPrefix))
+    throw new ConfigError(
+      'FLOE_NATS_SUBJECT_PREFIX',
+      `must be dot-separated tokens without wildcards, got "${subjectPrefix}"`,
+    )
+  const leaseSeconds = int(env, 'FLOE_LOG_LEASE_SECONDS', 15, 3)
+  return {
+    role,
+    log: {
+      kind,
+      partitions: int(env, 'FLOE_LOG_PARTITIONS', 8, 1),
+      maxInFlight: int(env, 'FLOE_LOG_MAX_IN_FLIGHT', 1000, 1),
+      publishTimeoutMs: int(env, 'FLOE_LOG_PUBLISH_TIMEOUT_MS', 5000, 100),
+      leaseSeconds,
+      nats: {
+        servers: list(env, 'FLOE_NATS_URL', 'nats://127.0.0.1:4222'),
+        stream,
+        subjectPrefix,
+        replicas: int(env, 'FLOE_NATS_REPLICAS', 1, 1),
+        duplicateWindowSeconds: int(env, 'FLOE_NATS_DUPLICATE_WINDOW_SECONDS', 120, 1),
+      },
+      kafka: {
+        brokers: list(env, 'FLOE_KAFKA_BROKERS', '127.0.0.1:9092'),
+        topic: str(env, 'FLOE_KAFKA_TOPIC', 'floe-events')!,
+        group: str(env, 'FLOE_KAFKA_GROUP', 'floe-writers')!,
+      },
+    },
+  }
+}
+
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeConfig {
   const port = int(env, 'PORT', 8080)
   if (port > 65535) throw new ConfigError('PORT', `must be a TCP port, got ${port}`)
@@ -276,6 +368,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
     .filter(Boolean)
 
   return {
+    ...roleAndLog(env, databaseUrl),
     port,
     host,
     publicUrl: publicUrl.replace(/\/$/, ''),

@@ -262,3 +262,19 @@ export class ShareLinkNotFoundError extends FloeError {
     super('share link not found')
   }
 }
+
+/**
+ * The replicated log (NATS JetStream, Kafka; src/log/) did not acknowledge a publish: it is down,
+ * unreachable, over its limits, or this receiver has too many publishes in flight. Nothing was
+ * acknowledged, so the receiver answers 503 with Retry-After and the client retries.
+ */
+export class LogUnavailableError extends FloeError {
+  override name = 'LogUnavailableError'
+  constructor(
+    message: string,
+    readonly retryAfterSeconds = 5,
+    override readonly cause?: unknown,
+  ) {
+    super(message)
+  }
+}

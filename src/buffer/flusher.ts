@@ -23,12 +23,48 @@ import type { AppendResult, TableWriter } from '../write/append.ts'
 import { metrics } from '../observe/metrics.ts'
 import { committedSeq, propertiesFor, summaryFor } from './recovery.ts'
 import type { Batch, TableBuffer } from './table-buffer.ts'
+import type { TableMetadata } from '../table/metadata.ts'
+
+/**
+ * How a flusher marks what its snapshots hold, and finds it again in the table. The WAL's marks
+ * (`walMarks`: writer id + highest WAL seq) are the default; a writer consuming a replicated log
+ * marks positions per partition instead (src/log/writer.ts).
+ */
+export interface CommitMarks {
+  /** Snapshot summary properties of a commit of `batch`. */
+  summary(batch: Batch): Record<string, string>
+  /** Table properties set in the same commit (they survive snapshot expiry). */
+  properties(batch: Batch): Record<string, string>
+  /** True when the table (as loaded for a commit attempt) already holds rows of `batch`. */
+  alreadyCommitted(metadata: TableMetadata, batch: Batch): boolean
+  /**
+   * Drops from the buffer every entry the table holds; answers the seq to report as committed
+   * (`onCommitted`).
+   */
+  reconcile(metadata: TableMetadata): number
+}
+
+/** The WAL's marks: `floe.writer-id` + `floe.wal-seq` (recovery.ts). */
+export function walMarks(writerId: string, buffer: TableBuffer): CommitMarks {
+  return {
+    summary: (batch) => summaryFor(writerId, batch.maxSeq),
+    properties: (batch) => propertiesFor(writerId, batch.maxSeq),
+    alreadyCommitted: (m, batch) => committedSeq(m, writerId) >= batch.entries[0].seq,
+    reconcile(m) {
+      const seq = committedSeq(m, writerId)
+      buffer.drop(seq)
+      return seq
+    },
+  }
+}
 
 export interface FlusherOptions {
   table: TableName
   buffer: TableBuffer
   writer: Pick<TableWriter, 'append' | 'load' | 'invalidRows'>
   writerId: string
+  /** How commits are marked (default: the WAL's, `walMarks(writerId)`). */
+  marks?: CommitMarks
   /** Highest seq that is durable in the WAL; only rows up to it may be committed. */
   durableSeq: () => number
   /** Upper bound on rows per snapshot (bounds Parquet writer memory after an outage). */
@@ -56,8 +92,19 @@ export class TableFlusher {
   private mustReconcile = false
   private stopped = false
   lastError: unknown
+  private readonly marks: CommitMarks
 
-  constructor(private readonly o: FlusherOptions) {}
+  constructor(private readonly o: FlusherOptions) {
+    this.marks = o.marks ?? walMarks(o.writerId, o.buffer)
+  }
+
+  /**
+   * Runs `fn` between flushes: after the one in flight (if any), before any later one. A writer
+   * giving up a partition uses it, so no commit of that partition's rows is in flight afterwards.
+   */
+  exclusive<T>(fn: () => T | Promise<T>): Promise<T> {
+    return this.serial(async () => fn())
+  }
 
   get failing(): boolean {
     return this.failures > 0
@@ -116,22 +163,21 @@ export class TableFlusher {
       if (batch.entries.length === 0) return results
       const started = performance.now()
       let result: AppendResult
-      let landed = 0 // this writer's committed seq, as the append's check last saw it
+      let seen: TableMetadata | undefined // the table as the append's check last saw it
       try {
         result = await this.o.writer.append(this.o.table, batch.rows, {
-          summary: summaryFor(this.o.writerId, batch.maxSeq),
-          properties: propertiesFor(this.o.writerId, batch.maxSeq),
+          summary: this.marks.summary(batch),
+          properties: this.marks.properties(batch),
           // An earlier append of these rows whose outcome was unknown may have landed after the
           // reconcile looked: its floe.wal-seq then covers our oldest entry.
-          alreadyCommitted: (m) => (landed = committedSeq(m, this.o.writerId)) >= batch.entries[0].seq,
+          alreadyCommitted: (m) => this.marks.alreadyCommitted((seen = m), batch),
         })
       } catch (err) {
         if (err instanceof AlreadyCommittedError) {
           this.o.logger?.warn({ table: this.o.table }, 'an earlier append landed late; reconciling')
           // Drop what the table was seen to hold (progress even if the reconcile's own load lags
           // behind, on a catalog that is only eventually consistent), then take the rest again.
-          this.o.buffer.drop(landed)
-          this.o.onCommitted(this.o.table, landed)
+          this.o.onCommitted(this.o.table, this.marks.reconcile(seen!))
           this.mustReconcile = true
           continue
         }
@@ -206,8 +252,7 @@ export class TableFlusher {
   /** Drops rows that this writer's snapshots already hold (an append whose outcome was unknown). */
   private async reconcile(): Promise<void> {
     const loaded = await this.o.writer.load(this.o.table)
-    const seq = committedSeq(loaded.metadata, this.o.writerId)
-    this.o.buffer.drop(seq)
+    const seq = this.marks.reconcile(loaded.metadata)
     this.mustReconcile = false
     this.o.onCommitted(this.o.table, seq)
   }

@@ -11,6 +11,8 @@ export interface BufferEntry {
   bytes: number
   /** When it was accepted (ms since epoch), for the interval trigger. */
   at: number
+  /** Where a replicated log holds the record (src/log/writer.ts); absent for the local WAL. */
+  source?: { partition: string; position: number }
 }
 
 export interface Batch {
@@ -51,7 +53,13 @@ export class TableBuffer {
 
   /** Removes entries whose WAL write failed (they were never acknowledged). */
   remove(seqs: ReadonlySet<number>): void {
-    const kept = this.entries.filter((e) => !seqs.has(e.seq))
+    this.removeWhere((e) => seqs.has(e.seq))
+  }
+
+  /** Removes the entries `gone` picks (a replicated log's partition given up, or already committed). */
+  removeWhere(gone: (e: BufferEntry) => boolean): void {
+    const kept = this.entries.filter((e) => !gone(e))
+    if (kept.length === this.entries.length) return
     this.entries = kept
     this.recount()
   }

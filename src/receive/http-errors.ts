@@ -11,6 +11,7 @@ import {
   ShareLinkNotFoundError,
   SiteNotFoundError,
   KeyNotFoundError,
+  LogUnavailableError,
   SiteStoreUnavailableError,
   UnknownSiteError,
   ValidationError,
@@ -85,6 +86,8 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof FlushFailedError)
     return make(503, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } })
   if (err instanceof QueryTimeoutError)
+    return make(503, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } })
+  if (err instanceof LogUnavailableError)
     return make(503, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } })
   if (err instanceof BackpressureError)
     return make(503, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } })

@@ -69,7 +69,7 @@ describe('object store outage under load', () => {
       })
       expect(res.status).toBe(503)
       expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
-      expect(app.buffer.backlogRows).toBeLessThanOrEqual(150)
+      expect(app.buffer!.backlogRows).toBeLessThanOrEqual(150)
       // The receiver can fill the backlog before the first flush even starts (1 s interval): keep
       // S3 away until a flush has failed and been retried, so the recovery below is the retries'.
       await waitUntil(async () => RETRIED.test(await (await fetch(`${base}/metrics`)).text()), 20_000)

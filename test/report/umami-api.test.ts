@@ -92,7 +92,7 @@ beforeAll(async () => {
   await sendCalls(base, fixtureCalls(otherSiteId, END, 20, 20, 2))
   await app.flush()
   await sendCalls(base, fixtureCalls(siteId, END, 25, 5, 3))
-  expect(app.buffer.backlogRows).toBeGreaterThan(0)
+  expect(app.buffer!.backlogRows).toBeGreaterThan(0)
 }, 120_000)
 
 afterAll(async () => {
@@ -107,7 +107,7 @@ describe('live rows, then the same answers after the flush', () => {
     live.path = await c.getWebsiteMetrics(siteId, { ...range, type: 'path' })
     live.sessions = await c.getWebsiteSessionStats(siteId, range)
     await app.flush()
-    expect(app.buffer.backlogRows).toBe(0)
+    expect(app.buffer!.backlogRows).toBe(0)
     rows = (await readWithIcebird(await metadataLocation(services.db.url, 'pa_events')))
       .map(toEv)
       .filter((r) => r.site_id === siteId)

@@ -1,0 +1,204 @@
+/**
+ * FLOE_LOG=kafka end to end: receivers and writers as separate processes (`src/main.ts` with
+ * FLOE_ROLE) joined by a real Apache Kafka broker (KRaft, Kafka's own jars from Maven Central:
+ * test/support/kafka-broker.ts), under continuous load on several sites so every partition is used.
+ * A second writer joins under load (the group rebalances: partitions move), the first writer is
+ * SIGKILLed (mid-commit: it flushes every 40 rows or 1 s; its partitions move once its session
+ * times out), the receiver is SIGKILLed with publishes in flight and replaced. Afterwards every
+ * event that got a 2xx is in pa_events exactly once, compared by id (the marker in its URL) as
+ * icebird reads the table, and the snapshot summaries carry the Kafka positions.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { Consumer } from '@platformatic/kafka'
+import {
+  adminFlush,
+  checkLanded,
+  createSite,
+  eventBody,
+  floeEnv,
+  freePort,
+  send,
+  spawnFloe,
+  startServices,
+  type FloeProcess,
+  type Services,
+} from '../e2e/support.ts'
+import { metadataLocation } from '../e2e/readback.ts'
+import { startKafkaBroker, type KafkaBroker } from '../support/kafka-broker.ts'
+
+const TOPIC = 'floe-events-e2e'
+const GROUP = 'floe-writers-e2e'
+
+let services: Services
+let broker: KafkaBroker
+let base: Record<string, string>
+const processes: FloeProcess[] = []
+const dirs: string[] = []
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+async function start(role: 'receiver' | 'writer'): Promise<FloeProcess> {
+  const dir = mkdtempSync(path.join(tmpdir(), `floe-kafka-${role}-`))
+  dirs.push(dir)
+  const p = await spawnFloe(
+    { ...base, FLOE_ROLE: role, PORT: String(await freePort()), FLOE_DATA_DIR: dir },
+    // Generous: on a loaded 2-core machine a cold tsx start alone has taken over a minute.
+    { startTimeoutMs: 240_000 },
+  )
+  processes.push(p)
+  return p
+}
+
+async function kill(p: FloeProcess): Promise<void> {
+  p.child.kill('SIGKILL')
+  await p.exited
+}
+
+/** One loop per site, the next event 20 ms after an answer; records the markers acknowledged (2xx). */
+class PacedLoad {
+  readonly acked: string[] = []
+  readonly statuses = new Map<number | string, number>()
+  private running = true
+  private readonly done: Promise<void>
+  constructor(target: () => string, siteId: string, prefix: string) {
+    this.done = (async () => {
+      for (let n = 0; this.running; n++) {
+        const marker = `${prefix}-${n}`
+        let status: number | string
+        try {
+          status = await send(target(), eventBody(siteId, marker))
+        } catch {
+          status = 'error' // the receiver was killed: the request got no answer
+        }
+        this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1)
+        if (typeof status === 'number' && status >= 200 && status < 300) this.acked.push(marker)
+        await sleep(status === 200 ? 20 : 200)
+      }
+    })()
+  }
+  async stop(): Promise<void> {
+    this.running = false
+    await this.done
+  }
+}
+
+beforeAll(async () => {
+  ;[services, broker] = await Promise.all([startServices('floe_kafka_roles'), startKafkaBroker()])
+  base = {
+    ...floeEnv({ databaseUrl: services.db.url, s3: services.s3, port: 0 }),
+    FLOE_LOG: 'kafka',
+    FLOE_KAFKA_BROKERS: broker.bootstrap,
+    FLOE_KAFKA_TOPIC: TOPIC,
+    FLOE_KAFKA_GROUP: GROUP,
+    FLOE_LOG_PARTITIONS: '4',
+    // The group's session timeout: a killed writer's partitions move after 3 s.
+    FLOE_LOG_LEASE_SECONDS: '3',
+    ICEBERG_FLUSH_BATCH_SIZE: '40',
+    ICEBERG_FLUSH_INTERVAL_SECONDS: '1',
+    FLOE_MAINTENANCE_INTERVAL_SECONDS: '0',
+  }
+}, 240_000)
+
+afterAll(async () => {
+  for (const p of processes) if (p.child.exitCode === null) p.child.kill('SIGKILL')
+  await services?.close()
+  await broker?.destroy()
+  for (const d of dirs) rmSync(d, { recursive: true, force: true })
+})
+
+describe('FLOE_ROLE=receiver / writer over Kafka', () => {
+  it(
+    'every acknowledged event is in the table exactly once after a rebalance, a writer SIGKILL and a receiver SIGKILL',
+    { timeout: 600_000 },
+    async () => {
+      const sites = await Promise.all([0, 1, 2, 3, 4, 5].map(() => createSite(services.db.url)))
+      const [receiver1, writer1] = await Promise.all([start('receiver'), start('writer')])
+      let receiver = receiver1
+      const target = () => receiver.base
+      const loads = sites.map((s, i) => new PacedLoad(target, s, `kafka${i}`))
+      const acked = () => loads.reduce((n, l) => n + l.acked.length, 0)
+      const waitForAcks = async (n: number) => {
+        const until = Date.now() + 60_000
+        while (acked() < n) {
+          if (Date.now() > until)
+            throw new Error(
+              `only ${acked()} of ${n} acknowledged: ${JSON.stringify(loads.map((l) => [...l.statuses]))}`,
+            )
+          await sleep(20)
+        }
+      }
+      let writer2: FloeProcess | undefined
+      try {
+        await waitForAcks(150)
+        // A second writer joins under load (the group moves two partitions to it) and a second
+        // receiver starts beside it, to take over from the first.
+        let receiver2: FloeProcess
+        ;[writer2, receiver2] = await Promise.all([start('writer'), start('receiver')])
+        await waitForAcks(acked() + 150)
+        // The first writer dies at a random point of its 40-row / 1 s flush cycle, so mid-commit or
+        // close to it; the second gets its partitions once its session (3 s) ran out.
+        await sleep(Math.random() * 500)
+        await kill(writer1)
+        await waitForAcks(acked() + 150)
+        // The receiver dies with publishes in flight; requests it did not answer are not acked.
+        await kill(receiver)
+        receiver = receiver2
+        await waitForAcks(acked() + 150)
+      } finally {
+        await Promise.all(loads.map((l) => l.stop()))
+      }
+      const all = loads.flatMap((l) => l.acked)
+      expect(all.length).toBeGreaterThan(600)
+
+      // Writers commit by themselves (1 s); a flush hurries the last rows.
+      let result = await checkLanded(services.db.url, all)
+      for (let i = 0; i < 60 && result.lost.length > 0; i++) {
+        await adminFlush(writer2!.base)
+        await sleep(500)
+        result = await checkLanded(services.db.url, all)
+      }
+      if (result.lost.length > 0) console.error(processes.map((p) => p.stderr().slice(-4000)).join('\n---\n'))
+      expect(result.duplicated).toEqual([])
+      expect(result.lost).toEqual([])
+
+      // The positions are in the snapshot summaries and the table properties, under kafka/<topic>/<n>.
+      const metadataUrl = (await metadataLocation(services.db.url, 'pa_events')).replace(
+        /^s3:\/\/([^/]+)/,
+        `${services.s3.endpoint}/$1`,
+      )
+      const metadata = (await (await fetch(metadataUrl)).json()) as {
+        properties: Record<string, string>
+        snapshots: { summary: Record<string, string> }[]
+      }
+      const prefix = `floe.log-position.kafka/${TOPIC}/`
+      const props = Object.keys(metadata.properties).filter((k) => k.startsWith(prefix))
+      expect(props.sort()).toEqual([0, 1, 2, 3].map((p) => `${prefix}${p}`))
+      const summaries = metadata.snapshots.map((s) => s.summary['floe.log-positions']).filter(Boolean)
+      expect(summaries.length).toBeGreaterThan(4)
+
+      // The writers told Kafka how far the tables hold each partition (monitoring): the group's
+      // committed offsets (the next offset to read = the position) are at most the table's position.
+      const probe = new Consumer({
+        clientId: 'floe-test',
+        groupId: GROUP,
+        bootstrapBrokers: [broker.bootstrap],
+      })
+      const committed = await probe.listCommittedOffsets({
+        topics: [{ topic: TOPIC, partitions: [0, 1, 2, 3] }],
+      })
+      await probe.close()
+      const offsets = committed.get(TOPIC)!
+      for (const p of [0, 1, 2, 3]) {
+        const held = Number(metadata.properties[`${prefix}${p}`])
+        expect(Number(offsets[p])).toBeLessThanOrEqual(held)
+        expect(Number(offsets[p])).toBeGreaterThan(0)
+      }
+
+      for (const p of [receiver, writer2!]) p.child.kill('SIGTERM')
+      expect(await Promise.all([receiver, writer2!].map((p) => p.exited))).toEqual([0, 0])
+    },
+  )
+})
