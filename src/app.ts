@@ -104,6 +104,12 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
     namespace: config.iceberg.namespace.split('.'),
     definitions: loadTableDefinitions(),
     config: config.maintenance,
+    // Per-site retention: each site's own setting, else FLOE_RETENTION_DEFAULT_DAYS (docs/retention.md).
+    retention: async () => {
+      const own = await sites.retentionDays()
+      const defaultDays = config.maintenance.retention.defaultDays
+      return { sites: own, defaultDays, daysFor: (site) => own.get(site) ?? defaultDays }
+    },
     log: logger,
   })
 

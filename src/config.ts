@@ -168,6 +168,12 @@ export interface MaintenanceConfig {
     /** Unreferenced files younger than this are kept (a commit may be in flight). */
     ageSeconds: number
   }
+  /** Per-site retention (docs/retention.md). */
+  retention: {
+    enabled: boolean
+    /** Days a site without its own setting keeps; 0 = forever (the default). */
+    defaultDays: number
+  }
 }
 
 type Env = Record<string, string | undefined>
@@ -358,6 +364,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
         enabled: bool(env, 'FLOE_MAINTENANCE_ORPHANS', true),
         // Java's remove_orphan_files default: older than 3 days.
         ageSeconds: int(env, 'FLOE_MAINTENANCE_ORPHAN_AGE_SECONDS', 3 * 86_400, 60),
+      },
+      retention: {
+        enabled: bool(env, 'FLOE_MAINTENANCE_RETENTION', true),
+        defaultDays: int(env, 'FLOE_RETENTION_DEFAULT_DAYS', 0, 0),
       },
     },
     report: {
