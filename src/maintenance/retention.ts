@@ -126,7 +126,11 @@ function spanOf(file: LiveFile, spec: PartitionSpec | undefined, cols: Columns):
   for (const pf of spec?.fields ?? []) {
     const v = file.partition[pf.name]
     if (pf['source-id'] === cols.site.id && pf.transform === 'identity' && typeof v === 'string') site = v
-    if (pf['source-id'] === cols.time.id && pf.transform === 'day' && (typeof v === 'number' || typeof v === 'bigint'))
+    if (
+      pf['source-id'] === cols.time.id &&
+      pf.transform === 'day' &&
+      (typeof v === 'number' || typeof v === 'bigint')
+    )
       minDay = maxDay = Number(v)
   }
   if (site === undefined) {
@@ -210,8 +214,7 @@ export async function applyRetention(opts: RetentionOptions): Promise<RetentionR
         whole.set(f.path, f)
         // A file of Floe's specs holds one day; one known only by its bounds may span several.
         const lo = span.minDay ?? span.maxDay
-        const day =
-          lo === span.maxDay ? dayToHuman(lo) : `${dayToHuman(lo)}..${dayToHuman(span.maxDay)}`
+        const day = lo === span.maxDay ? dayToHuman(lo) : `${dayToHuman(lo)}..${dayToHuman(span.maxDay)}`
         const key = `${span.site}|${day}`
         let p = byPartition.get(key)
         if (!p) byPartition.set(key, (p = { site_id: span.site, day, files: 0, records: 0 }))

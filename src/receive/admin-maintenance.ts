@@ -18,7 +18,6 @@ export interface AdminMaintenanceOptions {
   run: (req: RunRequest) => Promise<MaintenanceReport>
 }
 
-
 export async function adminMaintenanceRoute(
   app: FastifyInstance,
   opts: AdminMaintenanceOptions,
