@@ -123,6 +123,15 @@ export interface FloeConfig {
   /** With per-request lines off, requests at least this slow are logged at warn; 0 = none. */
   logSlowRequestMs: number
   maintenance: MaintenanceConfig
+  /** The dead-letter table `pa_rejected` and its replay (docs/dead-letter.md). */
+  deadLetter: {
+    /** FLOE_DEAD_LETTER: refused events of a known site are written to pa_rejected. */
+    enabled: boolean
+    /** FLOE_DEAD_LETTER_SAMPLED_OUT: sampled-out /v1 events too (reason sampled_out). */
+    sampledOut: boolean
+    /** FLOE_REPLAY_MAX_EVENTS: most events one POST /api/admin/replay re-sends. */
+    replayMaxEvents: number
+  }
   report: ReportConfig
 }
 
@@ -347,6 +356,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
     logLevel: str(env, 'LOG_LEVEL', 'info')!,
     logRequests: bool(env, 'FLOE_LOG_REQUESTS'),
     logSlowRequestMs: int(env, 'FLOE_LOG_SLOW_REQUEST_MS', 1000),
+    deadLetter: {
+      enabled: bool(env, 'FLOE_DEAD_LETTER', true),
+      sampledOut: bool(env, 'FLOE_DEAD_LETTER_SAMPLED_OUT', true),
+      replayMaxEvents: int(env, 'FLOE_REPLAY_MAX_EVENTS', 10_000, 1),
+    },
     maintenance: {
       intervalSeconds: int(env, 'FLOE_MAINTENANCE_INTERVAL_SECONDS', 3600),
       leaseSeconds: int(env, 'FLOE_MAINTENANCE_LEASE_SECONDS', 900, 10),

@@ -164,6 +164,7 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
     corsAllowAll: config.corsAllowAll,
     rateLimit: config.rateLimit,
     clientIpHeader: config.clientIpHeader,
+    deadLetter: config.deadLetter.enabled ? { lookupSite: (id) => sites.get(id) } : undefined,
   })
   await app.register(v1EventsPlugin, {
     prefix: '/v1',
@@ -180,6 +181,7 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
     maxEvents: config.v1Events.maxPerRequest,
     rateLimit: config.rateLimit,
     clientIpHeader: config.clientIpHeader,
+    deadLetter: config.deadLetter.enabled ? { sampledOut: config.deadLetter.sampledOut } : undefined,
     authorize: (req, siteId, rawBody) =>
       authorizeWrite(req, siteId, rawBody, {
         adminToken: config.adminToken,
