@@ -32,6 +32,8 @@ import { QueryLayer } from './report/query-layer.ts'
 import { umamiApiPlugin } from './report/umami/routes.ts'
 import { v1ReportRoutes } from './report/v1/routes.ts'
 import { PgLedger } from './idempotency/pg-ledger.ts'
+import { ReplayMarkers } from './replay/markers.ts'
+import { readRejected } from './replay/read-rejected.ts'
 
 export interface FloeApp {
   server: FastifyInstance
@@ -96,13 +98,15 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
   const windowSeconds = config.v1Events.idempotencyWindowSeconds
   const ledger = windowSeconds > 0 ? await during(db, () => PgLedger.open(sql, { windowSeconds })) : undefined
   const buffer = new IngestBuffer({ config, writer, logger, ledger })
+  const replayMarkers = await during(db, () => ReplayMarkers.open(sql))
+  const definitions = loadTableDefinitions()
   let ledgerCleanup: NodeJS.Timeout | undefined
   const maintenance = new MaintenanceRunner({
     catalog,
     io,
     sql,
     namespace: config.iceberg.namespace.split('.'),
-    definitions: loadTableDefinitions(),
+    definitions,
     config: config.maintenance,
     // Per-site retention: each site's own setting, else FLOE_RETENTION_DEFAULT_DAYS (docs/retention.md).
     retention: async () => {
@@ -176,6 +180,20 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
     plugins,
     logger,
     ready,
+    replay: {
+      markers: replayMarkers,
+      // What this replica holds is committed first, so a refusal it just took can be replayed.
+      read: async (sel) => {
+        await buffer.flush()
+        return readRejected(
+          io,
+          catalog,
+          { namespace: config.iceberg.namespace.split('.'), name: 'pa_rejected' },
+          definitions.pa_rejected,
+          sel,
+        )
+      },
+    },
   })
 
   let closed: Promise<boolean> | undefined

@@ -103,7 +103,6 @@ interface Envelope {
   events: unknown[]
 }
 
-
 export async function v1EventsPlugin(app: FastifyInstance, opts: V1EventsOptions): Promise<void> {
   const { enricher, sink } = opts
   // The raw body is kept for the signature check (an HMAC is over the exact bytes sent).
@@ -165,7 +164,8 @@ export async function v1EventsPlugin(app: FastifyInstance, opts: V1EventsOptions
         await opts.authorize(req, siteId, rawBodies.get(req) ?? '')
       } catch (err) {
         // A known sender (valid write key) whose signature failed: its events are kept for replay.
-        if (err instanceof SignatureError && opts.deadLetter) await deadLetterAll(req, siteId, body, receivedAt, err)
+        if (err instanceof SignatureError && opts.deadLetter)
+          await deadLetterAll(req, siteId, body, receivedAt, err)
         throw err
       }
       const site = await opts.lookupSite(siteId)
