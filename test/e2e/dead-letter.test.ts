@@ -44,7 +44,7 @@ beforeAll(async () => {
     ICEBERG_FLUSH_INTERVAL_SECONDS: '300',
     EVENT_TIME_MAX_PAST_SECONDS: String(2 * 86_400),
   }
-})
+}, 120_000)
 
 afterAll(async () => {
   for (const p of running) p.child.kill('SIGKILL')
@@ -53,7 +53,8 @@ afterAll(async () => {
 })
 
 async function start(extra: Record<string, string> = {}): Promise<FloeProcess> {
-  const p = await spawnFloe({ ...env, ...extra })
+  // A generous start timeout: the suite runs beside other work on 2 shared cores.
+  const p = await spawnFloe({ ...env, ...extra }, { startTimeoutMs: 150_000 })
   running.push(p)
   return p
 }

@@ -95,36 +95,33 @@ beforeAll(async () => {
     },
     retention: async () => policy,
   })
-  // One append per (site, day): one file per partition; A's day 40 gets two files.
-  for (const site of [A, B, C])
-    for (const daysAgo of [0, 1, 6, 7, 8, 10, 31, 40]) {
-      const rows = [ev(site, daysAgo), ev(site, daysAgo)]
-      await writer.append('pa_events', rows)
-      events.push(...rows)
-    }
+  // One append writes one file per partition (site, day); a second gives A's day 40 two files.
+  const all = [A, B, C].flatMap((site) =>
+    [0, 1, 6, 7, 8, 10, 31, 40].flatMap((daysAgo) => [ev(site, daysAgo), ev(site, daysAgo)]),
+  )
+  await writer.append('pa_events', all)
+  events.push(...all)
   const extra = [ev(A, 40)]
   await writer.append('pa_events', extra)
   events.push(...extra)
-  // pa_sessions is partitioned by day only: each day's file holds every site.
-  for (const daysAgo of [1, 10, 40]) {
-    const rows = [A, B, C].map((site, i) =>
+  // pa_sessions is partitioned by day only: each day's file holds every site. Day 50 only had
+  // expiring sites: that whole file goes.
+  const days = [1, 10, 40].flatMap((daysAgo) =>
+    [A, B, C].map((site, i) =>
       sessionRow({
         session_id: sampleUuid(9, daysAgo * 10 + i),
         site_id: site,
         created_at: at(daysAgo),
         updated_at: at(daysAgo),
       }),
-    )
-    await writer.append('pa_sessions', rows)
-    sessions.push(...rows)
-  }
-  // A day where only expiring sites had sessions: the whole file goes.
+    ),
+  )
   const gone = [A, B].map((site, i) =>
     sessionRow({ session_id: sampleUuid(9, 500 + i), site_id: site, created_at: at(50), updated_at: at(50) }),
   )
-  await writer.append('pa_sessions', gone)
-  sessions.push(...gone)
-})
+  await writer.append('pa_sessions', [...days, ...gone])
+  sessions.push(...days, ...gone)
+}, 180_000)
 
 afterAll(async () => {
   await io?.close()
