@@ -40,10 +40,15 @@ export function looksLikeIp(s: string): boolean {
   return isIP(v.split('%')[0]) !== 0
 }
 
+const MAX_DEPTH = 64
+
 /** A deep copy of `value` without IP-looking strings (object keys holding one are dropped). */
 export function withoutIps(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return looksLikeIp(value) ? undefined : value
-  if (value === null || typeof value !== 'object' || depth > 64) return value
+  if (value === null || typeof value !== 'object') return value
+  // Bodies nest up to the JSON limits (a 40k-deep batch item is a 400): what is deeper than any
+  // event needs is not kept, so copying and serialising it stays bounded.
+  if (depth >= MAX_DEPTH) return '[removed: nested deeper than 64 levels]'
   if (Array.isArray(value)) return value.map((v) => withoutIps(v, depth + 1)).filter((v) => v !== undefined)
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(value)) {

@@ -40,6 +40,14 @@ describe('the dead-letter row', () => {
     expect(raw.data.relay).toBe('81.2.69.142')
   })
 
+  it('a payload nested 40k levels deep is stored cut at 64 levels, without overflowing the stack', () => {
+    let deep: unknown = 'leaf'
+    for (let i = 0; i < 40_000; i++) deep = { a: deep }
+    const stored = storablePayload({ payload: deep })
+    expect(stored.length).toBeLessThan(1000)
+    expect(stored).toContain('nested deeper than 64 levels')
+  })
+
   it('keeps only the allowlisted headers, and none holding an IP', () => {
     const headers = storableHeaders({
       'user-agent': 'Mozilla/5.0',
