@@ -11,3 +11,6 @@ CREATE TABLE IF NOT EXISTS floe_sites (
 );
 
 CREATE INDEX IF NOT EXISTS floe_sites_live ON floe_sites (created_at) WHERE deleted_at IS NULL;
+
+-- Per-site retention (docs/retention.md): days of rows the site keeps; NULL = FLOE_RETENTION_DEFAULT_DAYS.
+ALTER TABLE floe_sites ADD COLUMN IF NOT EXISTS retention_days integer;

@@ -36,6 +36,8 @@ import type { EventSink } from './buffer/sink.ts'
 import { openLog, type OpenedLog } from './log/open.ts'
 import { LogWriter } from './log/writer.ts'
 import { PublishSink, writerSink } from './log/publish-sink.ts'
+import { ReplayMarkers } from './replay/markers.ts'
+import { readRejected } from './replay/read-rejected.ts'
 
 export interface FloeApp {
   server: FastifyInstance
@@ -130,15 +132,27 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
   const sink: EventSink =
     buffer ?? (log?.producer ? new PublishSink({ producer: log.producer, ledger, logger }) : writerSink)
   const flushAll = async (): Promise<FlushResult> =>
-    buffer ? buffer.flush() : logWriter ? logWriter.flush() : { pa_events: [], pa_sessions: [] }
+    buffer
+      ? buffer.flush()
+      : logWriter
+        ? logWriter.flush()
+        : { pa_events: [], pa_sessions: [], pa_rejected: [] }
+  const replayMarkers = await during(db, () => ReplayMarkers.open(sql))
+  const definitions = loadTableDefinitions()
   let ledgerCleanup: NodeJS.Timeout | undefined
   const maintenance = new MaintenanceRunner({
     catalog,
     io,
     sql,
     namespace: config.iceberg.namespace.split('.'),
-    definitions: loadTableDefinitions(),
+    definitions,
     config: config.maintenance,
+    // Per-site retention: each site's own setting, else FLOE_RETENTION_DEFAULT_DAYS (docs/retention.md).
+    retention: async () => {
+      const own = await sites.retentionDays()
+      const defaultDays = config.maintenance.retention.defaultDays
+      return { sites: own, defaultDays, daysFor: (site) => own.get(site) ?? defaultDays }
+    },
     log: logger,
   })
 
@@ -206,6 +220,20 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
     plugins,
     logger,
     ready,
+    replay: {
+      markers: replayMarkers,
+      // What this replica holds is committed first, so a refusal it just took can be replayed.
+      read: async (sel) => {
+        await flushAll()
+        return readRejected(
+          io,
+          catalog,
+          { namespace: config.iceberg.namespace.split('.'), name: 'pa_rejected' },
+          definitions.pa_rejected,
+          sel,
+        )
+      },
+    },
   })
 
   let closed: Promise<boolean> | undefined

@@ -170,6 +170,15 @@ export interface FloeConfig {
   /** With per-request lines off, requests at least this slow are logged at warn; 0 = none. */
   logSlowRequestMs: number
   maintenance: MaintenanceConfig
+  /** The dead-letter table `pa_rejected` and its replay (docs/dead-letter.md). */
+  deadLetter: {
+    /** FLOE_DEAD_LETTER: refused events of a known site are written to pa_rejected. */
+    enabled: boolean
+    /** FLOE_DEAD_LETTER_SAMPLED_OUT: sampled-out /v1 events too (reason sampled_out). */
+    sampledOut: boolean
+    /** FLOE_REPLAY_MAX_EVENTS: most events one POST /api/admin/replay re-sends. */
+    replayMaxEvents: number
+  }
   report: ReportConfig
 }
 
@@ -214,6 +223,12 @@ export interface MaintenanceConfig {
     enabled: boolean
     /** Unreferenced files younger than this are kept (a commit may be in flight). */
     ageSeconds: number
+  }
+  /** Per-site retention (docs/retention.md). */
+  retention: {
+    enabled: boolean
+    /** Days a site without its own setting keeps; 0 = forever (the default). */
+    defaultDays: number
   }
 }
 
@@ -444,6 +459,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
     logLevel: str(env, 'LOG_LEVEL', 'info')!,
     logRequests: bool(env, 'FLOE_LOG_REQUESTS'),
     logSlowRequestMs: int(env, 'FLOE_LOG_SLOW_REQUEST_MS', 1000),
+    deadLetter: {
+      enabled: bool(env, 'FLOE_DEAD_LETTER', true),
+      sampledOut: bool(env, 'FLOE_DEAD_LETTER_SAMPLED_OUT', true),
+      replayMaxEvents: int(env, 'FLOE_REPLAY_MAX_EVENTS', 10_000, 1),
+    },
     maintenance: {
       intervalSeconds: int(env, 'FLOE_MAINTENANCE_INTERVAL_SECONDS', 3600),
       leaseSeconds: int(env, 'FLOE_MAINTENANCE_LEASE_SECONDS', 900, 10),
@@ -461,6 +481,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
         enabled: bool(env, 'FLOE_MAINTENANCE_ORPHANS', true),
         // Java's remove_orphan_files default: older than 3 days.
         ageSeconds: int(env, 'FLOE_MAINTENANCE_ORPHAN_AGE_SECONDS', 3 * 86_400, 60),
+      },
+      retention: {
+        enabled: bool(env, 'FLOE_MAINTENANCE_RETENTION', true),
+        defaultDays: int(env, 'FLOE_RETENTION_DEFAULT_DAYS', 0, 0),
       },
     },
     report: {

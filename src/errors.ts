@@ -163,6 +163,17 @@ export class AuthError extends FloeError {
   }
 }
 
+/**
+ * A write-key request to a site with a signing secret whose signature is missing, stale or wrong
+ * (401): the sender is known (a valid write key), so its events go to the dead-letter table.
+ */
+export class SignatureError extends AuthError {
+  override name = 'SignatureError'
+  constructor(message: string) {
+    super(401, message)
+  }
+}
+
 /** A site id given to the admin API does not exist (404). */
 export class SiteNotFoundError extends FloeError {
   override name = 'SiteNotFoundError'

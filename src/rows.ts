@@ -1,6 +1,6 @@
 /**
  * Rows as they travel from enrich → buffer → write. Plain, JSON-safe objects whose keys are the
- * column names of `schemas/pa_events.json` and `schemas/pa_sessions.json`.
+ * column names of `schemas/pa_events.json`, `schemas/pa_sessions.json` and `schemas/pa_rejected.json`.
  *
  * Timestamps (`timestamptz` columns) are **microseconds since the Unix epoch, UTC, as a JS number**.
  * A double holds every integer up to 2^53 exactly, i.e. microsecond timestamps until year 2255,
@@ -8,9 +8,9 @@
  * Optional columns are `null` when absent (never `undefined`), maps are plain string→string objects.
  */
 
-export type TableName = 'pa_events' | 'pa_sessions'
+export type TableName = 'pa_events' | 'pa_sessions' | 'pa_rejected'
 
-export const TABLE_NAMES: readonly TableName[] = ['pa_events', 'pa_sessions']
+export const TABLE_NAMES: readonly TableName[] = ['pa_events', 'pa_sessions', 'pa_rejected']
 
 /** Microseconds since 1970-01-01T00:00:00Z. */
 export type Micros = number
@@ -82,9 +82,32 @@ export type SessionRow = {
   session_data: Record<string, string> | null
 }
 
+/**
+ * A refused event (`pa_rejected`, the dead-letter table; docs/dead-letter.md): why, when, where,
+ * and the event as sent with every IP address removed.
+ */
+export type RejectedRow = {
+  rejected_id: string
+  site_id: string
+  received_at: Micros
+  endpoint: string
+  reason: RejectedReason
+  field: string | null
+  message: string | null
+  event_id: string | null
+  /** JSON text of the event (IPs removed). */
+  payload: string
+  headers: Record<string, string> | null
+}
+
+/** Why an event went to `pa_rejected`. */
+export type RejectedReason = 'invalid' | 'signature' | 'sampled_out'
+
 export interface RowsByTable {
   pa_events: EventRow[]
   pa_sessions: SessionRow[]
+  /** Refused events, written through the same WAL record as the request's accepted rows. */
+  pa_rejected?: RejectedRow[]
 }
 
 /** A row of any Floe table; the write side treats rows generically through the table schema. */

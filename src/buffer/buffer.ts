@@ -58,6 +58,7 @@ export class IngestBuffer implements EventSink {
   readonly buffers: Record<TableName, TableBuffer> = {
     pa_events: new TableBuffer(),
     pa_sessions: new TableBuffer(),
+    pa_rejected: new TableBuffer(),
   }
   private flushers = {} as Record<TableName, TableFlusher>
   private timers: Partial<Record<TableName, NodeJS.Timeout>> = {}
@@ -156,7 +157,7 @@ export class IngestBuffer implements EventSink {
 
   /** Uncommitted rows across all tables. */
   get backlogRows(): number {
-    return this.buffers.pa_events.rowCount + this.buffers.pa_sessions.rowCount
+    return TABLE_NAMES.reduce((n, t) => n + this.buffers[t].rowCount, 0)
   }
 
   async accept(rows: RowsByTable, options: AcceptOptions = {}): Promise<AcceptResult> {
@@ -165,7 +166,7 @@ export class IngestBuffer implements EventSink {
       if (this.state === 'new') throw new FloeError('buffer not started')
       throw new BackpressureError(5, 'shutting down')
     }
-    const n = rows.pa_events.length + rows.pa_sessions.length
+    const n = TABLE_NAMES.reduce((sum, t) => sum + (rows[t]?.length ?? 0), 0)
     if (n === 0) return NO_DUPLICATES
     // An empty backlog takes any request (a batch larger than the limit must not be refused forever).
     if (this.backlogRows > 0 && this.backlogRows + n > this.o.config.backlogMaxRows) {
@@ -187,7 +188,7 @@ export class IngestBuffer implements EventSink {
     }
     const at = Date.now()
     for (const table of TABLE_NAMES) {
-      const tableRows = rows[table] as unknown as Row[]
+      const tableRows = (rows[table] ?? []) as unknown as Row[]
       if (tableRows.length === 0) continue
       const bytes = appended.sizes[table] ?? tableRows.length * ESTIMATED_ROW_BYTES
       if (this.buffers[table].isEmpty) this.armTimer(table, this.intervalMs)
@@ -228,8 +229,9 @@ export class IngestBuffer implements EventSink {
       result = { duplicates }
     }
     for (const table of TABLE_NAMES) {
-      if (rows[table].length === 0) continue
-      metrics.eventsAccepted.inc({ table }, rows[table].length)
+      const count = rows[table]?.length ?? 0
+      if (count === 0) continue
+      metrics.eventsAccepted.inc({ table }, count)
       const b = this.buffers[table]
       const { flushBatchSize, flushMaxBytes } = this.o.config.iceberg
       if (b.rowCount >= flushBatchSize || b.byteCount >= flushMaxBytes) this.flushers[table].trigger()
@@ -316,12 +318,13 @@ export class IngestBuffer implements EventSink {
   async flush(): Promise<FlushResult> {
     if (this.state === 'new') throw new FloeError('buffer not started')
     // Every table gets its attempt even if another fails; the first failure is reported.
-    const [events, sessions] = await Promise.allSettled(TABLE_NAMES.map((t) => this.flushers[t].flushNow()))
-    if (events.status === 'rejected') throw events.reason
-    if (sessions.status === 'rejected') throw sessions.reason
+    const settled = await Promise.allSettled(TABLE_NAMES.map((t) => this.flushers[t].flushNow()))
+    for (const s of settled) if (s.status === 'rejected') throw s.reason
     await this.truncateWal()
     this.updateGauges()
-    return { pa_events: events.value, pa_sessions: sessions.value }
+    const out = {} as FlushResult
+    TABLE_NAMES.forEach((t, i) => (out[t] = (settled[i] as PromiseFulfilledResult<AppendResult[]>).value))
+    return out
   }
 
   /**

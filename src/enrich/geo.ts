@@ -27,6 +27,9 @@ const PROVIDERS = [
   ['eo-ipcountry', 'eo-region-code', 'eo-ipcity'],
 ] as const
 
+/** Every CDN geo header Floe reads (country, region, city; never an address). */
+export const GEO_HEADERS: readonly string[] = PROVIDERS.flat()
+
 /** True only for globally routable unicast addresses (ipaddr.js range `unicast`). */
 const publicIps = new LRUCache<string, boolean>({ max: 10_000 })
 

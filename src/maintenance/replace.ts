@@ -47,9 +47,17 @@ export interface ReplaceArgs {
   /** Files being replaced, by path, as planned (sizes and records for the summary). */
   removed: ReadonlyMap<string, LiveFile>
   added: readonly DataFile[]
-  /** The manifest of the added files (written once, reused on every attempt). */
-  addedManifest: { path: string; length: number; specId: number; fields: readonly BoundPartitionField[] }
+  /** The manifest of the added files (written once, reused on every attempt); absent when none are added. */
+  addedManifest?: { path: string; length: number; specId: number; fields: readonly BoundPartitionField[] }
   attempt: number
+  /**
+   * The snapshot's operation: `replace` (compaction, Java `RewriteFiles`), `delete` (retention
+   * removing whole files, Java `DeleteFiles`) or `overwrite` (retention removing files and adding
+   * their rewritten remainder, Java `OverwriteFiles`). Default `replace`.
+   */
+  operation?: 'replace' | 'delete' | 'overwrite'
+  /** Who commits, for error messages (default `compaction`). */
+  label?: string
   extraSummary: Record<string, string>
   nowMs?: bigint
 }
@@ -61,6 +69,10 @@ export interface ReplaceAttempt {
   written: string[]
 }
 
+/** A partition tuple as a comparable key (bigints included). */
+const partitionKeyOf = (values: readonly unknown[]) =>
+  JSON.stringify(values, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))
+
 const sum = (xs: Iterable<bigint>) => [...xs].reduce((s, x) => s + x, 0n)
 
 /** Java `SnapshotSummary` for a replace: per-commit counters (when > 0) and the parent's totals moved. */
@@ -70,12 +82,13 @@ export function replaceSummary(
   added: readonly DataFile[],
   changedPartitions: number,
   extra: Record<string, string>,
+  operation: 'replace' | 'delete' | 'overwrite' = 'replace',
 ): Record<string, string> {
   const addedRecords = sum(added.map((f) => f.recordCount))
   const deletedRecords = sum(removed.map((f) => f.records))
   const addedSize = sum(added.map((f) => f.fileSizeInBytes))
   const removedSize = sum(removed.map((f) => f.sizeBytes))
-  const summary: Record<string, string> = { ...extra, operation: 'replace' }
+  const summary: Record<string, string> = { ...extra, operation }
   const counters: [string, bigint][] = [
     ['added-data-files', BigInt(added.length)],
     ['deleted-data-files', BigInt(removed.length)],
@@ -112,8 +125,9 @@ export async function buildReplace(
   args: ReplaceArgs,
 ): Promise<ReplaceAttempt> {
   const meta = base.metadata
+  const label = args.label ?? 'compaction'
   const parent = currentSnapshot(meta)
-  if (!parent) throw new MaintenanceConflictError('compaction: the table has no snapshot any more')
+  if (!parent) throw new MaintenanceConflictError(`${label}: the table has no snapshot any more`)
   const seq = meta['last-sequence-number'] + 1n
   const dir = metadataDir(meta)
   const written: string[] = []
@@ -126,7 +140,7 @@ export async function buildReplace(
       if (m.content !== 0) {
         if (m.added_files_count + m.existing_files_count > 0)
           throw new MaintenanceConflictError(
-            'compaction: the table now has delete files; leaving it to the engine that wrote them',
+            `${label}: the table now has delete files; leaving it to the engine that wrote them`,
           )
         manifests.push(m)
         continue
@@ -186,17 +200,23 @@ export async function buildReplace(
     const missing = [...args.removed.keys()].filter((p) => !found.has(p))
     if (missing.length > 0)
       throw new MaintenanceConflictError(
-        `compaction: ${missing.length} of the files it rewrote are no longer in the table (rewritten or deleted concurrently), e.g. ${missing[0]}`,
+        `${label}: ${missing.length} of the files it rewrote are no longer in the table (rewritten or deleted concurrently), e.g. ${missing[0]}`,
       )
-    const added = addedManifestFile({
-      path: args.addedManifest.path,
-      length: args.addedManifest.length,
-      specId: args.addedManifest.specId,
-      snapshotId: args.snapshotId,
-      fields: args.addedManifest.fields,
-      files: args.added,
-      sequenceNumber: seq,
-    })
+    if (args.added.length > 0 && !args.addedManifest)
+      throw new Error(`${label}: added files need their manifest`)
+    const added = args.addedManifest
+      ? [
+          addedManifestFile({
+            path: args.addedManifest.path,
+            length: args.addedManifest.length,
+            specId: args.addedManifest.specId,
+            snapshotId: args.snapshotId,
+            fields: args.addedManifest.fields,
+            files: args.added,
+            sequenceNumber: seq,
+          }),
+        ]
+      : []
     const listPath = `${dir}/snap-${args.snapshotId}-${args.attempt}-${args.commitId}.avro`
     await io.write(
       listPath,
@@ -204,19 +224,31 @@ export async function buildReplace(
         snapshotId: args.snapshotId,
         parentSnapshotId: parent['snapshot-id'],
         sequenceNumber: seq,
-        manifests: [added, ...manifests],
+        manifests: [...added, ...manifests],
       }),
     )
     written.push(listPath)
     const removed = [...args.removed.values()]
-    const partitions = new Set(args.added.map((f) => JSON.stringify(f.partition)))
+    const partitions = new Set([
+      ...args.added.map((f) => partitionKeyOf(f.partition)),
+      ...(args.operation === undefined || args.operation === 'replace'
+        ? []
+        : removed.map((f) => partitionKeyOf(Object.values(f.partition)))),
+    ])
     const nowMs = args.nowMs ?? BigInt(Date.now())
     const snapshot: Snapshot = {
       'sequence-number': seq,
       'snapshot-id': args.snapshotId,
       'parent-snapshot-id': parent['snapshot-id'],
       'timestamp-ms': nowMs > meta['last-updated-ms'] ? nowMs : meta['last-updated-ms'] + 1n,
-      summary: replaceSummary(parent, removed, args.added, partitions.size, args.extraSummary),
+      summary: replaceSummary(
+        parent,
+        removed,
+        args.added,
+        partitions.size,
+        args.extraSummary,
+        args.operation,
+      ),
       'manifest-list': listPath,
       'schema-id': meta['current-schema-id'],
     }

@@ -48,10 +48,17 @@ export interface RewriteInput {
   batchRows: number
   /** Local folder for the sort's spill files (a subfolder per group, removed when done). */
   spillDir: string
+  /**
+   * Rows to keep (retention rewriting a file that straddles its cut-off); default all. The rows it
+   * drops are counted, so the check that no row is lost still holds: written + dropped = read.
+   */
+  keep?: (row: Row) => boolean
 }
 
 export interface RewriteOutput {
   files: DataFile[]
+  /** Rows `keep` dropped. */
+  dropped: number
   /** URIs written (for cleanup if the commit fails definitely). */
   written: string[]
 }
@@ -85,12 +92,22 @@ export async function rewriteGroup(input: RewriteInput): Promise<RewriteOutput> 
   const { io, schema, group, batchRows } = input
   const compare = sortComparator(input.sortOrder, schema)
   const perFile = Math.ceil(group.records / group.outputFiles)
+  const keep = input.keep
+  let dropped = 0
 
   // One cursor over every input row, row group by row group.
   async function* inputRows(): AsyncGenerator<Row[]> {
     for (const f of group.files) {
       const bytes = await io.read(f.path)
-      for await (const rows of rowGroups(bytes, schema)) yield rows
+      for await (const rows of rowGroups(bytes, schema)) {
+        if (!keep) {
+          yield rows
+          continue
+        }
+        const kept = rows.filter(keep)
+        dropped += rows.length - kept.length
+        if (kept.length > 0) yield kept
+      }
     }
   }
   const source = compare
@@ -159,9 +176,9 @@ export async function rewriteGroup(input: RewriteInput): Promise<RewriteOutput> 
       })
     }
     // Never lose a row: what was written must be exactly what the group's manifests count.
-    if (rowsWritten !== group.records || pending.length > 0 || !(await source.next()).done)
+    if (rowsWritten + dropped !== group.records || pending.length > 0 || !(await source.next()).done)
       throw new Error(
-        `compaction of ${group.partitionKey}: read ${rowsWritten} rows, manifests count ${group.records}`,
+        `rewrite of ${group.partitionKey}: wrote ${rowsWritten} rows and dropped ${dropped}, manifests count ${group.records}`,
       )
   } catch (err) {
     await Promise.allSettled(written.map((u) => io.delete(u)))
@@ -170,5 +187,5 @@ export async function rewriteGroup(input: RewriteInput): Promise<RewriteOutput> 
     // Closes the sort early on failure, which removes its spill folder now rather than in a day.
     await source.return(undefined)
   }
-  return { files, written }
+  return { files, written, dropped }
 }

@@ -1,8 +1,9 @@
 /**
  * Who runs maintenance, and when: every replica may, one at a time per table (the lease in
  * `lease.ts`), on a schedule (`FLOE_MAINTENANCE_INTERVAL_SECONDS`) and on demand
- * (`POST /api/admin/maintenance`). Parts run in order per table: snapshot expiry (when present),
- * compaction, orphan removal; each can be switched off. A part that fails or loses a race
+ * (`POST /api/admin/maintenance`). Parts run in order per table: retention (per-site, when any
+ * site has a setting), snapshot expiry, compaction, orphan removal; each can be switched off.
+ * Retention runs first so that compaction never rewrites rows that are about to be removed. A part that fails or loses a race
  * (MaintenanceConflictError: another replica, Spark or Trino changed the same files) is reported
  * and counted, and the next part and the next schedule go on: nothing is retried in a loop.
  */
@@ -21,8 +22,11 @@ import { MaintenanceLeases } from './lease.ts'
 import { compactTable } from './compact.ts'
 import { removeOrphans } from './orphans.ts'
 import { expireSnapshots } from './expire.ts'
+import { applyRetention, type RetentionPolicy } from './retention.ts'
 
-export type PartName = 'expire' | 'compaction' | 'orphans'
+export type PartName = 'retention' | 'expire' | 'compaction' | 'orphans'
+
+export const PART_NAMES: readonly PartName[] = ['retention', 'expire', 'compaction', 'orphans']
 
 /** What one part reports (numbers for the admin answer and the metrics). */
 export type PartReport = Record<string, string | number | boolean | string[] | undefined>
@@ -32,6 +36,8 @@ export interface PartContext {
   id: TableIdentifier
   /** False once this replica's lease on the table is gone: stop before committing or deleting. */
   stillOwner: () => Promise<boolean>
+  /** Report what would be done, change nothing (only retention supports it). */
+  dryRun: boolean
 }
 
 /** A maintenance part (tests plug their own in through `extraParts`, which replace a built-in of the same name). */
@@ -67,6 +73,11 @@ export interface RunnerOptions {
   config: MaintenanceConfig
   /** Parts run first, replacing a built-in part of the same name (tests). */
   extraParts?: MaintenancePart[]
+  /**
+   * The sites' retention settings (the site store, read at each run); absent = no retention. The
+   * runner imports no site code: maintenance only uses the table side.
+   */
+  retention?: () => Promise<RetentionPolicy>
   /** Lease owner id; default host + pid + random. */
   owner?: string
   log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void }
@@ -75,6 +86,8 @@ export interface RunnerOptions {
 export interface RunRequest {
   tables?: readonly TableName[]
   parts?: readonly PartName[]
+  /** Plan and report only (retention); nothing is committed or deleted. */
+  dryRun?: boolean
 }
 
 export class MaintenanceRunner {
@@ -98,6 +111,43 @@ export class MaintenanceRunner {
   parts(): MaintenancePart[] {
     const { config, io, catalog, definitions } = this.#opts
     const parts: MaintenancePart[] = [...(this.#opts.extraParts ?? [])]
+    const retention = this.#opts.retention
+    if (config.retention.enabled && retention && !parts.some((p) => p.name === 'retention'))
+      parts.push({
+        name: 'retention',
+        run: async (ctx) => {
+          const r = await applyRetention({
+            io,
+            catalog,
+            id: ctx.id,
+            definition: definitions[ctx.table],
+            policy: await retention(),
+            dryRun: ctx.dryRun,
+            batchRows: config.compaction.batchRows,
+            spillDir: config.compaction.spillDir,
+            stillOwner: ctx.stillOwner,
+          })
+          if (!r.dryRun && r.snapshotId !== undefined) {
+            metrics.retentionFilesDeleted.inc({ table: ctx.table }, r.filesDeleted)
+            metrics.retentionRecordsDeleted.inc({ table: ctx.table }, r.recordsDeleted)
+            metrics.retentionBytesDeleted.inc({ table: ctx.table }, r.bytesDeleted)
+            metrics.retentionFilesRewritten.inc({ table: ctx.table }, r.filesRewritten)
+          }
+          return {
+            dryRun: r.dryRun,
+            skipped: r.skipped,
+            filesDeleted: r.filesDeleted,
+            recordsDeleted: r.recordsDeleted,
+            bytesDeleted: r.bytesDeleted,
+            filesRewritten: r.filesRewritten,
+            filesWritten: r.filesWritten,
+            filesLeft: r.filesLeft,
+            partitions: r.partitions.map((p) => `${p.site_id}/${p.day}: ${p.files} files, ${p.records} rows`),
+            snapshotId: r.snapshotId,
+            attempts: r.attempts,
+          }
+        },
+      })
     if (config.expire.enabled && !parts.some((p) => p.name === 'expire'))
       parts.push({
         name: 'expire',
@@ -172,12 +222,15 @@ export class MaintenanceRunner {
   /** Runs maintenance now on the requested tables and parts (default: all enabled). */
   async run(req: RunRequest = {}): Promise<MaintenanceReport> {
     const report: MaintenanceReport = { startedAt: new Date().toISOString(), tables: {} }
-    const parts = this.parts().filter((p) => req.parts === undefined || req.parts.includes(p.name))
-    for (const table of req.tables ?? TABLE_NAMES) report.tables[table] = await this.#runTable(table, parts)
+    // A dry run runs only the parts that can plan without acting (retention).
+    const wanted = req.dryRun ? (req.parts ?? ['retention']) : req.parts
+    const parts = this.parts().filter((p) => wanted === undefined || wanted.includes(p.name))
+    for (const table of req.tables ?? TABLE_NAMES)
+      report.tables[table] = await this.#runTable(table, parts, req.dryRun === true)
     return report
   }
 
-  async #runTable(table: TableName, parts: MaintenancePart[]): Promise<TableReport> {
+  async #runTable(table: TableName, parts: MaintenancePart[], dryRun: boolean): Promise<TableReport> {
     const { catalog, namespace } = this.#opts
     const id = { namespace, name: table }
     if (this.#busy.has(table)) return { skipped: 'already running in this process', parts: {} }
@@ -201,7 +254,7 @@ export class MaintenanceRunner {
       try {
         for (const part of parts) {
           const t0 = performance.now()
-          const ctx: PartContext = { table, id, stillOwner: () => this.leases.stillHeld(key) }
+          const ctx: PartContext = { table, id, dryRun, stillOwner: () => this.leases.stillHeld(key) }
           let outcome: PartOutcome
           try {
             const r = await part.run(ctx)

@@ -152,6 +152,42 @@ export const metrics = {
     labelNames: ['table'] as const,
     registers,
   }),
+  retentionFilesDeleted: new Counter({
+    name: 'floe_retention_files_deleted_total',
+    help: 'Data files removed whole from the table by per-site retention (metadata only), per table',
+    labelNames: ['table'] as const,
+    registers,
+  }),
+  retentionFilesRewritten: new Counter({
+    name: 'floe_retention_files_rewritten_total',
+    help: 'Data files rewritten without their expired rows by retention (they straddled the cut-off), per table',
+    labelNames: ['table'] as const,
+    registers,
+  }),
+  retentionRecordsDeleted: new Counter({
+    name: 'floe_retention_records_deleted_total',
+    help: 'Rows removed by per-site retention, per table',
+    labelNames: ['table'] as const,
+    registers,
+  }),
+  retentionBytesDeleted: new Counter({
+    name: 'floe_retention_bytes_deleted_total',
+    help: 'Bytes of the data files removed whole by per-site retention, per table',
+    labelNames: ['table'] as const,
+    registers,
+  }),
+  deadLettered: new Counter({
+    name: 'floe_dead_lettered_total',
+    help: 'Refused events written to pa_rejected, per reason',
+    labelNames: ['reason'] as const,
+    registers,
+  }),
+  replayed: new Counter({
+    name: 'floe_replayed_total',
+    help: 'Rejected events replayed from pa_rejected, per outcome (accepted, duplicate, rejected)',
+    labelNames: ['outcome'] as const,
+    registers,
+  }),
   backpressure: new Gauge({
     name: 'floe_backpressure',
     help: '1 while /api/send answers 503 because the unflushed backlog is over FLOE_BACKLOG_MAX_ROWS',

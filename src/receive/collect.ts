@@ -6,7 +6,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import cors from '@fastify/cors'
 import type { EventSink } from '../buffer/sink.ts'
-import type { RowsByTable } from '../rows.ts'
+import type { RejectedRow, RowsByTable } from '../rows.ts'
+import { rejectedRow } from '../enrich/rejected.ts'
+import { metrics } from '../observe/metrics.ts'
 import { ValidationError } from '../errors.ts'
 import type { Pipeline, RequestContext, SendResponse } from '../enrich/process.ts'
 import type { CorsAllowlist } from './cors.ts'
@@ -25,6 +27,11 @@ export interface CollectOptions {
   rateLimit: { perIpPerMinute: number; perSitePerMinute: number }
   /** CLIENT_IP_HEADER: the one header the per-IP limiter believes when set (client-address.ts). */
   clientIpHeader: string | undefined
+  /**
+   * Refused events (400) naming a live site go to `pa_rejected` (docs/dead-letter.md); absent =
+   * FLOE_DEAD_LETTER=false.
+   */
+  deadLetter?: { lookupSite(siteId: string): Promise<{ deletedAt: string | null } | null> }
 }
 
 const sendResponseSchema = {
@@ -89,7 +96,7 @@ export async function collectPlugin(app: FastifyInstance, opts: CollectOptions):
     })
 
   async function accept(rows: RowsByTable, rollbacks: Array<() => void>): Promise<void> {
-    if (rows.pa_events.length === 0 && rows.pa_sessions.length === 0) return
+    if (rows.pa_events.length === 0 && rows.pa_sessions.length === 0 && !rows.pa_rejected?.length) return
     try {
       await sink.accept(rows)
     } catch (err) {
@@ -98,8 +105,48 @@ export async function collectPlugin(app: FastifyInstance, opts: CollectOptions):
     }
   }
 
+  /**
+   * The dead-letter row of an item refused with a 400, when the item names a live site (an unknown
+   * site's junk is not kept: anyone could send it).
+   */
+  async function refusal(
+    item: unknown,
+    err: unknown,
+    ctx: RequestContext,
+    endpoint: '/api/send' | '/api/batch',
+  ): Promise<RejectedRow | undefined> {
+    if (!opts.deadLetter) return undefined
+    const http = toHttpError(err)
+    const siteId = websiteOf(item)
+    if (http.status !== 400 || !siteId) return undefined
+    const site = await opts.deadLetter.lookupSite(siteId).catch(() => null)
+    if (!site || site.deletedAt !== null) return undefined
+    return rejectedRow({
+      siteId,
+      receivedAt: ctx.receivedAt,
+      endpoint,
+      reason: 'invalid',
+      field: http.body.error.field,
+      message: http.body.error.message,
+      raw: item,
+      headers: ctx.headers,
+    })
+  }
+
   app.post('/send', { schema: { response: sendResponseSchema } }, async (req) => {
-    const outcome = await pipeline.process(req.body, context(req))
+    const ctx = context(req)
+    let outcome
+    try {
+      outcome = await pipeline.process(req.body, ctx)
+    } catch (err) {
+      const row = await refusal(req.body, err, ctx, '/api/send')
+      if (row) {
+        // Durable before the 400: what the client is told was refused can be replayed.
+        await sink.accept({ pa_events: [], pa_sessions: [], pa_rejected: [row] })
+        metrics.deadLettered.inc({ reason: row.reason })
+      }
+      throw err
+    }
     if (outcome.kind === 'bot') {
       countRejected('bot')
       return { beep: 'boop' }
@@ -119,7 +166,11 @@ export async function collectPlugin(app: FastifyInstance, opts: CollectOptions):
         throw new ValidationError(`body.${i}`, 'must be an object {type, payload}')
     })
     const ctx = context(req)
-    const rows: RowsByTable = { pa_events: [], pa_sessions: [] }
+    const rows: RowsByTable & { pa_rejected: RejectedRow[] } = {
+      pa_events: [],
+      pa_sessions: [],
+      pa_rejected: [],
+    }
     const rollbacks: Array<() => void> = []
     const details: Array<{ index: number; response: unknown }> = []
     // Umami: null, then `??=` the first processed item's cache (a bot item sets undefined).
@@ -143,13 +194,17 @@ export async function collectPlugin(app: FastifyInstance, opts: CollectOptions):
         if (http.status >= 500) throw err
         // Answered inside a 200: counted here, per item, or nothing would show the drop.
         countRejected(reasonOf(http.status))
+        const row = await refusal(body[index], err, ctx, '/api/batch')
+        if (row) rows.pa_rejected.push(row)
         details.push({ index, response: http.body })
         continue
       }
       cache ??= 'cache' in response ? response.cache : undefined
     }
-    // One sink call for the whole batch: all accepted items become durable together or not at all.
+    // One sink call for the whole batch: all accepted items (and the refused ones kept in
+    // pa_rejected) become durable together or not at all.
     await accept(rows, rollbacks)
+    for (const r of rows.pa_rejected) metrics.deadLettered.inc({ reason: r.reason })
     return {
       size: body.length,
       processed: body.length - details.length,

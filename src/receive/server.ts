@@ -27,6 +27,7 @@ import type { SecretStore } from '../sites/secrets.ts'
 import type { SamplingStore } from '../sites/sampling.ts'
 import { siteSamplingPlugin } from './site-sampling-routes.ts'
 import { createV1Enricher } from '../enrich/v1-event.ts'
+import { adminReplayRoute, type ReplayOptions } from './admin-replay.ts'
 
 /**
  * Extra routes registered next to Floe's own (admin flush, /metrics, /iceberg/v1): a function that
@@ -49,6 +50,8 @@ export interface ServerDeps {
   /** Extra plugins registered next to Floe's routes (e.g. the Iceberg REST endpoint at /iceberg/v1). */
   plugins?: ServerPlugin[]
   logger: Logger
+  /** `POST /api/admin/replay`: reads `pa_rejected` and remembers what was replayed (absent: no route). */
+  replay?: Pick<ReplayOptions, 'read' | 'markers'>
   /** Readiness (catalog and storage reachable); throws when not ready. Default: the site store's database. */
   ready?: () => Promise<void>
 }
@@ -164,22 +167,25 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
     corsAllowAll: config.corsAllowAll,
     rateLimit: config.rateLimit,
     clientIpHeader: config.clientIpHeader,
+    deadLetter: config.deadLetter.enabled ? { lookupSite: (id) => sites.get(id) } : undefined,
+  })
+  const v1Enricher = createV1Enricher({
+    appSecret: config.appSecret,
+    clientIpHeader: config.clientIpHeader,
+    disableBotCheck: config.disableBotCheck,
+    geo: deps.geo,
+    eventTimeWindow: config.eventTime,
   })
   await app.register(v1EventsPlugin, {
     prefix: '/v1',
-    enricher: createV1Enricher({
-      appSecret: config.appSecret,
-      clientIpHeader: config.clientIpHeader,
-      disableBotCheck: config.disableBotCheck,
-      geo: deps.geo,
-      eventTimeWindow: config.eventTime,
-    }),
+    enricher: v1Enricher,
     sink: deps.sink,
     lookupSite: (id) => sites.get(id),
     samplingRules: (id) => deps.sampling.get(id),
     maxEvents: config.v1Events.maxPerRequest,
     rateLimit: config.rateLimit,
     clientIpHeader: config.clientIpHeader,
+    deadLetter: config.deadLetter.enabled ? { sampledOut: config.deadLetter.sampledOut } : undefined,
     authorize: (req, siteId, rawBody) =>
       authorizeWrite(req, siteId, rawBody, {
         adminToken: config.adminToken,
@@ -189,6 +195,18 @@ export async function buildReceiver(deps: ServerDeps): Promise<FloeServer> {
         browserTokenMaxTtlSeconds: config.v1Events.browserTokenMaxTtlSeconds,
       }),
   })
+  if (deps.replay)
+    await app.register(adminReplayRoute, {
+      adminToken: config.adminToken,
+      read: deps.replay.read,
+      markers: deps.replay.markers,
+      enricher: v1Enricher,
+      pipeline,
+      sink: deps.sink,
+      lookupSite: (id) => sites.get(id),
+      samplingRules: (id) => deps.sampling.get(id),
+      maxEvents: config.deadLetter.replayMaxEvents,
+    })
   await app.register(siteSamplingPlugin, {
     prefix: '/api/sites',
     sampling: deps.sampling,

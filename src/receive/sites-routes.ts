@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify'
 import { SiteNotFoundError } from '../errors.ts'
 import { checkAdmin } from './admin-auth.ts'
 import { strictBodyCompiler } from './strict-body.ts'
-import type { SiteStore } from '../sites/store.ts'
+import { MAX_RETENTION_DAYS, type SiteStore } from '../sites/store.ts'
 import { KEY_KINDS, type KeyStore } from '../sites/keys.ts'
 import { scriptSnippet, type Site } from '../sites/site.ts'
 
@@ -27,6 +27,7 @@ const siteSchema = {
     name: { type: 'string' },
     domains: { type: 'array', items: { type: 'string' } },
     allowSubdomains: { type: 'boolean' },
+    retentionDays: { type: ['integer', 'null'] },
     createdAt: { type: 'string' },
     updatedAt: { type: 'string' },
     deletedAt: { type: ['string', 'null'] },
@@ -38,6 +39,8 @@ const inputProps = {
   name: { type: 'string', minLength: 1, maxLength: 200 },
   domains: { type: 'array', maxItems: 100, items: { type: 'string', minLength: 1, maxLength: 253 } },
   allowSubdomains: { type: 'boolean' },
+  // Per-site retention (docs/retention.md): null = FLOE_RETENTION_DEFAULT_DAYS.
+  retentionDays: { type: ['integer', 'null'], minimum: 1, maximum: MAX_RETENTION_DAYS },
 }
 
 export async function sitesPlugin(app: FastifyInstance, opts: SitesOptions): Promise<void> {
@@ -80,6 +83,7 @@ export async function sitesPlugin(app: FastifyInstance, opts: SitesOptions): Pro
         name: string
         domains: string[]
         allowSubdomains?: boolean
+        retentionDays?: number | null
       }
       reply.code(201)
       return withScript(await sites.create(input, id))

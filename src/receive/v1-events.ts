@@ -13,12 +13,14 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { EventSink } from '../buffer/sink.ts'
-import type { EventRow, RowsByTable } from '../rows.ts'
-import { ValidationError } from '../errors.ts'
+import type { EventRow, RejectedRow } from '../rows.ts'
+import { SignatureError, ValidationError } from '../errors.ts'
 import type { RequestContext } from '../enrich/process.ts'
 import { parseTimestamp, type V1Enricher } from '../enrich/v1-event.ts'
-import { keep, ruleFor, type SamplingRule } from '../enrich/sampling.ts'
-import { toHttpError } from './http-errors.ts'
+import type { SamplingRule } from '../enrich/sampling.ts'
+import { rejectedRow } from '../enrich/rejected.ts'
+import { metrics } from '../observe/metrics.ts'
+import { eventIdOf, processV1Events, type DeadLetterPolicy } from './v1-process.ts'
 import { createLimiter, ipRateKey } from './rate-limit.ts'
 import { countRejected } from './rejections.ts'
 import { limiterAddress } from './client-address.ts'
@@ -39,9 +41,16 @@ export interface V1EventsOptions {
    * body: write-auth.ts); throws AuthError (401/403).
    */
   authorize: (req: FastifyRequest, siteId: string, rawBody: string) => Promise<void>
+  /** What refusals go to `pa_rejected` (FLOE_DEAD_LETTER*); absent = none. */
+  deadLetter?: DeadLetterPolicy
 }
 
-export type V1EventStatus = 'accepted' | 'duplicate' | 'rejected' | 'sampled'
+/** `floe_dead_lettered_total{reason}`. */
+export function countDeadLettered(rows: readonly RejectedRow[]): void {
+  for (const r of rows) metrics.deadLettered.inc({ reason: r.reason })
+}
+
+export type { V1EventStatus } from './v1-process.ts'
 
 const bodySchema = {
   type: 'object',
@@ -94,19 +103,6 @@ interface Envelope {
   events: unknown[]
 }
 
-interface EventError {
-  index: number
-  event_id: string | null
-  code: string
-  field?: string
-  message: string
-}
-
-const eventIdOf = (raw: unknown): string | null => {
-  const id = (raw as { event_id?: unknown } | null)?.event_id
-  return typeof id === 'string' ? id : null
-}
-
 export async function v1EventsPlugin(app: FastifyInstance, opts: V1EventsOptions): Promise<void> {
   const { enricher, sink } = opts
   // The raw body is kept for the signature check (an HMAC is over the exact bytes sent).
@@ -126,6 +122,31 @@ export async function v1EventsPlugin(app: FastifyInstance, opts: V1EventsOptions
     if (req.method === 'POST') await perIp.hit(req, ipRateKey(limiterAddress(req, opts.clientIpHeader)))
   })
 
+  async function deadLetterAll(
+    req: FastifyRequest,
+    siteId: string,
+    body: Envelope,
+    receivedAt: number,
+    err: SignatureError,
+  ): Promise<void> {
+    const site = await opts.lookupSite(siteId)
+    if (!site || site.deletedAt !== null || body.events.length === 0) return
+    const refused = body.events.map((raw) =>
+      rejectedRow({
+        siteId,
+        receivedAt,
+        endpoint: '/v1/events',
+        reason: 'signature',
+        message: err.message,
+        eventId: eventIdOf(raw),
+        raw,
+        headers: req.headers,
+      }),
+    )
+    await sink.accept({ pa_events: [], pa_sessions: [], pa_rejected: refused })
+    countDeadLettered(refused)
+  }
+
   app.post<{ Body: Envelope }>(
     '/events',
     { schema: { body: bodySchema, response: responseSchema } },
@@ -138,63 +159,27 @@ export async function v1EventsPlugin(app: FastifyInstance, opts: V1EventsOptions
         )
       if (body.sent_at !== undefined) parseTimestamp(body.sent_at, 'sent_at')
       const siteId = body.property_id.toLowerCase()
-      await opts.authorize(req, siteId, rawBodies.get(req) ?? '')
+      const receivedAt = Date.now()
+      try {
+        await opts.authorize(req, siteId, rawBodies.get(req) ?? '')
+      } catch (err) {
+        // A known sender (valid write key) whose signature failed: its events are kept for replay.
+        if (err instanceof SignatureError && opts.deadLetter)
+          await deadLetterAll(req, siteId, body, receivedAt, err)
+        throw err
+      }
       const site = await opts.lookupSite(siteId)
       if (!site || site.deletedAt !== null)
         throw new ValidationError('property_id', `unknown or deleted site ${siteId}`)
       await perSite.hit(req, siteId)
       const rules = await opts.samplingRules(siteId)
-      let sampled = 0
-
       const ctx: RequestContext = {
         headers: req.headers,
         socketIp: req.socket.remoteAddress,
-        receivedAt: Date.now(),
+        receivedAt,
       }
-      const statuses: V1EventStatus[] = new Array(body.events.length)
-      const errors: EventError[] = []
-      const rows: RowsByTable = { pa_events: [], pa_sessions: [] }
-      const indexOf = new Map<EventRow, number>()
-      const sessionKeys: string[] = []
-      body.events.forEach((raw, index) => {
-        try {
-          const out = enricher.enrich(siteId, raw, index, ctx)
-          if (out.kind === 'bot') {
-            statuses[index] = 'rejected'
-            errors.push({ index, event_id: eventIdOf(raw), code: 'bot', message: 'the user agent is a bot' })
-            return
-          }
-          const rule = rules.length > 0 ? ruleFor(rules, out.event.event_name ?? 'pageview') : undefined
-          if (
-            rule &&
-            !keep(rule, { siteId, visitorKey: out.visitorKey, tsMs: out.event.event_time / 1000 })
-          ) {
-            if (out.session) enricher.forget(out.sessionKey)
-            statuses[index] = 'sampled'
-            sampled++
-            return
-          }
-          if (rule && rule.rate < 1) out.event.sample_rate = rule.rate
-          rows.pa_events.push(out.event)
-          indexOf.set(out.event, index)
-          if (out.session) {
-            rows.pa_sessions.push(out.session)
-            sessionKeys.push(out.sessionKey)
-          }
-          statuses[index] = 'accepted'
-        } catch (err) {
-          const http = toHttpError(err)
-          if (http.status >= 500) throw err
-          statuses[index] = 'rejected'
-          errors.push({
-            index,
-            event_id: eventIdOf(raw),
-            code: 'invalid',
-            ...(http.body.error.field ? { field: http.body.error.field } : {}),
-            message: http.body.error.message,
-          })
-        }
-      })
+      const batch = processV1Events(enricher, siteId, body.events, ctx, rules, opts.deadLetter)
+      const { statuses, errors, sampled, rows, indexOf, sessionKeys } = batch
       const rejected = errors.length
       if (sampled > 0) countRejected('sampled', sampled)
       if (rejected > 0) {
@@ -202,7 +187,8 @@ export async function v1EventsPlugin(app: FastifyInstance, opts: V1EventsOptions
         countRejected('bot', errors.filter((e) => e.code === 'bot').length)
       }
       let duplicates = 0
-      if (rows.pa_events.length > 0) {
+      // Refusals go in the same WAL record as the accepted rows: durable before the answer.
+      if (rows.pa_events.length > 0 || rows.pa_rejected.length > 0) {
         let result
         try {
           result = await sink.accept(rows, { claim: true })
@@ -210,6 +196,7 @@ export async function v1EventsPlugin(app: FastifyInstance, opts: V1EventsOptions
           for (const k of sessionKeys) enricher.forget(k)
           throw err
         }
+        countDeadLettered(rows.pa_rejected)
         for (const row of result?.duplicates ?? []) {
           statuses[indexOf.get(row as EventRow)!] = 'duplicate'
           duplicates++

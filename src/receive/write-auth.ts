@@ -11,7 +11,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
-import { AuthError } from '../errors.ts'
+import { AuthError, SignatureError } from '../errors.ts'
 import type { KeyStore } from '../sites/keys.ts'
 import type { SecretStore } from '../sites/secrets.ts'
 import { browserTokenProblem, isBrowserToken } from '../sites/browser-token.ts'
@@ -52,21 +52,19 @@ async function verifySignature(
   const timestamp = header(req, TIMESTAMP_HEADER)
   const signature = header(req, SIGNATURE_HEADER)
   if (!timestamp || !signature)
-    throw new AuthError(
-      401,
+    throw new SignatureError(
       'this site requires signed requests: send X-Floe-Timestamp and X-Floe-Signature (docs/v1-events.md)',
     )
   const nowSeconds = (o.now ?? Date.now)() / 1000
   const ts = /^\d{1,12}$/.test(timestamp) ? Number(timestamp) : NaN
   if (!Number.isFinite(ts) || Math.abs(nowSeconds - ts) > o.signatureToleranceSeconds)
-    throw new AuthError(
-      401,
+    throw new SignatureError(
       `X-Floe-Timestamp must be Unix seconds within ${o.signatureToleranceSeconds} s of now (V1_SIGNATURE_TOLERANCE_SECONDS)`,
     )
   const want = Buffer.from(requestSignature(secret, timestamp, rawBody))
   const got = Buffer.from(signature)
   if (got.length !== want.length || !timingSafeEqual(got, want))
-    throw new AuthError(401, 'X-Floe-Signature does not match the body and timestamp')
+    throw new SignatureError('X-Floe-Signature does not match the body and timestamp')
   const expiresAt = new Date((ts + o.signatureToleranceSeconds) * 1000)
   if (!(await o.secrets.firstUse(signature, expiresAt)))
     throw new AuthError(401, 'this signature was already used (replayed request)')

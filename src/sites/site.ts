@@ -10,6 +10,8 @@ export interface Site {
   name: string
   domains: string[]
   allowSubdomains: boolean
+  /** Days of rows the site keeps (docs/retention.md); null = FLOE_RETENTION_DEFAULT_DAYS. */
+  retentionDays: number | null
   /** ISO 8601 timestamps. */
   createdAt: string
   updatedAt: string
@@ -20,6 +22,7 @@ export interface SiteInput {
   name: string
   domains: string[]
   allowSubdomains?: boolean
+  retentionDays?: number | null
 }
 
 const HOST =

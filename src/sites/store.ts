@@ -37,6 +37,7 @@ interface SiteRecord {
   name: string
   domains: string[]
   allow_subdomains: boolean
+  retention_days?: number | null
   created_at: Date | string
   updated_at: Date | string
   deleted_at: Date | string | null
@@ -50,6 +51,7 @@ function toSite(r: SiteRecord): Site {
     name: r.name,
     domains: r.domains,
     allowSubdomains: r.allow_subdomains,
+    retentionDays: r.retention_days ?? null,
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
     deletedAt: r.deleted_at === null ? null : iso(r.deleted_at),
@@ -69,6 +71,9 @@ export interface SiteStoreOptions {
   cacheTtlMs?: number
 }
 
+/** Longest per-site retention (100 years): beyond it, null (keep forever) says what is meant. */
+export const MAX_RETENTION_DAYS = 36_500
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 function checkInput(input: Partial<SiteInput>, partial: boolean): Partial<SiteInput> {
@@ -84,6 +89,15 @@ function checkInput(input: Partial<SiteInput>, partial: boolean): Partial<SiteIn
     out.domains = [...new Set(input.domains.map((d) => normalizeDomain(String(d))))]
   }
   if (input.allowSubdomains !== undefined) out.allowSubdomains = Boolean(input.allowSubdomains)
+  if (input.retentionDays !== undefined) {
+    const d = input.retentionDays
+    if (d !== null && !(Number.isInteger(d) && d >= 1 && d <= MAX_RETENTION_DAYS))
+      throw new ValidationError(
+        'retentionDays',
+        `must be null (the default) or a whole number of days from 1 to ${MAX_RETENTION_DAYS}`,
+      )
+    out.retentionDays = d
+  }
   return out
 }
 
@@ -183,8 +197,9 @@ export class SiteStore {
     if ((await this.#query('SELECT 1 FROM floe_sites WHERE site_id = $1', [id])).rows.length > 0)
       throw new ValidationError('id', `site ${id} already exists (ids of deleted sites are not reused)`)
     const { rows } = await this.#query<SiteRecord>(
-      `INSERT INTO floe_sites (site_id, name, domains, allow_subdomains) VALUES ($1, $2, $3, $4) RETURNING *`,
-      [id, v.name, v.domains, v.allowSubdomains ?? false],
+      `INSERT INTO floe_sites (site_id, name, domains, allow_subdomains, retention_days)
+       VALUES ($1, $2, $3, $4, $5) RETURNING *`,
+      [id, v.name, v.domains, v.allowSubdomains ?? false, v.retentionDays ?? null],
     )
     return this.#changed(toSite(rows[0]))
   }
@@ -194,9 +209,17 @@ export class SiteStore {
     if (!UUID.test(id)) throw new SiteNotFoundError(id)
     const { rows } = await this.#query<SiteRecord>(
       `UPDATE floe_sites SET name = COALESCE($2, name), domains = COALESCE($3, domains),
-         allow_subdomains = COALESCE($4, allow_subdomains), updated_at = now()
+         allow_subdomains = COALESCE($4, allow_subdomains),
+         retention_days = CASE WHEN $5 THEN $6 ELSE retention_days END, updated_at = now()
        WHERE site_id = $1 AND deleted_at IS NULL RETURNING *`,
-      [id, v.name ?? null, v.domains ?? null, v.allowSubdomains ?? null],
+      [
+        id,
+        v.name ?? null,
+        v.domains ?? null,
+        v.allowSubdomains ?? null,
+        v.retentionDays !== undefined,
+        v.retentionDays ?? null,
+      ],
     )
     if (!rows[0]) throw new SiteNotFoundError(id)
     return this.#changed(toSite(rows[0]))
@@ -211,6 +234,17 @@ export class SiteStore {
     )
     if (!rows[0]) throw new SiteNotFoundError(id)
     return this.#changed(toSite(rows[0]))
+  }
+
+  /**
+   * Every site's own retention setting (deleted sites too: their rows age out like any other).
+   * Read from the database at each maintenance run, not from the cache.
+   */
+  async retentionDays(): Promise<Map<string, number>> {
+    const { rows } = await this.#query<{ site_id: string; retention_days: number }>(
+      'SELECT site_id, retention_days FROM floe_sites WHERE retention_days IS NOT NULL',
+    )
+    return new Map(rows.map((r) => [r.site_id, r.retention_days]))
   }
 
   /** Cheap readiness probe of the database behind the store. */

@@ -26,6 +26,11 @@ export async function applyDdl(sql: Pick<SqlClient, 'transaction' | 'dialect'>, 
   const { dialect } = sql
   await sql.transaction(async (tx) => {
     if (dialect.ddlLock) await tx.query(dialect.ddlLock, [DDL_LOCK_KEY])
-    for (const stmt of ddlStatements(text)) await tx.query(dialect.ddl(stmt))
+    for (const stmt of ddlStatements(text)) {
+      // A column added to an existing table: SQLite has no ADD COLUMN IF NOT EXISTS, so ask first.
+      const added = /^ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUMN\s+IF\s+NOT\s+EXISTS\s+(\w+)/i.exec(stmt)
+      if (added && (await tx.query(dialect.columnExists(added[1], added[2]))).rows.length > 0) continue
+      await tx.query(dialect.ddl(stmt))
+    }
   })
 }

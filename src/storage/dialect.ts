@@ -24,6 +24,8 @@ export interface SqlDialect {
   textPairs(a: string, b: string): string
   /** `expr` is one of the numbers of an array parameter. */
   inNumbers(expr: string, param: string): string
+  /** `expr` is one of the strings of a text-array parameter. */
+  inTexts(expr: string, param: string): string
   /** A statement `($1 = channel, $2 = payload)` telling other processes of a change; undefined: none. */
   readonly notify: string | undefined
 }
@@ -37,6 +39,7 @@ export const postgresDialect: SqlDialect = {
   nowPlusMs: (param) => `now() + ${param} * interval '1 millisecond'`,
   textPairs: (a, b) => `unnest(${a}::text[], ${b}::text[]) AS k(s, e)`,
   inNumbers: (expr, param) => `${expr} = ANY(${param}::bigint[])`,
+  inTexts: (expr, param) => `${expr} = ANY(${param}::text[])`,
   notify: 'SELECT pg_notify($1, $2)',
 }
 
@@ -59,6 +62,7 @@ export const sqliteDialect: SqlDialect = {
   textPairs: (a, b) =>
     `(SELECT a.value AS s, b.value AS e FROM json_each(${a}) AS a JOIN json_each(${b}) AS b ON b.key = a.key) AS k`,
   inNumbers: (expr, param) => `${expr} IN (SELECT value FROM json_each(${param}))`,
+  inTexts: (expr, param) => `${expr} IN (SELECT value FROM json_each(${param}))`,
   // One process owns the file: there is no one to tell.
   notify: undefined,
 }

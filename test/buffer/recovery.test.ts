@@ -63,7 +63,7 @@ describe('committed WAL position from the snapshot chain', () => {
       { seq: 4, tables: { pa_events: [{ a: 1 }], pa_sessions: [{ s: 1 }] }, bytes: 10 },
       { seq: 5, tables: { pa_events: [{ a: 2 }] }, bytes: 10 },
     ]
-    const out = recordsToReplay(records, { pa_events: 4, pa_sessions: 3 })
+    const out = recordsToReplay(records, { pa_events: 4, pa_sessions: 3, pa_rejected: 0 })
     expect(out.map((e) => [e.seq, e.table])).toEqual([
       [4, 'pa_sessions'],
       [5, 'pa_events'],

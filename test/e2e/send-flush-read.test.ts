@@ -107,7 +107,7 @@ describe('send → flush → read back', () => {
     const res = await fetch(`${base}/iceberg/v1/namespaces/analytics/tables`)
     expect(res.status).toBe(200)
     const names = ((await res.json()) as { identifiers: { name: string }[] }).identifiers.map((i) => i.name)
-    expect(names.sort()).toEqual(['pa_events', 'pa_sessions'])
+    expect(names.sort()).toEqual(['pa_events', 'pa_rejected', 'pa_sessions'])
   })
 
   it('serves Prometheus metrics with buffer, flush and WAL figures', async () => {

@@ -6,7 +6,8 @@
  * - `planFiles()` with an `event_time` day and `site_id` filter prunes to exactly the files of
  *   that partition;
  * - every data file's manifest metrics equal what Java computes from the same Parquet footer under
- *   the table's metrics config (`ParquetUtil.fileMetrics`), i.e. what Java would have written.
+ *   the table's metrics config (`ParquetUtil.fileMetrics`), i.e. what Java would have written;
+ * - the dead-letter table `pa_rejected` (events Floe refused) loads, scans and has Java's metrics.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { installFetchShim, metadataLocation, readWithIcebird } from '../e2e/readback.ts'
@@ -48,6 +49,20 @@ beforeAll(async () => {
     expected.push(...sent)
     flushedPartitions.push(new Set(sent.map((e) => `${e.day}|${e.site_id}`)))
   }
+  // Two refused events of a known site: they land in pa_rejected (a commit of that table only).
+  for (const screen of [42, 43]) {
+    const res = await fetch(`${floe.base}/api/send`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-forwarded-for': '203.0.113.50',
+        'user-agent': 'engines',
+      },
+      body: JSON.stringify({ type: 'event', payload: { website: floe.sites[0], url: '/refused', screen } }),
+    })
+    expect(res.status).toBe(400)
+  }
+  await floe.flush()
   const u = new URL(floe.databaseUrl)
   jdbc = {
     type: 'jdbc',
@@ -78,7 +93,32 @@ describe('Iceberg Java on the JDBC catalog Floe writes', () => {
       { op: 'scan', table: 'pa_sessions' },
       { op: 'metrics', table: 'pa_events' },
       { op: 'metrics', table: 'pa_sessions' },
+      { op: 'info', table: 'pa_rejected' },
+      { op: 'scan', table: 'pa_rejected' },
+      { op: 'metrics', table: 'pa_rejected' },
     ])
+  })
+
+  it('reads pa_rejected: the refused events with their reason, no IP, and Java-equal metrics', () => {
+    const info = linesOf(lines, 'info').find((l) => String(l.table).endsWith('.pa_rejected'))!
+    expect(JSON.parse(info.spec as string).fields.map((f: { transform: string }) => f.transform)).toEqual([
+      'day',
+      'identity',
+    ])
+    const rows = linesOf(lines, 'row', 'pa_rejected').map((l) => l.row as Record<string, unknown>)
+    expect(rows).toHaveLength(2)
+    for (const r of rows) {
+      expect(r).toMatchObject({
+        site_id: floe.sites[0],
+        endpoint: '/api/send',
+        reason: 'invalid',
+        field: 'payload.screen',
+      })
+      expect(JSON.stringify(r)).not.toContain('203.0.113.50')
+    }
+    const files = linesOf(lines, 'metrics').filter((f) => String(f.table).endsWith('pa_rejected'))
+    expect(files).toHaveLength(1)
+    expect(files[0].diffs).toEqual([])
   })
 
   it('loads pa_events and pa_sessions (format v2, Floe schema and spec)', () => {

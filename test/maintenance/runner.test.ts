@@ -180,7 +180,7 @@ describe('who runs maintenance', { timeout: 150_000 }, () => {
     })
     expect(all.status).toBe(200)
     const allReport = (await all.json()) as typeof report
-    expect(Object.keys(allReport.tables).sort()).toEqual(['pa_events', 'pa_sessions'])
+    expect(Object.keys(allReport.tables).sort()).toEqual(['pa_events', 'pa_rejected', 'pa_sessions'])
     expect(allReport.tables.pa_events.parts.compaction.report.filesRewritten).toBe(0)
 
     const metrics = await (await fetch(`${base}/metrics`)).text()

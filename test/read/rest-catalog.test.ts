@@ -37,6 +37,7 @@ describe('iceberg-js as an independent client', () => {
     const tables = await client().listTables({ namespace: ['analytics'] })
     expect(tables).toEqual([
       { namespace: ['analytics'], name: 'pa_events' },
+      { namespace: ['analytics'], name: 'pa_rejected' },
       { namespace: ['analytics'], name: 'pa_sessions' },
     ])
   })
@@ -103,7 +104,7 @@ describe('responses match the OpenAPI shapes', () => {
     expect(ns.json.namespace).toEqual(['lab', 'nested'])
     const tables = await call(f, 'GET', '/v1/namespaces/analytics/tables')
     assertShape('ListTablesResponse', tables.json)
-    expect(tables.json.identifiers).toHaveLength(2)
+    expect(tables.json.identifiers).toHaveLength(3)
   })
 
   it('load table: LoadTableResult with metadata-location, full metadata, storage config', async () => {

@@ -18,7 +18,7 @@ beforeAll(async () => {
             adminToken: 'admin-token',
             flush: async () => {
               flushes++
-              return { pa_events: [], pa_sessions: [] }
+              return { pa_events: [], pa_sessions: [], pa_rejected: [] }
             },
           }),
       ],

@@ -149,7 +149,13 @@ describe('fuzz', () => {
     expect([...statuses.keys()].every((s) => s >= 400 && s < 500)).toBe(true)
     expect(statuses.get(400)).toBeGreaterThan(N / 2)
     expect(statuses.get(415)).toBeGreaterThan(0)
-    expect(r.sink.batches).toHaveLength(0)
+    // Nothing is accepted; refused events naming the live site are kept in pa_rejected
+    // (docs/dead-letter.md), and only those.
+    for (const b of r.sink.batches) {
+      expect(b.pa_events).toHaveLength(0)
+      expect(b.pa_sessions).toHaveLength(0)
+      for (const x of b.pa_rejected ?? []) expect(x).toMatchObject({ site_id: siteId, reason: 'invalid' })
+    }
     // Still healthy and still working.
     expect((await r.app.inject('/healthz')).statusCode).toBe(200)
     const ok = await r.app.inject({

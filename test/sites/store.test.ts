@@ -175,7 +175,7 @@ describe('domains and CORS matching', () => {
 
   it('the allowlist ignores deleted sites', () => {
     const list = new CorsAllowlist()
-    const base = { name: 'x', createdAt: '', updatedAt: '' }
+    const base = { name: 'x', createdAt: '', updatedAt: '', retentionDays: null }
     list.rebuild([
       { ...base, id: '1', domains: ['live.example'], allowSubdomains: true, deletedAt: null },
       {

@@ -23,9 +23,18 @@ export interface S3Paths {
 const TIMESTAMPS: Record<TableName, string[]> = {
   pa_events: ['event_time', 'received_at'],
   pa_sessions: ['created_at', 'updated_at'],
+  pa_rejected: ['received_at'],
 }
-const MAPS: Record<TableName, string[]> = { pa_events: ['event_data'], pa_sessions: ['session_data'] }
-const KEY: Record<TableName, string> = { pa_events: 'event_id', pa_sessions: 'session_id' }
+const MAPS: Record<TableName, string[]> = {
+  pa_events: ['event_data'],
+  pa_sessions: ['session_data'],
+  pa_rejected: ['headers'],
+}
+const KEY: Record<TableName, string> = {
+  pa_events: 'event_id',
+  pa_sessions: 'session_id',
+  pa_rejected: 'rejected_id',
+}
 
 export function sortRows<T extends Record<string, unknown>>(table: TableName, rows: T[]): T[] {
   const k = KEY[table]

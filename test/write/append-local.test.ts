@@ -56,13 +56,14 @@ afterAll(async () => {
 })
 
 describe('append into a local folder through the JDBC catalog', () => {
-  it('registers both tables as other engines expect them in iceberg_tables', async () => {
+  it('registers every table as other engines expect them in iceberg_tables', async () => {
     const rows = await sql.query<Record<string, string | null>>(
       'SELECT catalog_name, table_namespace, table_name, metadata_location, previous_metadata_location, iceberg_type FROM iceberg_tables ORDER BY table_name',
     )
     const events2 = await writer.load('pa_events')
     expect(rows.rows.map((r) => [r.catalog_name, r.table_namespace, r.table_name, r.iceberg_type])).toEqual([
       ['floe_e2e', 'analytics', 'pa_events', 'TABLE'],
+      ['floe_e2e', 'analytics', 'pa_rejected', 'TABLE'],
       ['floe_e2e', 'analytics', 'pa_sessions', 'TABLE'],
     ])
     expect(rows.rows[0].metadata_location).toBe(events2.metadataLocation)
