@@ -41,14 +41,23 @@ import {
   type LiveFile,
 } from '../scan/snapshot.ts'
 
+/** A manifest of added files the replace lists (the files it holds, for its counts and summaries). */
+export interface AddedManifest {
+  path: string
+  length: number
+  specId: number
+  fields: readonly BoundPartitionField[]
+  files: readonly DataFile[]
+}
+
 export interface ReplaceArgs {
   snapshotId: bigint
   commitId: string
   /** Files being replaced, by path, as planned (sizes and records for the summary). */
   removed: ReadonlyMap<string, LiveFile>
   added: readonly DataFile[]
-  /** The manifest of the added files (written once, reused on every attempt). */
-  addedManifest: { path: string; length: number; specId: number; fields: readonly BoundPartitionField[] }
+  /** The manifests of the added files, clustered by partition (written once, reused on every attempt). */
+  addedManifests: readonly AddedManifest[]
   attempt: number
   extraSummary: Record<string, string>
   nowMs?: bigint
@@ -188,15 +197,17 @@ export async function buildReplace(
       throw new MaintenanceConflictError(
         `compaction: ${missing.length} of the files it rewrote are no longer in the table (rewritten or deleted concurrently), e.g. ${missing[0]}`,
       )
-    const added = addedManifestFile({
-      path: args.addedManifest.path,
-      length: args.addedManifest.length,
-      specId: args.addedManifest.specId,
-      snapshotId: args.snapshotId,
-      fields: args.addedManifest.fields,
-      files: args.added,
-      sequenceNumber: seq,
-    })
+    const added = args.addedManifests.map((a) =>
+      addedManifestFile({
+        path: a.path,
+        length: a.length,
+        specId: a.specId,
+        snapshotId: args.snapshotId,
+        fields: a.fields,
+        files: a.files,
+        sequenceNumber: seq,
+      }),
+    )
     const listPath = `${dir}/snap-${args.snapshotId}-${args.attempt}-${args.commitId}.avro`
     await io.write(
       listPath,
@@ -204,7 +215,7 @@ export async function buildReplace(
         snapshotId: args.snapshotId,
         parentSnapshotId: parent['snapshot-id'],
         sequenceNumber: seq,
-        manifests: [added, ...manifests],
+        manifests: [...added, ...manifests],
       }),
     )
     written.push(listPath)

@@ -2,7 +2,9 @@
  * Plans a scan from a table's current snapshot: the manifest list, manifests pruned by their
  * partition summaries, then data files pruned by their partition tuples (`src/scan/prune.ts`).
  * Manifests are immutable, so the live-file entries read from each are kept in a bounded LRU
- * keyed by path: a warm plan reads only the manifest list.
+ * keyed by path: a warm plan reads only the manifest list. A snapshot is immutable too, so whole
+ * plans are kept per (manifest list, predicate): a repeated question on an unchanged table plans
+ * nothing.
  */
 import { LRUCache } from 'lru-cache'
 import type { FileIO } from '../storage/file-io.ts'
@@ -41,13 +43,15 @@ export class DeleteFilesNotSupportedError extends Error {
 export class SnapshotPlanner {
   private readonly manifests: LRUCache<string, CachedEntry[]>
   private readonly lists: LRUCache<string, ManifestFile[]>
+  private readonly plans: LRUCache<string, ScanPlan>
 
   constructor(
     private readonly io: FileIO,
-    options: { cachedManifests?: number } = {},
+    options: { cachedManifests?: number; cachedPlans?: number } = {},
   ) {
     this.manifests = new LRUCache({ max: options.cachedManifests ?? 4096 })
     this.lists = new LRUCache({ max: 64 })
+    this.plans = new LRUCache({ max: options.cachedPlans ?? 256 })
   }
 
   async plan(loaded: LoadedTable, predicate: PartitionPredicate): Promise<ScanPlan> {
@@ -57,6 +61,24 @@ export class SnapshotPlanner {
     if (!snapshot)
       return { schema, snapshotId: undefined, files: [], bytes: 0, manifests: { total: 0, read: 0 } }
     const listPath = snapshot['manifest-list']
+    // The schema is part of the key: a schema change commits no snapshot of its own.
+    const key = JSON.stringify([
+      listPath,
+      metadata['current-schema-id'],
+      predicate.days ?? null,
+      predicate.values ? [predicate.values.column, [...predicate.values.in].sort()] : null,
+    ])
+    const cached = this.plans.get(key)
+    if (cached) return cached
+    const plan = await this.#plan(loaded, predicate, listPath)
+    this.plans.set(key, plan)
+    return plan
+  }
+
+  async #plan(loaded: LoadedTable, predicate: PartitionPredicate, listPath: string): Promise<ScanPlan> {
+    const { metadata } = loaded
+    const schema = currentSchema(metadata)
+    const snapshot = currentSnapshot(metadata)!
     let list = this.lists.get(listPath)
     if (!list) this.lists.set(listPath, (list = parseManifestList(await this.io.read(listPath))))
     const bound = bindPredicate(metadata, predicate)
