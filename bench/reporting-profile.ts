@@ -45,7 +45,16 @@ if (!existsSync(path.join(DIR, 'warehouse'))) {
   console.log(`loaded ${r.events} events in ${((performance.now() - t0) / 1000).toFixed(0)} s`)
 }
 
+let peakRss = process.memoryUsage().rss
+const rssBefore = peakRss
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20)
 const config = loadConfig({
+  ...(process.env.FLOE_REPORT_DUCKDB_THREADS
+    ? { FLOE_REPORT_DUCKDB_THREADS: process.env.FLOE_REPORT_DUCKDB_THREADS }
+    : {}),
+  ...(process.env.FLOE_REPORT_DUCKDB_MEMORY_MB
+    ? { FLOE_REPORT_DUCKDB_MEMORY_MB: process.env.FLOE_REPORT_DUCKDB_MEMORY_MB }
+    : {}),
   APP_SECRET: 'bench',
   FLOE_DATA_DIR: path.join(DIR, 'floe-data'),
   ICEBERG_CATALOG_TYPE: 'hadoop',
@@ -94,7 +103,7 @@ for (const days of [30, DAYS]) {
     await timed('stats query, whole (load + plan + DuckDB)', () => queries.stats(scope))
     await timed('pageviews series, whole', () => queries.pageviewSeries(scope))
     await timed('metrics path, whole', () => queries.metrics(scope, 'path', { limit: 10, offset: 0 }))
-    if (i === 0) for (const p of phases.values()) (p.wall.length = 0), (p.cpu.length = 0)
+    if (i === 0) for (const p of phases.values()) ((p.wall.length = 0), (p.cpu.length = 0))
   }
   console.log(`\n${days} days, site ${site}: ${layer.lastScan.files} files, ${layer.lastScan.bytes} bytes`)
   console.log('| phase | wall p50 ms | CPU p50 ms |\n|---|---|---|')
@@ -102,3 +111,8 @@ for (const days of [30, DAYS]) {
     console.log(`| ${name} | ${median(p.wall).toFixed(1)} | ${median(p.cpu).toFixed(1)} |`)
 }
 layer.close()
+clearInterval(sampler)
+console.log(
+  `\npeak RSS ${(peakRss / 2 ** 20).toFixed(0)} MB (${(rssBefore / 2 ** 20).toFixed(0)} MB before the query layer); ` +
+    `DuckDB threads ${config.report.duckdbThreads}, memory limit ${config.report.duckdbMemoryMb} MB`,
+)
