@@ -38,6 +38,8 @@ export interface FloeApp {
   buffer: IngestBuffer
   /** Table maintenance (scheduled after `start()`; `POST /api/admin/maintenance` runs it now). */
   maintenance: MaintenanceRunner
+  /** The reporting query layer (its `lastScan` says what the last query planned: the bench reads it). */
+  layer: QueryLayer
   /** Creates tables, replays the WAL; call before `server.listen`. */
   start(): Promise<void>
   /** Commits everything accepted so far (what `POST /api/admin/flush` does). */
@@ -177,6 +179,7 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
     server,
     buffer,
     maintenance,
+    layer,
     async start() {
       await during(catalogPhase(config), () => buffer.start())
       maintenance.start()
