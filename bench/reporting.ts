@@ -46,7 +46,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 10)
 const FLUSHES = Number(process.env.BENCH_FLUSHES_PER_DAY ?? 5)
 const START = '2026-09-01'
 const DIR = path.resolve(process.env.BENCH_DIR ?? `data/bench-reporting-${N}-${DAYS}-${SITES}-${FLUSHES}`)
-const DB = `reporting_v1_bench_${N}_${DAYS}_${SITES}_${FLUSHES}`
+// BENCH_DIR / BENCH_DB: measure a data set loaded under other settings (e.g. a load stopped early).
+const DB = process.env.BENCH_DB ?? `reporting_v1_bench_${N}_${DAYS}_${SITES}_${FLUSHES}`
 const NAMESPACE = ['analytics']
 
 let peakRss = process.memoryUsage().rss
@@ -287,7 +288,9 @@ async function withFloe<T>(
 const rssBefore = process.memoryUsage().rss
 peakRss = rssBefore
 const results: Array<{ endpoint: string; days: number; floe: Timing; umami?: Timing }> = []
-for (const days of [30, DAYS]) {
+// BENCH_WINDOWS: the ranges measured, in days back from the last day (default 30 and all days).
+const WINDOWS = (process.env.BENCH_WINDOWS ?? `30,${DAYS}`).split(',').map(Number)
+for (const days of WINDOWS) {
   const w = window(days)
   for (const e of ENDPOINTS) {
     let scan = ''
