@@ -47,6 +47,8 @@ export interface FloeApp {
   logWriter: LogWriter | undefined
   /** Table maintenance (scheduled after `start()`; `POST /api/admin/maintenance` runs it now). */
   maintenance: MaintenanceRunner
+  /** The reporting query layer (its `lastScan` says what the last query planned: the bench reads it). */
+  layer: QueryLayer
   /** Creates tables, replays the WAL; call before `server.listen`. */
   start(): Promise<void>
   /** Commits everything accepted so far (what `POST /api/admin/flush` does). */
@@ -242,6 +244,7 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
     buffer,
     logWriter,
     maintenance,
+    layer,
     async start() {
       await during(catalogPhase(config), async () => {
         await buffer?.start()

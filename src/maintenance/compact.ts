@@ -30,7 +30,9 @@ import { CommitRetriesExhaustedError, MaintenanceConflictError, NoSuchTableError
 import { planGroups, planOptions, type PlanOptions } from './plan.ts'
 import { rewriteGroup } from './rewrite.ts'
 import { removeStaleSpills } from './external-sort.ts'
-import { buildReplace } from './replace.ts'
+import { buildReplace, type AddedManifest } from './replace.ts'
+import { clusterByPartition, clusterLimit } from '../write/manifest-cluster.ts'
+import { mergePolicy } from '../write/manifest-merge.ts'
 import { snapshotContents, type LiveFile } from '../scan/snapshot.ts'
 
 export interface CompactOptions {
@@ -149,15 +151,32 @@ export async function compactTable(opts: CompactOptions): Promise<CompactResult>
     await deleteAll(io, written)
     throw err
   }
-  const manifestBytes = writeManifest({ schema, spec, fields, snapshotId, files: added })
-  const manifestPath = `${metadataDir(start)}/${commitId}-m0.avro`
+  // The new files' manifests clustered by partition (day, then site), so readers prune them by
+  // their partition summaries (one manifest for every rewritten day and site could not be skipped).
+  const addedManifests: AddedManifest[] = []
+  const clusters = clusterByPartition(
+    added,
+    (f) => f.partition,
+    clusterLimit(mergePolicy(start.properties).minCountToMerge),
+  )
   try {
-    await io.write(manifestPath, manifestBytes)
+    for (const [i, files] of clusters.entries()) {
+      const bytes = writeManifest({ schema, spec, fields, snapshotId, files })
+      const manifestPath = `${metadataDir(start)}/${commitId}-m${i}.avro`
+      await io.write(manifestPath, bytes)
+      written.push(manifestPath)
+      addedManifests.push({
+        path: manifestPath,
+        length: bytes.byteLength,
+        specId: spec['spec-id'],
+        fields,
+        files,
+      })
+    }
   } catch (err) {
     await deleteAll(io, written)
     throw err
   }
-  written.push(manifestPath)
   await opts.beforeCommit?.()
 
   const result = (attempts: number): CompactResult => ({
@@ -184,12 +203,7 @@ export async function compactTable(opts: CompactOptions): Promise<CompactResult>
           commitId,
           removed,
           added,
-          addedManifest: {
-            path: manifestPath,
-            length: manifestBytes.byteLength,
-            specId: spec['spec-id'],
-            fields,
-          },
+          addedManifests,
           attempt,
           extraSummary: { 'floe.commit-id': commitId, 'floe.maintenance': 'compaction' },
         })

@@ -41,14 +41,23 @@ import {
   type LiveFile,
 } from '../scan/snapshot.ts'
 
+/** A manifest of added files the replace lists (the files it holds, for its counts and summaries). */
+export interface AddedManifest {
+  path: string
+  length: number
+  specId: number
+  fields: readonly BoundPartitionField[]
+  files: readonly DataFile[]
+}
+
 export interface ReplaceArgs {
   snapshotId: bigint
   commitId: string
   /** Files being replaced, by path, as planned (sizes and records for the summary). */
   removed: ReadonlyMap<string, LiveFile>
   added: readonly DataFile[]
-  /** The manifest of the added files (written once, reused on every attempt); absent when none are added. */
-  addedManifest?: { path: string; length: number; specId: number; fields: readonly BoundPartitionField[] }
+  /** The manifests of the added files, clustered by partition (written once, reused on every attempt). */
+  addedManifests: readonly AddedManifest[]
   attempt: number
   /**
    * The snapshot's operation: `replace` (compaction, Java `RewriteFiles`), `delete` (retention
@@ -202,21 +211,17 @@ export async function buildReplace(
       throw new MaintenanceConflictError(
         `${label}: ${missing.length} of the files it rewrote are no longer in the table (rewritten or deleted concurrently), e.g. ${missing[0]}`,
       )
-    if (args.added.length > 0 && !args.addedManifest)
-      throw new Error(`${label}: added files need their manifest`)
-    const added = args.addedManifest
-      ? [
-          addedManifestFile({
-            path: args.addedManifest.path,
-            length: args.addedManifest.length,
-            specId: args.addedManifest.specId,
-            snapshotId: args.snapshotId,
-            fields: args.addedManifest.fields,
-            files: args.added,
-            sequenceNumber: seq,
-          }),
-        ]
-      : []
+    const added = args.addedManifests.map((a) =>
+      addedManifestFile({
+        path: a.path,
+        length: a.length,
+        specId: a.specId,
+        snapshotId: args.snapshotId,
+        fields: a.fields,
+        files: a.files,
+        sequenceNumber: seq,
+      }),
+    )
     const listPath = `${dir}/snap-${args.snapshotId}-${args.attempt}-${args.commitId}.avro`
     await io.write(
       listPath,

@@ -325,7 +325,7 @@ export async function applyRetention(opts: RetentionOptions): Promise<RetentionR
           commitId,
           removed,
           added,
-          addedManifest: manifest && { ...manifest, specId: spec['spec-id'], fields },
+          addedManifests: manifest ? [{ ...manifest, specId: spec['spec-id'], fields, files: added }] : [],
           attempt,
           operation: added.length > 0 ? 'overwrite' : 'delete',
           label: 'retention',

@@ -112,7 +112,16 @@ const DECODERS: Record<string, (block: Buffer) => Buffer> = {
 }
 
 /** Read an Avro object container file, longs as bigint. */
-export function readAvroFile<T = Record<string, unknown>>(bytes: Uint8Array): AvroFile<T> {
+/**
+ * Reads an Avro object container file. `project` gives a reader schema from the file's (writer)
+ * schema, e.g. the writer's with fields left out: avsc then resolves each record against it and
+ * skips the left-out fields without building them (a planner needs 5 of a manifest entry's ~20
+ * fields, and the column metrics maps are most of its bytes).
+ */
+export function readAvroFile<T = Record<string, unknown>>(
+  bytes: Uint8Array,
+  options: { project?: (writerSchema: object) => object } = {},
+): AvroFile<T> {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   if (!buf.subarray(0, 4).equals(MAGIC)) throw new Error('not an Avro object container file')
   const { value: header, offset } = HEADER.decode(buf, 0) as {
@@ -126,7 +135,9 @@ export function readAvroFile<T = Record<string, unknown>>(bytes: Uint8Array): Av
   const metadata: Record<string, string> = {}
   for (const [k, v] of Object.entries(header.meta))
     if (!k.startsWith('avro.')) metadata[k] = v.toString('utf8')
-  const type = avroType(schema as object)
+  const writer = avroType(schema as object)
+  const type = options.project ? avroType(options.project(schema as object)) : writer
+  const resolver = options.project ? type.createResolver(writer) : undefined
   const records: T[] = []
   let pos = offset
   while (pos < buf.length) {
@@ -137,7 +148,10 @@ export function readAvroFile<T = Record<string, unknown>>(bytes: Uint8Array): Av
     const data = decode(block)
     let p = 0
     for (let i = 0; i < count.value; i++) {
-      const r = type.decode(data, p) as { value: T; offset: number }
+      const r = (resolver ? type.decode(data, p, resolver) : type.decode(data, p)) as {
+        value: T
+        offset: number
+      }
       records.push(r.value)
       p = r.offset
     }

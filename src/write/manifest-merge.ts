@@ -22,6 +22,7 @@ import { readAvroFile, writeAvroFile } from './avro.ts'
 import { manifestEntrySchema, manifestHeader, type DataFile } from './manifest.ts'
 import { partitionSummaries, type ManifestFile } from './manifest-list.ts'
 import { bindSpec, type PartitionTuple } from './partition.ts'
+import { clusterByPartition, clusterLimit } from './manifest-cluster.ts'
 
 export interface MergePolicy {
   enabled: boolean
@@ -126,7 +127,12 @@ type Entry = {
   data_file: Record<string, unknown>
 }
 
-/** Apply the merge plan: write one manifest per merged bin. */
+/**
+ * Apply the merge plan: each merged bin is written as manifests clustered by partition
+ * (`manifest-cluster.ts`: at most a quarter of min-count-to-merge of them, each covering a narrow
+ * range of the first partition field), where Java writes one, so that readers can prune by the
+ * manifests' partition summaries.
+ */
 export async function mergeManifests(input: MergeInput): Promise<MergeResult> {
   const plan = planMerge(input.manifests, input.manifests[0], input.policy)
   const manifests: ManifestFile[] = []
@@ -141,13 +147,22 @@ export async function mergeManifests(input: MergeInput): Promise<MergeResult> {
       manifests.push(...bin) // cannot merge safely: keep the bin as it is
       continue
     }
-    written.push(merged.manifest_path)
-    manifests.push(merged)
+    written.push(...merged.map((m) => m.manifest_path))
+    manifests.push(...merged)
   }
   return { manifests, written }
 }
 
-async function mergeBin(input: MergeInput, bin: readonly ManifestFile[], n: number): Promise<ManifestFile> {
+/**
+ * One bin of manifests (one partition spec) merged into manifests clustered by partition: the
+ * input's own ADDED entries (snapshot `input.snapshotId`) stay ADDED, every other live entry
+ * becomes EXISTING with its sequence numbers explicit. Also used by rewrite-manifests.
+ */
+export async function mergeBin(
+  input: Omit<MergeInput, 'manifests' | 'newPath'> & { newPath: (n: number) => string },
+  bin: readonly ManifestFile[],
+  n: number,
+): Promise<ManifestFile[]> {
   const specId = bin[0].partition_spec_id
   const spec = input.specs.find((s) => s['spec-id'] === specId)
   if (!spec) throw new Error(`partition spec ${specId} not in the table metadata`)
@@ -156,10 +171,7 @@ async function mergeBin(input: MergeInput, bin: readonly ManifestFile[], n: numb
   const dataFileFields = (
     avroSchema.fields.find((f) => f.name === 'data_file')!.type as { fields: { name: string }[] }
   ).fields.map((f) => f.name)
-  const records: Entry[] = []
-  const tuples: PartitionTuple[] = []
-  const count = { added: 0, existing: 0, addedRows: 0n, existingRows: 0n }
-  let minSeq: bigint | undefined
+  const kept: { entry: Entry; tuple: PartitionTuple; added: boolean; dataSeq: bigint }[] = []
   for (const m of bin) {
     const entries = readAvroFile<Entry>(await input.io.read(m.manifest_path)).records
     for (const e of entries) {
@@ -173,46 +185,72 @@ async function mergeBin(input: MergeInput, bin: readonly ManifestFile[], n: numb
       dataFile.content ??= 0
       const partition = (e.data_file.partition ?? {}) as Record<string, unknown>
       dataFile.partition = Object.fromEntries(fields.map((f) => [f.name, partition[f.name] ?? null]))
-      tuples.push(fields.map((f) => (partition[f.name] ?? null) as PartitionTuple[number]))
-      const rows = BigInt(e.data_file.record_count as bigint | number)
-      if (e.status === 1 && snapshotId === input.snapshotId) {
-        records.push({ ...e, snapshot_id: snapshotId, data_file: dataFile })
-        count.added++
-        count.addedRows += rows
-        minSeq = minSeq === undefined || input.sequenceNumber < minSeq ? input.sequenceNumber : minSeq
-      } else {
-        records.push({
-          status: 0,
-          snapshot_id: snapshotId,
-          sequence_number: dataSeq,
-          file_sequence_number: fileSeq,
-          data_file: dataFile,
+      const tuple = fields.map((f) => (partition[f.name] ?? null) as PartitionTuple[number])
+      if (e.status === 1 && snapshotId === input.snapshotId)
+        kept.push({
+          entry: { ...e, snapshot_id: snapshotId, data_file: dataFile },
+          tuple,
+          added: true,
+          dataSeq,
         })
-        count.existing++
-        count.existingRows += rows
-        minSeq = minSeq === undefined || dataSeq < minSeq ? dataSeq : minSeq
-      }
+      else
+        kept.push({
+          entry: {
+            status: 0,
+            snapshot_id: snapshotId,
+            sequence_number: dataSeq,
+            file_sequence_number: fileSeq,
+            data_file: dataFile,
+          },
+          tuple,
+          added: false,
+          dataSeq,
+        })
     }
   }
-  const bytes = writeAvroFile(avroSchema, records, manifestHeader(input.schema, spec))
-  const path = input.newPath(n)
-  await input.io.write(path, bytes)
-  const pseudo = tuples.map((partition) => ({ partition }) as unknown as DataFile)
-  return {
-    manifest_path: path,
-    manifest_length: BigInt(bytes.byteLength),
-    partition_spec_id: specId,
-    content: 0,
-    sequence_number: input.sequenceNumber,
-    min_sequence_number: minSeq ?? input.sequenceNumber,
-    added_snapshot_id: input.snapshotId,
-    added_files_count: count.added,
-    existing_files_count: count.existing,
-    deleted_files_count: 0,
-    added_rows_count: count.addedRows,
-    existing_rows_count: count.existingRows,
-    deleted_rows_count: 0n,
-    partitions: partitionSummaries(fields, pseudo),
-    key_metadata: null,
+  const clusters = clusterByPartition(kept, (k) => k.tuple, clusterLimit(input.policy.minCountToMerge))
+  const out: ManifestFile[] = []
+  for (const [i, cluster] of clusters.entries()) {
+    const count = { added: 0, existing: 0, addedRows: 0n, existingRows: 0n }
+    let minSeq: bigint | undefined
+    for (const k of cluster) {
+      const rows = BigInt(k.entry.data_file.record_count as bigint | number)
+      const seq = k.added ? input.sequenceNumber : k.dataSeq
+      if (k.added) {
+        count.added++
+        count.addedRows += rows
+      } else {
+        count.existing++
+        count.existingRows += rows
+      }
+      minSeq = minSeq === undefined || seq < minSeq ? seq : minSeq
+    }
+    const bytes = writeAvroFile(
+      avroSchema,
+      cluster.map((k) => k.entry),
+      manifestHeader(input.schema, spec),
+    )
+    // Paths stay unique within the attempt: the bin's number, then the cluster's.
+    const path = clusters.length === 1 ? input.newPath(n) : input.newPath(n).replace(/\.avro$/, `-c${i}.avro`)
+    await input.io.write(path, bytes)
+    const pseudo = cluster.map((k) => ({ partition: k.tuple }) as unknown as DataFile)
+    out.push({
+      manifest_path: path,
+      manifest_length: BigInt(bytes.byteLength),
+      partition_spec_id: specId,
+      content: 0,
+      sequence_number: input.sequenceNumber,
+      min_sequence_number: minSeq ?? input.sequenceNumber,
+      added_snapshot_id: input.snapshotId,
+      added_files_count: count.added,
+      existing_files_count: count.existing,
+      deleted_files_count: 0,
+      added_rows_count: count.addedRows,
+      existing_rows_count: count.existingRows,
+      deleted_rows_count: 0n,
+      partitions: partitionSummaries(fields, pseudo),
+      key_metadata: null,
+    })
   }
+  return out
 }

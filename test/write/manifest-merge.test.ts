@@ -17,6 +17,7 @@ import { S3FileIO } from '../../src/storage/s3.ts'
 import { createTableWriter, type TableWriter } from '../../src/write/append.ts'
 import { currentManifests, type ManifestFile } from '../../src/write/manifest-list.ts'
 import { JAVA_MERGE_DEFAULTS, packEnd, planMerge } from '../../src/write/manifest-merge.ts'
+import { clusterByPartition, clusterLimit } from '../../src/write/manifest-cluster.ts'
 import { loadTableDefinitions } from '../../src/write/table-definition.ts'
 import { currentDataFiles, expectDuckDbRows, expectIcebirdRows, type S3Paths } from '../support/append-e2e.ts'
 import { createTestDatabase } from '../support/pg.ts'
@@ -58,6 +59,52 @@ describe('merge plan (Java ManifestMergeManager)', () => {
   it('groups by spec, highest spec id first', () => {
     const plan = planMerge([m('n', 1, 0), m('x', 1, 1), m('y', 1, 0)], m('n', 1, 0), JAVA_MERGE_DEFAULTS)
     expect(plan.map((p) => p.bin.map((x) => x.partition_spec_id))).toEqual([[1], [0, 0]])
+  })
+})
+
+describe('clustering merged and compacted manifests by partition', () => {
+  // (day, site) tuples as Floe's tables have them, out of order
+  const tuples = [
+    [3, 'b'],
+    [1, 'b'],
+    [2, 'a'],
+    [1, 'a'],
+    [3, 'a'],
+    [2, 'b'],
+    [null, 'a'],
+  ] as [number | null, string][]
+  it('sorts by the tuple (nulls first) and cuts only between days, into at most the limit', () => {
+    const runs = clusterByPartition(tuples, (t) => t, 3)
+    expect(runs).toEqual([
+      [
+        [null, 'a'],
+        [1, 'a'],
+        [1, 'b'],
+      ],
+      [
+        [2, 'a'],
+        [2, 'b'],
+      ],
+      [
+        [3, 'a'],
+        [3, 'b'],
+      ],
+    ])
+    for (const limit of [1, 2, 3, 4, 10]) {
+      const r = clusterByPartition(tuples, (t) => t, limit)
+      expect(r.length).toBeLessThanOrEqual(limit)
+      expect(r.flat()).toHaveLength(tuples.length)
+      // no day is split over two runs
+      const daysOf = r.map((run) => new Set(run.map((t) => t[0])))
+      for (let i = 1; i < daysOf.length; i++)
+        for (const d of daysOf[i]) for (let j = 0; j < i; j++) expect(daysOf[j].has(d)).toBe(false)
+    }
+    expect(clusterByPartition(tuples, (t) => t, 1)).toHaveLength(1)
+  })
+  it('keeps a quarter of min-count-to-merge as the limit (Java default 100: 25), at least one', () => {
+    expect(clusterLimit(JAVA_MERGE_DEFAULTS.minCountToMerge)).toBe(25)
+    expect(clusterLimit(4)).toBe(1)
+    expect(clusterLimit(1)).toBe(1)
   })
 })
 

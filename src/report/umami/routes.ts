@@ -171,9 +171,12 @@ export async function umamiApiPlugin(app: FastifyInstance, o: UmamiApiOptions): 
     const q = req.query as Query
     const scope = scopeOf(await siteOf(req), q)
     const cmp = compareOf(q, scope.range)
-    const series = await queries.pageviewSeries(scope)
-    if (!cmp) return series
-    const other = await queries.pageviewSeries({ ...scope, range: cmp })
+    if (!cmp) return queries.pageviewSeries(scope)
+    // The two ranges are independent queries: DuckDB runs them side by side.
+    const [series, other] = await Promise.all([
+      queries.pageviewSeries(scope),
+      queries.pageviewSeries({ ...scope, range: cmp }),
+    ])
     return {
       ...series,
       startDate: scope.range.startDate.toISOString(),
