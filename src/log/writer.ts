@@ -205,6 +205,11 @@ export class LogWriter implements ConsumerHandler {
     this.updateGauges()
   }
 
+  /** The partitions this writer owns now. */
+  owned(): string[] {
+    return [...this.received.keys()]
+  }
+
   get backlogRows(): number {
     return this.buffers.pa_events.rowCount + this.buffers.pa_sessions.rowCount
   }
