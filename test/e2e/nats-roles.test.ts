@@ -1,14 +1,19 @@
 /**
  * Receivers and writers as separate processes (`src/main.ts` with FLOE_ROLE) joined by the real NATS
- * JetStream at 127.0.0.1:4222, under continuous load on several sites (so every partition is used):
- * a writer is SIGKILLed (mid-commit: it flushes every 40 rows or 1 s), a new one replaces it, a
- * third joins (the partitions are rebalanced under load), the receiver is SIGKILLed (mid-publish)
- * and replaced. Afterwards every event that got a 2xx is in pa_events exactly once, compared by id
- * (the marker in its URL) as icebird reads the table; and the snapshot summaries carry the
- * positions. Each run uses its own stream and subjects, deleted at the end.
+ * JetStream at 127.0.0.1:4222, under continuous load on six sites (so every partition is used): a
+ * second writer joins under load (the four partitions are rebalanced 2 + 2), the first writer is
+ * SIGKILLed (mid-commit: it flushes every 40 rows or 1 s) and its partitions move, the receiver is
+ * SIGKILLed with publishes in flight and another takes the load. Afterwards every event that got a
+ * 2xx is in pa_events exactly once, compared by id (the marker in its URL) as icebird reads the
+ * table, and the positions are in the snapshot summaries and table properties.
+ *
+ * The first receiver and writer are child processes (they are the ones SIGKILLed); the joining
+ * writer and the replacement receiver run in this process (createApp, as main.ts builds it), since
+ * each child's start costs tens of seconds on a loaded 2-core machine. Each run uses its own stream
+ * and subjects, deleted at the end. About 60 s on an idle machine; the timeout allows for load.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { randomUUID } from 'node:crypto'
@@ -57,16 +62,6 @@ async function kill(p: FloeProcess): Promise<void> {
   await p.exited
 }
 
-const dbg = (...a: unknown[]) =>
-  appendFileSync('/tmp/nats-test.log', new Date().toISOString() + ' ' + a.map(String).join(' ') + '\n')
-async function until(ok: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`)
-    await sleep(50)
-  }
-}
-
 /**
  * One loop per site, sending the next event 20 ms after an answer: steady load that leaves the CPU
  * to the processes starting beside it on a shared 2-core machine. Records the markers acked (2xx).
@@ -99,6 +94,14 @@ class PacedLoad {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+async function until(ok: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`)
+    await sleep(50)
+  }
+}
 
 beforeAll(async () => {
   services = await startServices('floe_nats_roles')
@@ -138,7 +141,6 @@ describe('FLOE_ROLE=receiver / writer over NATS JetStream', () => {
       // process (createApp, as src/main.ts builds it), which starts in a second.
       const [receiver1, writer1] = await Promise.all([start('receiver'), start('writer')])
       let receiverBase = receiver1.base
-      dbg('two up')
       const target = () => receiverBase
       const loads = sites.map((s, i) => new PacedLoad(target, s, `nats${i}`))
       const acked = () => loads.reduce((n, l) => n + l.acked.length, 0)
@@ -154,22 +156,17 @@ describe('FLOE_ROLE=receiver / writer over NATS JetStream', () => {
       }
       try {
         await waitForAcks(150)
-        dbg('150 acks')
         // A second writer joins under load: the four partitions are shared, two each.
         const dir = mkdtempSync(path.join(tmpdir(), 'floe-writer-'))
         dirs.push(dir)
         writer2 = await startInProcess({ ...base, FLOE_ROLE: 'writer', PORT: '0', FLOE_DATA_DIR: dir })
-        dbg('w2 in process up')
         await waitForAcks(acked() + 150)
-        dbg('acks', writer2.app.logWriter!.owned())
         // The first writer gives two partitions up after its commit in flight; the second takes them.
         await until(() => writer2!.app.logWriter!.owned().length === 2, 'the partitions are shared')
         // The first writer is killed at a random point while it flushes every 40 rows / 1 s, so
         // mid-commit or close to it; the second takes its partitions once its leases run out (3 s).
         await sleep(Math.random() * 500)
-        dbg('shared')
         await kill(writer1)
-        dbg('w1 killed')
         await waitForAcks(acked() + 150)
         // The receiver dies with publishes in flight; requests it did not answer are not acked.
         const dir2 = mkdtempSync(path.join(tmpdir(), 'floe-receiver-'))
@@ -177,14 +174,11 @@ describe('FLOE_ROLE=receiver / writer over NATS JetStream', () => {
         receiver2 = await startInProcess({ ...base, FLOE_ROLE: 'receiver', PORT: '0', FLOE_DATA_DIR: dir2 })
         await kill(receiver1)
         receiverBase = receiver2.base
-        dbg('r1 killed')
         await waitForAcks(acked() + 150)
-        dbg('last acks')
       } finally {
         await Promise.all(loads.map((l) => l.stop()))
       }
       const all = loads.flatMap((l) => l.acked)
-      dbg('DEBUG acked', all.length, JSON.stringify(loads.map((l) => [...l.statuses])))
       expect(all.length).toBeGreaterThan(600)
 
       // Writers commit by themselves (1 s); a flush on each hurries the last rows.
@@ -193,9 +187,7 @@ describe('FLOE_ROLE=receiver / writer over NATS JetStream', () => {
         await writer2!.app.flush()
         await sleep(500)
         result = await checkLanded(services.db.url, all)
-        dbg('DEBUG', i, all.length, result.landed.length, result.lost.length, result.duplicated.length)
       }
-      if (result.lost.length) dbg(processes.map((p) => p.stderr().slice(-4000)).join('\n---\n'))
       expect(result.duplicated).toEqual([])
       expect(result.lost).toEqual([])
 
