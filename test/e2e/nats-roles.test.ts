@@ -95,7 +95,7 @@ class PacedLoad {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-async function until(ok: () => boolean, what: string, ms = 20_000): Promise<void> {
+async function until(ok: () => boolean, what: string, ms = 60_000): Promise<void> {
   const end = Date.now() + ms
   while (!ok()) {
     if (Date.now() > end) throw new Error(`timed out waiting until ${what}`)
@@ -145,7 +145,7 @@ describe('FLOE_ROLE=receiver / writer over NATS JetStream', () => {
       const loads = sites.map((s, i) => new PacedLoad(target, s, `nats${i}`))
       const acked = () => loads.reduce((n, l) => n + l.acked.length, 0)
       const waitForAcks = async (n: number) => {
-        const until = Date.now() + 30_000
+        const until = Date.now() + 60_000
         while (acked() < n) {
           if (Date.now() > until)
             throw new Error(
