@@ -98,14 +98,6 @@ export class TableFlusher {
     this.marks = o.marks ?? walMarks(o.writerId, o.buffer)
   }
 
-  /**
-   * Runs `fn` between flushes: after the one in flight (if any), before any later one. A writer
-   * giving up a partition uses it, so no commit of that partition's rows is in flight afterwards.
-   */
-  exclusive<T>(fn: () => T | Promise<T>): Promise<T> {
-    return this.serial(async () => fn())
-  }
-
   get failing(): boolean {
     return this.failures > 0
   }

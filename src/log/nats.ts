@@ -116,14 +116,22 @@ export class NatsLog {
         )
       return
     } catch (err) {
-      if (!(err instanceof JetStreamApiError) || err.code !== 404) throw err
+      if (!(err instanceof JetStreamApiError) || err.status !== 404) throw err
     }
-    await this.jsm.streams.add({
-      name: this.o.stream,
-      subjects,
-      num_replicas: this.o.replicas,
-      duplicate_window: nanos(this.o.duplicateWindowSeconds * 1000),
-    })
+    try {
+      await this.jsm.streams.add({
+        name: this.o.stream,
+        subjects,
+        num_replicas: this.o.replicas,
+        duplicate_window: nanos(this.o.duplicateWindowSeconds * 1000),
+      })
+    } catch (err) {
+      // Another process starting at the same moment created it first: fine if it is there now.
+      await this.jsm.streams.info(this.o.stream).catch(() => {
+        throw err
+      })
+      return
+    }
     this.o.logger?.info({ stream: this.o.stream, subjects }, 'created the NATS stream')
   }
 
@@ -202,6 +210,13 @@ class NatsConsumer implements LogConsumer {
   private readonly readers = new Map<string, Reader>()
   private timer: NodeJS.Timeout | undefined
   private ticking: Promise<void> = Promise.resolve()
+  private renewing = false
+  private rebalancing = false
+  /** Leases this writer holds (read or being assigned). */
+  private readonly held = new Set<string>()
+  /** Leases found taken by another writer (or possibly run out): revoked at the next rebalance. */
+  private readonly lost = new Set<string>()
+  private members: string[] = []
   private lastRenewal = 0
   private closed = false
   private readonly purged = new Map<string, number>()
@@ -214,49 +229,66 @@ class NatsConsumer implements LogConsumer {
 
   async start(handler: ConsumerHandler): Promise<void> {
     this.handler = handler
-    await this.tick()
+    await this.renew()
+    await this.rebalance()
     const every = Math.max(250, Math.floor(this.leaseMs / 3))
+    // Renewal never waits for the handler (a commit in flight, a table load): a slow writer must
+    // not lose its leases, and with them its membership, for being busy.
     this.timer = setInterval(() => {
-      this.ticking = this.ticking.then(() => this.tick()).catch(() => undefined)
+      if (this.renewing) return
+      this.renewing = true
+      void this.renew()
+        .catch(() => undefined)
+        .finally(() => {
+          this.renewing = false
+          if (!this.rebalancing) {
+            this.rebalancing = true
+            this.ticking = this.rebalance()
+              .catch((err: unknown) => this.log.o.logger?.warn({ err }, 'log partition rebalance failed'))
+              .finally(() => (this.rebalancing = false))
+          }
+        })
     }, every)
     this.timer.unref()
   }
 
-  /** Renews membership and leases, gives up partitions meant for others, takes those meant for us. */
-  private async tick(): Promise<void> {
+  /** Renews membership and the leases held; a lease found taken is given up. */
+  private async renew(): Promise<void> {
     if (this.closed) return
-    const handler = this.handler!
-    const held = [...this.readers.keys()]
-    let mine: string[]
-    let got: string[]
     try {
-      const members = await this.leases.heartbeat()
-      mine = shareOf(this.log.partitionNames(), members, this.leases.owner)
-      const giveUp = held.filter((p) => !mine.includes(p))
-      if (giveUp.length > 0) {
-        await this.stopReading(giveUp)
-        await handler.revoked(giveUp)
-        await this.leases.release(giveUp)
-      }
-      got = await this.leases.acquire(mine)
+      this.members = await this.leases.heartbeat()
+      const held = [...this.held]
+      const renewed = held.length > 0 ? await this.leases.acquire(held) : []
       this.lastRenewal = Date.now()
+      for (const p of held) if (!renewed.includes(p)) this.lost.add(p)
     } catch (err) {
       this.log.o.logger?.warn({ err }, 'renewing log partition leases failed')
-      // Our leases may have run out meanwhile: stop before another writer starts on them.
-      if (Date.now() - this.lastRenewal > this.leaseMs && this.readers.size > 0) {
-        const all = [...this.readers.keys()]
-        await this.stopReading(all)
-        await handler.revoked(all)
-      }
-      return
+      // Our leases may run out meanwhile: stop before another writer starts on them.
+      if (Date.now() - this.lastRenewal > this.leaseMs) for (const p of this.held) this.lost.add(p)
     }
-    const lost = [...this.readers.keys()].filter((p) => !got.includes(p))
-    if (lost.length > 0) {
-      await this.stopReading(lost)
-      await handler.revoked(lost)
+  }
+
+  /** Gives up partitions lost or meant for others; takes free ones meant for us. */
+  private async rebalance(): Promise<void> {
+    if (this.closed) return
+    const handler = this.handler!
+    const mine = shareOf(this.log.partitionNames(), this.members, this.leases.owner)
+    const lost = [...this.lost].filter((p) => this.held.has(p))
+    this.lost.clear()
+    const giveUp = [...this.held].filter((p) => !mine.includes(p) && !lost.includes(p))
+    const gone = [...lost, ...giveUp]
+    if (gone.length > 0) {
+      await this.stopReading(gone)
+      await handler.revoked(gone)
+      for (const p of gone) this.held.delete(p)
+      if (giveUp.length > 0) await this.leases.release(giveUp)
+      this.log.o.logger?.info({ lost, givenUp: giveUp }, 'log partitions revoked')
     }
-    const fresh = got.filter((p) => !this.readers.has(p))
-    if (fresh.length === 0 || this.closed) return
+    const wanted = mine.filter((p) => !this.held.has(p))
+    if (wanted.length === 0 || this.closed) return
+    const fresh = await this.leases.acquire(wanted)
+    if (fresh.length === 0) return
+    for (const p of fresh) this.held.add(p)
     const positions = await handler.assigned(fresh)
     for (const p of fresh) this.read(p, positions[p])
     this.log.o.logger?.info({ partitions: fresh, positions }, 'log partitions assigned')
@@ -335,7 +367,7 @@ class NatsConsumer implements LogConsumer {
     this.closed = true
     clearInterval(this.timer)
     await this.ticking
-    const all = [...this.readers.keys()]
+    const all = [...this.held]
     await this.stopReading(all)
     if (all.length > 0) await this.handler?.revoked(all)
     try {

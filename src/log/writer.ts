@@ -165,14 +165,17 @@ export class LogWriter implements ConsumerHandler {
     return out
   }
 
-  /** Partitions taken away: after the commit in flight, their rows leave the buffers uncommitted. */
+  /**
+   * Partitions taken away: their rows leave the buffers uncommitted (the next owner reads them
+   * again from the log). A commit already in flight may still land with some of them; it does not
+   * wait for it (under load a flush loop can run on and on): the next owner's first commit of
+   * those positions then fails the position check and drops what the table holds.
+   */
   async revoked(partitions: string[]): Promise<void> {
     const gone = new Set(partitions)
     for (const p of partitions) this.received.delete(p)
     for (const t of TABLE_NAMES) {
-      await this.flushers[t]?.exclusive(() =>
-        this.buffers[t].removeWhere((e) => e.source !== undefined && gone.has(e.source.partition)),
-      )
+      this.buffers[t].removeWhere((e) => e.source !== undefined && gone.has(e.source.partition))
       for (const p of partitions) this.held[t].delete(p)
     }
     this.updateGauges()
@@ -203,6 +206,11 @@ export class LogWriter implements ConsumerHandler {
       if (b.rowCount >= flushBatchSize || b.byteCount >= flushMaxBytes) this.flushers[t].trigger()
     }
     this.updateGauges()
+  }
+
+  /** The partitions this writer owns now. */
+  owned(): string[] {
+    return [...this.received.keys()]
   }
 
   get backlogRows(): number {
