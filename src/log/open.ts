@@ -25,7 +25,10 @@ export interface OpenedLog {
 
 export async function openLog(
   config: Pick<FloeConfig, 'role' | 'log'>,
-  deps: { sql: Pick<SqlClient, 'query' | 'transaction'>; logger?: Pick<Logger, 'info' | 'warn' | 'error'> },
+  deps: {
+    sql: Pick<SqlClient, 'query' | 'transaction' | 'dialect'>
+    logger?: Pick<Logger, 'info' | 'warn' | 'error'>
+  },
 ): Promise<OpenedLog> {
   const { log, role } = config
   const processId = `${role}-${randomUUID()}`

@@ -40,7 +40,7 @@ export class PartitionLeases {
   #ready: Promise<void> | undefined
 
   constructor(
-    private readonly sql: Pick<SqlClient, 'query' | 'transaction'>,
+    private readonly sql: Pick<SqlClient, 'query' | 'transaction' | 'dialect'>,
     /** The log these partitions belong to (e.g. `nats/floe-events`). */
     readonly logName: string,
     /** This writer's identity (unique per process). */

@@ -56,6 +56,7 @@ export class PublishSink implements EventSink {
     const tables: Record<TableName, Row[]> = {
       pa_events: (rows.pa_events as Row[]).filter((r) => !result.duplicates.has(r)),
       pa_sessions: rows.pa_sessions as Row[],
+      pa_rejected: (rows.pa_rejected ?? []) as Row[],
     }
     try {
       await this.o.producer.publish(recordsBySite(tables))

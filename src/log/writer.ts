@@ -49,14 +49,16 @@ export interface LogWriterOptions {
   flushIntervalMs?: number
 }
 
+/** One value per table. */
+function perTable<T>(make: (table: TableName) => T): Record<TableName, T> {
+  return Object.fromEntries(TABLE_NAMES.map((t) => [t, make(t)])) as Record<TableName, T>
+}
+
 /** Per partition, the position a table holds (partition name → position). */
 type Held = Map<string, number>
 
 export class LogWriter implements ConsumerHandler {
-  readonly buffers: Record<TableName, TableBuffer> = {
-    pa_events: new TableBuffer(),
-    pa_sessions: new TableBuffer(),
-  }
+  readonly buffers = perTable(() => new TableBuffer())
   private flushers = {} as Record<TableName, TableFlusher>
   private timers: Partial<Record<TableName, NodeJS.Timeout>> = {}
   private state: 'new' | 'running' | 'closing' | 'closed' = 'new'
@@ -64,7 +66,7 @@ export class LogWriter implements ConsumerHandler {
   /** Local order of records (the flusher's seq): one per record, across partitions. */
   private seq = 0
   /** Per table, the positions it held when a partition was assigned (rows at or below are skipped). */
-  private readonly held: Record<TableName, Held> = { pa_events: new Map(), pa_sessions: new Map() }
+  private readonly held = perTable((): Held => new Map())
   /** Highest position received per owned partition. */
   private readonly received = new Map<string, number>()
   private committing: Promise<void> = Promise.resolve()
@@ -214,17 +216,19 @@ export class LogWriter implements ConsumerHandler {
   }
 
   get backlogRows(): number {
-    return this.buffers.pa_events.rowCount + this.buffers.pa_sessions.rowCount
+    return TABLE_NAMES.reduce((n, t) => n + this.buffers[t].rowCount, 0)
   }
 
   /** Commits everything received so far (`POST /api/admin/flush`). */
   async flush(): Promise<Record<TableName, AppendResult[]>> {
     if (this.state === 'new') throw new FloeError('writer not started')
-    const [events, sessions] = await Promise.allSettled(TABLE_NAMES.map((t) => this.flushers[t].flushNow()))
-    if (events.status === 'rejected') throw events.reason
-    if (sessions.status === 'rejected') throw sessions.reason
+    const settled = await Promise.allSettled(TABLE_NAMES.map((t) => this.flushers[t].flushNow()))
+    for (const s of settled) if (s.status === 'rejected') throw s.reason
     await this.committing
-    return { pa_events: events.value, pa_sessions: sessions.value }
+    return perTable((t) => {
+      const s = settled[TABLE_NAMES.indexOf(t)]
+      return s.status === 'fulfilled' ? s.value : []
+    })
   }
 
   /**
