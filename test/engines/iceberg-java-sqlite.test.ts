@@ -52,6 +52,7 @@ beforeAll(async () => {
   db.close()
   expect(pointers.map((p) => [p.table_name, p.iceberg_type]).sort()).toEqual([
     ['pa_events', 'TABLE'],
+    ['pa_rejected', 'TABLE'],
     ['pa_sessions', 'TABLE'],
   ])
   metadata = Object.fromEntries(pointers.map((p) => [p.table_name, p.metadata_location]))
@@ -79,11 +80,15 @@ afterAll(async () => {
 })
 
 describe("Iceberg Java's JdbcCatalog on the embedded SQLite file", () => {
-  it('lists pa_events and pa_sessions and loads the snapshot Floe committed', () => {
+  it('lists pa_events, pa_sessions and pa_rejected and loads the snapshot Floe committed', () => {
     expect(linesOf(lines, 'tables')[0].names).toEqual(
-      expect.arrayContaining([`${NAMESPACE}.pa_events`, `${NAMESPACE}.pa_sessions`]),
+      expect.arrayContaining([
+        `${NAMESPACE}.pa_events`,
+        `${NAMESPACE}.pa_sessions`,
+        `${NAMESPACE}.pa_rejected`,
+      ]),
     )
-    expect(linesOf(lines, 'tables')[0].names).toHaveLength(2)
+    expect(linesOf(lines, 'tables')[0].names).toHaveLength(3)
     const [info] = linesOf(lines, 'info')
     expect(info.table).toBe(`${CATALOG_NAME}.${NAMESPACE}.pa_events`)
     expect(info.location).toBe(`file://${floe.warehouse}/${NAMESPACE}/pa_events`)

@@ -161,24 +161,32 @@ describe('Spark maintains the tables while Floe keeps appending', () => {
     const tenDaysAgo = new Date(Date.now() - 10 * 86_400_000)
     utimesSync(orphan, tenDaysAgo, tenDaysAgo)
 
-    // Floe keeps receiving and committing while Spark maintains the table.
+    // Floe keeps receiving and committing while Spark maintains the table: a commit every ~0.5 s,
+    // 60 times Floe's default 30 s flush. Back to back (several commits a second on an idle
+    // machine) Floe's appends can win every one of Spark's commit retries, and Spark then gives up
+    // with CommitFailedException, as it does against any committer that fast.
     let appending = true
     let rounds = 0
     const appender = (async () => {
       while (appending) {
         await floe.sendRound(`c${rounds++}`)
         await floe.flush()
+        await new Promise((r) => setTimeout(r, 500))
       }
     })()
     try {
       // Two flushes so far: two small files per partition, compacted into one each (Iceberg's
       // default waits for 5 files per group).
-      const [rewritten] = await spark.sql(
-        `CALL ${CATALOG_NAME}.system.rewrite_data_files(table => 'analytics.pa_events', options => map('min-input-files', '2'))`,
+      const [rewritten] = await retryOnConflict(() =>
+        spark.sql(
+          `CALL ${CATALOG_NAME}.system.rewrite_data_files(table => 'analytics.pa_events', options => map('min-input-files', '2'))`,
+        ),
       )
       expect(Number(rewritten.rewritten_data_files_count)).toBeGreaterThan(0)
-      await spark.sql(
-        `CALL ${CATALOG_NAME}.system.rewrite_data_files(table => 'analytics.pa_sessions', options => map('min-input-files', '2'))`,
+      await retryOnConflict(() =>
+        spark.sql(
+          `CALL ${CATALOG_NAME}.system.rewrite_data_files(table => 'analytics.pa_sessions', options => map('min-input-files', '2'))`,
+        ),
       )
       // Floe's appends merge manifests as Java's MergeAppend does (at 100 manifests by default), so
       // on a slow machine an append can merge the very manifests Spark is rewriting. Iceberg then
