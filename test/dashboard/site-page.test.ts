@@ -341,6 +341,8 @@ describe('dashboard in Chromium', () => {
     const { context, page, errors } = await newPage(PHONE, 'dark')
     const seen = recordRequests(page)
     await signIn(page, fx.readToken)
+    // The key is kept only once the page has checked it: navigating before that lands signed out.
+    await page.getByLabel('Admin token or site read key').waitFor({ state: 'detached' })
     await page.goto(`${fx.base}/dashboard/sites/${fx.siteId}?range=7d`)
     await waitReady(page)
     await checkFigures(page, seen, fx.readToken)
