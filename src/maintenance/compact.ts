@@ -22,15 +22,13 @@ import type { FileIO } from '../storage/file-io.ts'
 import type { SortOrder, TableDefinition, TableMetadata } from '../table/metadata.ts'
 import { currentSchema, defaultSpec } from '../table/metadata.ts'
 import { bindSpec } from '../write/partition.ts'
-import { writeManifest, type DataFile } from '../write/manifest.ts'
-import { metadataDir } from '../table/metadata-file.ts'
-import { findSnapshotByCommitId, newSnapshotId } from '../write/snapshot.ts'
-import { addSnapshotUpdates, commitWithRetry, mainBranchRequirements } from '../table/index.ts'
-import { CommitRetriesExhaustedError, MaintenanceConflictError, NoSuchTableError } from '../errors.ts'
+import type { DataFile } from '../write/manifest.ts'
+import { newSnapshotId } from '../write/snapshot.ts'
+import { NoSuchTableError } from '../errors.ts'
 import { planGroups, planOptions, type PlanOptions } from './plan.ts'
-import { rewriteGroup } from './rewrite.ts'
+import { rewriteGroup, sameSchema } from './rewrite.ts'
 import { removeStaleSpills } from './external-sort.ts'
-import { buildReplace, type AddedManifest } from './replace.ts'
+import { commitReplace, deleteAll, writeAddedManifests, type AddedManifest } from './replace.ts'
 import { clusterByPartition, clusterLimit } from '../write/manifest-cluster.ts'
 import { mergePolicy } from '../write/manifest-merge.ts'
 import { snapshotContents, type LiveFile } from '../scan/snapshot.ts'
@@ -70,19 +68,6 @@ export interface CompactResult {
   bytesRewritten: number
   snapshotId?: string
   attempts: number
-}
-
-/** Floe rewrites only tables whose current schema is exactly its own (by field id, name and type). */
-function sameSchema(def: TableDefinition, metadata: TableMetadata): boolean {
-  const a = def.schema.fields
-  const b = currentSchema(metadata).fields
-  return (
-    a.length === b.length &&
-    a.every(
-      (f, i) =>
-        f.id === b[i].id && f.name === b[i].name && JSON.stringify(f.type) === JSON.stringify(b[i].type),
-    )
-  )
 }
 
 function sortOrderOf(metadata: TableMetadata, def: TableDefinition): SortOrder {
@@ -153,26 +138,24 @@ export async function compactTable(opts: CompactOptions): Promise<CompactResult>
   }
   // The new files' manifests clustered by partition (day, then site), so readers prune them by
   // their partition summaries (one manifest for every rewritten day and site could not be skipped).
-  const addedManifests: AddedManifest[] = []
   const clusters = clusterByPartition(
     added,
     (f) => f.partition,
     clusterLimit(mergePolicy(start.properties).minCountToMerge),
   )
+  let addedManifests: AddedManifest[]
   try {
-    for (const [i, files] of clusters.entries()) {
-      const bytes = writeManifest({ schema, spec, fields, snapshotId, files })
-      const manifestPath = `${metadataDir(start)}/${commitId}-m${i}.avro`
-      await io.write(manifestPath, bytes)
-      written.push(manifestPath)
-      addedManifests.push({
-        path: manifestPath,
-        length: bytes.byteLength,
-        specId: spec['spec-id'],
-        fields,
-        files,
-      })
-    }
+    addedManifests = await writeAddedManifests({
+      io,
+      metadata: start,
+      schema,
+      spec,
+      fields,
+      snapshotId,
+      commitId,
+      groups: clusters,
+      written,
+    })
   } catch (err) {
     await deleteAll(io, written)
     throw err
@@ -188,44 +171,20 @@ export async function compactTable(opts: CompactOptions): Promise<CompactResult>
     snapshotId: snapshotId.toString(),
     attempts,
   })
-  try {
-    const { attempts } = await commitWithRetry({
-      catalog,
-      id,
-      io,
-      base,
-      sleep: opts.sleep,
-      build: async (loaded, attempt) => {
-        if (opts.stillOwner && !(await opts.stillOwner()))
-          throw new MaintenanceConflictError('compaction: the maintenance lease was lost before the commit')
-        const built = await buildReplace(io, loaded, {
-          snapshotId,
-          commitId,
-          removed,
-          added,
-          addedManifests,
-          attempt,
-          extraSummary: { 'floe.commit-id': commitId, 'floe.maintenance': 'compaction' },
-        })
-        return {
-          // main must not have moved since this attempt's base; appends that moved it are
-          // picked up by the next attempt, which rebuilds on them.
-          requirements: mainBranchRequirements(loaded.metadata),
-          updates: addSnapshotUpdates(built.snapshot),
-          attemptFiles: built.written,
-        }
-      },
-      landed: (md) => findSnapshotByCommitId(md, commitId) !== undefined,
-      onDefiniteFailure: () => deleteAll(io, written),
-    })
-    return result(attempts)
-  } catch (err) {
-    if (err instanceof CommitRetriesExhaustedError)
-      throw new MaintenanceConflictError(`compaction of ${id.name}: ${err.message}`)
-    throw err
-  }
-}
-
-async function deleteAll(io: FileIO, uris: readonly string[]): Promise<void> {
-  await Promise.allSettled(uris.map((u) => io.delete(u)))
+  const attempts = await commitReplace({
+    io,
+    catalog,
+    id,
+    base,
+    label: 'compaction',
+    snapshotId,
+    commitId,
+    removed,
+    added,
+    addedManifests,
+    written,
+    stillOwner: opts.stillOwner,
+    sleep: opts.sleep,
+  })
+  return result(attempts)
 }

@@ -18,8 +18,8 @@
  * - **Summary**: `operation: replace` with Java's added/deleted counters and totals.
  */
 import type { FileIO } from '../storage/file-io.ts'
-import type { LoadedTable } from '../table/catalog.ts'
-import type { Snapshot, TableMetadata } from '../table/metadata.ts'
+import type { Catalog, LoadedTable, TableIdentifier } from '../table/catalog.ts'
+import type { IcebergSchema, PartitionSpec, Snapshot, TableMetadata } from '../table/metadata.ts'
 import { currentSnapshot } from '../table/metadata.ts'
 import { writeAvroFile } from '../write/avro.ts'
 import {
@@ -28,10 +28,12 @@ import {
   writeManifestList,
   type ManifestFile,
 } from '../write/manifest-list.ts'
-import type { DataFile } from '../write/manifest.ts'
+import { writeManifest, type DataFile } from '../write/manifest.ts'
 import type { BoundPartitionField } from '../write/partition.ts'
+import { findSnapshotByCommitId } from '../write/snapshot.ts'
 import { metadataDir } from '../table/metadata-file.ts'
-import { MaintenanceConflictError } from '../errors.ts'
+import { addSnapshotUpdates, commitWithRetry, mainBranchRequirements } from '../table/index.ts'
+import { CommitRetriesExhaustedError, MaintenanceConflictError } from '../errors.ts'
 import {
   DELETED,
   EXISTING,
@@ -259,7 +261,112 @@ export async function buildReplace(
     }
     return { snapshot, written }
   } catch (err) {
-    await Promise.allSettled(written.map((u) => io.delete(u)))
+    await deleteAll(io, written)
+    throw err
+  }
+}
+
+/** Best-effort removal of files nothing references (a failed or lost maintenance run's output). */
+export async function deleteAll(io: FileIO, uris: readonly string[]): Promise<void> {
+  await Promise.allSettled(uris.map((u) => io.delete(u)))
+}
+
+export interface AddedManifestsInput {
+  io: FileIO
+  /** The table as planned: the manifests go to its metadata folder. */
+  metadata: TableMetadata
+  schema: IcebergSchema
+  spec: PartitionSpec
+  fields: readonly BoundPartitionField[]
+  snapshotId: bigint
+  commitId: string
+  /** The added files, one manifest each group (compaction clusters them by partition). */
+  groups: readonly (readonly DataFile[])[]
+  /** Each manifest's URI is pushed here as soon as it is written, for the caller's cleanup. */
+  written: string[]
+}
+
+/**
+ * Writes the manifests of a replace's added files, once before the commit loop: every attempt
+ * lists the same ones (`buildReplace` rebuilds only the rewritten manifests and the list).
+ */
+export async function writeAddedManifests(input: AddedManifestsInput): Promise<AddedManifest[]> {
+  const { metadata, schema, spec, fields, snapshotId, commitId } = input
+  const out: AddedManifest[] = []
+  for (const [i, files] of input.groups.entries()) {
+    const bytes = writeManifest({ schema, spec, fields, snapshotId, files })
+    const manifestPath = `${metadataDir(metadata)}/${commitId}-m${i}.avro`
+    await input.io.write(manifestPath, bytes)
+    input.written.push(manifestPath)
+    out.push({ path: manifestPath, length: bytes.byteLength, specId: spec['spec-id'], fields, files })
+  }
+  return out
+}
+
+export interface CommitReplaceOptions {
+  io: FileIO
+  catalog: Catalog
+  id: TableIdentifier
+  /** The table as planned (the first attempt builds on it). */
+  base: LoadedTable
+  /** Who commits: error messages and the snapshot's `floe.maintenance` summary property. */
+  label: 'compaction' | 'retention'
+  operation?: ReplaceArgs['operation']
+  snapshotId: bigint
+  commitId: string
+  removed: ReplaceArgs['removed']
+  added: ReplaceArgs['added']
+  addedManifests: ReplaceArgs['addedManifests']
+  /** Every file written before the commit (data files, added manifests): deleted if it definitely fails. */
+  written: readonly string[]
+  /** Checked right before each attempt: false = the maintenance lease was lost, stop. */
+  stillOwner?: () => Promise<boolean>
+  sleep?: (ms: number) => Promise<void>
+}
+
+/**
+ * Commits a maintenance replace through the commit core, rebuilt on the current snapshot at each
+ * attempt (`buildReplace`). Returns the attempts it took. Retries running out is a
+ * MaintenanceConflictError (the next run plans again); a definite failure deletes `written`.
+ */
+export async function commitReplace(opts: CommitReplaceOptions): Promise<number> {
+  const { io, id, label, commitId } = opts
+  try {
+    const { attempts } = await commitWithRetry({
+      catalog: opts.catalog,
+      id,
+      io,
+      base: opts.base,
+      sleep: opts.sleep,
+      build: async (loaded, attempt) => {
+        if (opts.stillOwner && !(await opts.stillOwner()))
+          throw new MaintenanceConflictError(`${label}: the maintenance lease was lost before the commit`)
+        const built = await buildReplace(io, loaded, {
+          snapshotId: opts.snapshotId,
+          commitId,
+          removed: opts.removed,
+          added: opts.added,
+          addedManifests: opts.addedManifests,
+          attempt,
+          operation: opts.operation,
+          label,
+          extraSummary: { 'floe.commit-id': commitId, 'floe.maintenance': label },
+        })
+        return {
+          // main must not have moved since this attempt's base; appends that moved it are
+          // picked up by the next attempt, which rebuilds on them.
+          requirements: mainBranchRequirements(loaded.metadata),
+          updates: addSnapshotUpdates(built.snapshot),
+          attemptFiles: built.written,
+        }
+      },
+      landed: (md) => findSnapshotByCommitId(md, commitId) !== undefined,
+      onDefiniteFailure: () => deleteAll(io, opts.written),
+    })
+    return attempts
+  } catch (err) {
+    if (err instanceof CommitRetriesExhaustedError)
+      throw new MaintenanceConflictError(`${label} of ${id.name}: ${err.message}`)
     throw err
   }
 }

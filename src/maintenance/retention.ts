@@ -12,9 +12,9 @@
  *   when it holds some: the commit is then an `overwrite` (Java `OverwriteFiles`);
  * - files whose rows are all kept are not touched.
  *
- * The commit runs through the commit core (`commitWithRetry`), built on the snapshot current at
- * each attempt (`buildReplace`): appends racing it land on both sides; a concurrent rewrite or
- * delete of the same files is a MaintenanceConflictError and the next run plans again. The removed
+ * The commit is compaction's (`commitReplace`: the commit core's retry loop, each attempt built on
+ * the then-current snapshot by `buildReplace`): appends racing it land on both sides; a concurrent
+ * rewrite or delete of the same files is a MaintenanceConflictError and the next run plans again. The removed
  * files stay referenced by older snapshots until snapshot expiry deletes them (docs/retention.md:
  * when the bytes are gone). A dry run plans (and reads straddling files to count their expired
  * rows) but writes and commits nothing.
@@ -24,20 +24,18 @@ import path from 'node:path'
 import { tmpdir } from 'node:os'
 import type { Catalog, TableIdentifier } from '../table/catalog.ts'
 import type { FileIO } from '../storage/file-io.ts'
-import type { IcebergField, PartitionSpec, TableDefinition, TableMetadata } from '../table/metadata.ts'
+import type { IcebergField, PartitionSpec, TableDefinition } from '../table/metadata.ts'
 import { currentSchema, defaultSpec } from '../table/metadata.ts'
 import type { Row } from '../rows.ts'
 import { bindSpec, dayFromMicros, dayToHuman } from '../write/partition.ts'
-import { writeManifest, type DataFile } from '../write/manifest.ts'
-import { metadataDir } from '../table/metadata-file.ts'
-import { findSnapshotByCommitId, newSnapshotId } from '../write/snapshot.ts'
-import { addSnapshotUpdates, commitWithRetry, mainBranchRequirements } from '../table/index.ts'
-import { CommitRetriesExhaustedError, MaintenanceConflictError, NoSuchTableError } from '../errors.ts'
+import type { DataFile } from '../write/manifest.ts'
+import { newSnapshotId } from '../write/snapshot.ts'
+import { NoSuchTableError } from '../errors.ts'
 import { snapshotContents, type LiveFile } from '../scan/snapshot.ts'
 import { rowGroups } from './read-rows.ts'
-import { rewriteGroup } from './rewrite.ts'
+import { rewriteGroup, sameSchema } from './rewrite.ts'
 import { partitionKey } from './plan.ts'
-import { buildReplace } from './replace.ts'
+import { commitReplace, deleteAll, writeAddedManifests, type AddedManifest } from './replace.ts'
 
 const DAY_MS = 86_400_000
 
@@ -150,19 +148,6 @@ function spanOf(file: LiveFile, spec: PartitionSpec | undefined, cols: Columns):
   return { site, minDay, maxDay }
 }
 
-/** Floe rewrites only tables whose current schema is its own (it would drop other columns). */
-function ownSchema(def: TableDefinition, metadata: TableMetadata): boolean {
-  const a = def.schema.fields
-  const b = currentSchema(metadata).fields
-  return (
-    a.length === b.length &&
-    a.every(
-      (f, i) =>
-        f.id === b[i].id && f.name === b[i].name && JSON.stringify(f.type) === JSON.stringify(b[i].type),
-    )
-  )
-}
-
 export async function applyRetention(opts: RetentionOptions): Promise<RetentionResult> {
   const { io, catalog, id, definition, policy } = opts
   const dryRun = opts.dryRun === true
@@ -229,7 +214,7 @@ export async function applyRetention(opts: RetentionOptions): Promise<RetentionR
 
   // Straddling files are read to count their expired rows: most hold none (or all).
   const spec = defaultSpec(start)
-  const canRewrite = ownSchema(definition, start)
+  const canRewrite = sameSchema(definition, start)
   const rewrite: { file: LiveFile; drop: number }[] = []
   for (const f of straddling) {
     let drop = 0
@@ -266,7 +251,7 @@ export async function applyRetention(opts: RetentionOptions): Promise<RetentionR
   const added: DataFile[] = []
   const written: string[] = []
   const dataDir = (start.properties?.['write.data.path'] ?? `${start.location}/data`).replace(/\/+$/, '')
-  let manifest: { path: string; length: number } | undefined
+  let addedManifests: AddedManifest[] = []
   try {
     for (const [i, { file }] of rewrite.entries()) {
       const out = await rewriteGroup({
@@ -298,58 +283,39 @@ export async function applyRetention(opts: RetentionOptions): Promise<RetentionR
       removed.set(file.path, file)
       result.filesWritten += out.files.length
     }
-    if (added.length > 0) {
-      const bytes = writeManifest({ schema, spec, fields, snapshotId, files: added })
-      const p = `${metadataDir(start)}/${commitId}-m0.avro`
-      await io.write(p, bytes)
-      written.push(p)
-      manifest = { path: p, length: bytes.byteLength }
-    }
+    // One manifest for the rewritten files (none when files are only removed whole).
+    addedManifests = await writeAddedManifests({
+      io,
+      metadata: start,
+      schema,
+      spec,
+      fields,
+      snapshotId,
+      commitId,
+      groups: added.length > 0 ? [added] : [],
+      written,
+    })
   } catch (err) {
     await deleteAll(io, written)
     throw err
   }
 
-  try {
-    const { attempts } = await commitWithRetry({
-      catalog,
-      id,
-      io,
-      base,
-      sleep: opts.sleep,
-      build: async (loaded, attempt) => {
-        if (opts.stillOwner && !(await opts.stillOwner()))
-          throw new MaintenanceConflictError('retention: the maintenance lease was lost before the commit')
-        const built = await buildReplace(io, loaded, {
-          snapshotId,
-          commitId,
-          removed,
-          added,
-          addedManifests: manifest ? [{ ...manifest, specId: spec['spec-id'], fields, files: added }] : [],
-          attempt,
-          operation: added.length > 0 ? 'overwrite' : 'delete',
-          label: 'retention',
-          extraSummary: { 'floe.commit-id': commitId, 'floe.maintenance': 'retention' },
-        })
-        return {
-          requirements: mainBranchRequirements(loaded.metadata),
-          updates: addSnapshotUpdates(built.snapshot),
-          attemptFiles: built.written,
-        }
-      },
-      landed: (md) => findSnapshotByCommitId(md, commitId) !== undefined,
-      onDefiniteFailure: () => deleteAll(io, written),
-    })
-    result.attempts = attempts
-    result.snapshotId = snapshotId.toString()
-    return result
-  } catch (err) {
-    if (err instanceof CommitRetriesExhaustedError)
-      throw new MaintenanceConflictError(`retention of ${id.name}: ${err.message}`)
-    throw err
-  }
-}
-
-async function deleteAll(io: FileIO, uris: readonly string[]): Promise<void> {
-  await Promise.allSettled(uris.map((u) => io.delete(u)))
+  result.attempts = await commitReplace({
+    io,
+    catalog,
+    id,
+    base,
+    label: 'retention',
+    operation: added.length > 0 ? 'overwrite' : 'delete',
+    snapshotId,
+    commitId,
+    removed,
+    added,
+    addedManifests,
+    written,
+    stillOwner: opts.stillOwner,
+    sleep: opts.sleep,
+  })
+  result.snapshotId = snapshotId.toString()
+  return result
 }

@@ -14,7 +14,14 @@
  * carries the sort order's id (`sort_order_id`).
  */
 import type { Row } from '../rows.ts'
-import type { IcebergSchema, PartitionSpec, SortOrder } from '../table/metadata.ts'
+import type {
+  IcebergSchema,
+  PartitionSpec,
+  SortOrder,
+  TableDefinition,
+  TableMetadata,
+} from '../table/metadata.ts'
+import { currentSchema } from '../table/metadata.ts'
 import type { FileIO } from '../storage/file-io.ts'
 import { encodeParquetStream } from '../write/parquet.ts'
 import { ParquetTail } from '../write/parquet-tail.ts'
@@ -61,6 +68,22 @@ export interface RewriteOutput {
   dropped: number
   /** URIs written (for cleanup if the commit fails definitely). */
   written: string[]
+}
+
+/**
+ * Floe rewrites only tables whose current schema is exactly its own (by field id, name and type):
+ * it writes files with its own schema, so other engines' columns would be dropped.
+ */
+export function sameSchema(def: TableDefinition, metadata: TableMetadata): boolean {
+  const a = def.schema.fields
+  const b = currentSchema(metadata).fields
+  return (
+    a.length === b.length &&
+    a.every(
+      (f, i) =>
+        f.id === b[i].id && f.name === b[i].name && JSON.stringify(f.type) === JSON.stringify(b[i].type),
+    )
+  )
 }
 
 /** A comparator for the identity fields of a sort order (other transforms are not sorted on). */
