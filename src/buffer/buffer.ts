@@ -20,6 +20,7 @@ import type { AcceptOptions, AcceptResult, EventSink } from './sink.ts'
 import type { ClaimLedger } from './ledger.ts'
 import { TableBuffer, type BufferEntry } from './table-buffer.ts'
 import { TableFlusher } from './flusher.ts'
+import { drainUntil } from './drain.ts'
 import { disabledWal, openWal, type WriteAheadLog } from './wal.ts'
 import { committedPositions, ensureWriterId, laterPositions, recordsToReplay } from './recovery.ts'
 import { lockWalDir, type WalLock } from './wal-lock.ts'
@@ -335,18 +336,12 @@ export class IngestBuffer implements EventSink {
     if (this.state === 'closed' || this.state === 'new') return true
     this.state = 'closing'
     for (const t of TABLE_NAMES) clearTimeout(this.timers[t])
-    let done = false
-    let delay = 100
-    while (!done && Date.now() < deadline) {
-      try {
-        await this.flush()
-        done = this.backlogRows === 0
-      } catch (err) {
-        this.o.logger?.warn({ err }, 'flush during shutdown failed; retrying until the deadline')
-        await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(0, deadline - Date.now()))))
-        delay = Math.min(delay * 2, 2000)
-      }
-    }
+    const done = await drainUntil({
+      flush: () => this.flush(),
+      buffered: () => this.backlogRows > 0,
+      deadline,
+      logger: this.o.logger,
+    })
     for (const t of TABLE_NAMES) this.flushers[t].stop()
     await this.checkpoint?.close()
     await this.wal.close()

@@ -28,6 +28,7 @@ import type { TableMetadata } from '../table/metadata.ts'
 import { metrics } from '../observe/metrics.ts'
 import { TableBuffer, type Batch } from '../buffer/table-buffer.ts'
 import { TableFlusher, type CommitMarks } from '../buffer/flusher.ts'
+import { drainUntil } from '../buffer/drain.ts'
 import type { ConsumerHandler, LogConsumer, LogRecordIn, Positions } from './transport.ts'
 
 export const LOG_POSITION_PREFIX = 'floe.log-position.'
@@ -240,18 +241,12 @@ export class LogWriter implements ConsumerHandler {
     if (this.state === 'closed' || this.state === 'new') return true
     this.state = 'closing'
     for (const t of TABLE_NAMES) clearTimeout(this.timers[t])
-    let done = false
-    let delay = 100
-    while (!done && Date.now() < deadline) {
-      try {
-        await this.flush()
-        done = this.backlogRows === 0
-      } catch (err) {
-        this.o.logger?.warn({ err }, 'flush during shutdown failed; retrying until the deadline')
-        await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(0, deadline - Date.now()))))
-        delay = Math.min(delay * 2, 2000)
-      }
-    }
+    const done = await drainUntil({
+      flush: () => this.flush(),
+      buffered: () => this.backlogRows > 0,
+      deadline,
+      logger: this.o.logger,
+    })
     for (const t of TABLE_NAMES) this.flushers[t].stop()
     await this.o.consumer.close()
     this.state = 'closed'

@@ -1,0 +1,35 @@
+/**
+ * The shutdown drain shared by the receive-side buffer (`IngestBuffer.close`) and the log writer
+ * (`LogWriter.close`): flush until nothing is buffered or the deadline passes. A failed flush
+ * (storage or catalog briefly down during a rolling restart) is retried with a growing pause, capped
+ * at 2 s and at the time left, so the grace period is spent retrying rather than ended by one error.
+ */
+import type { Logger } from 'pino'
+
+export interface DrainOptions {
+  /** Flushes and commits what is buffered (throws when a table's commit fails). */
+  flush: () => Promise<unknown>
+  /** Whether anything is still buffered after a flush. */
+  buffered: () => boolean
+  /** ms epoch. */
+  deadline: number
+  logger?: Pick<Logger, 'warn'>
+}
+
+/** Resolves true when everything buffered was committed before the deadline. */
+export async function drainUntil(opts: DrainOptions): Promise<boolean> {
+  const { deadline } = opts
+  let done = false
+  let delay = 100
+  while (!done && Date.now() < deadline) {
+    try {
+      await opts.flush()
+      done = !opts.buffered()
+    } catch (err) {
+      opts.logger?.warn({ err }, 'flush during shutdown failed; retrying until the deadline')
+      await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(0, deadline - Date.now()))))
+      delay = Math.min(delay * 2, 2000)
+    }
+  }
+  return done
+}
