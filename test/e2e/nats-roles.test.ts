@@ -13,28 +13,13 @@
  * and subjects, deleted at the end. About 60 s on an idle machine; the timeout allows for load.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { connect } from '@nats-io/transport-node'
 import { jetstreamManager } from '@nats-io/jetstream'
-import {
-  checkLanded,
-  createSite,
-  floeEnv,
-  eventBody,
-  freePort,
-  send,
-  spawnFloe,
-  startInProcess,
-  startServices,
-  type FloeProcess,
-  type Services,
-} from './support.ts'
-import { metadataLocation } from './readback.ts'
+import { checkLanded, createSite, startInProcess, startServices, type Services } from './support.ts'
 import type { FloeApp } from '../../src/app.ts'
 import { partitionOf } from '../../src/log/partition.ts'
+import { kill, RoleChildren, rolesEnv, SiteLoads, sleep, tableMetadata, until } from '../support/roles.ts'
 
 const NATS_URL = process.env.FLOE_TEST_NATS_URL ?? 'nats://127.0.0.1:4222'
 const tag = randomUUID().slice(0, 8)
@@ -44,88 +29,26 @@ let services: Services
 let writer2: { app: FloeApp; base: string } | undefined
 let receiver2: { app: FloeApp; base: string } | undefined
 let base: Record<string, string>
-const processes: FloeProcess[] = []
-const dirs: string[] = []
-
-async function start(role: 'receiver' | 'writer'): Promise<FloeProcess> {
-  const dir = mkdtempSync(path.join(tmpdir(), `floe-${role}-`))
-  dirs.push(dir)
-  const p = await spawnFloe(
-    { ...base, FLOE_ROLE: role, PORT: String(await freePort()), FLOE_DATA_DIR: dir },
-    { startTimeoutMs: 200_000 },
-  )
-  processes.push(p)
-  return p
-}
-
-async function kill(p: FloeProcess): Promise<void> {
-  p.child.kill('SIGKILL')
-  await p.exited
-}
-
-/**
- * One loop per site, sending the next event 20 ms after an answer: steady load that leaves the CPU
- * to the processes starting beside it on a shared 2-core machine. Records the markers acked (2xx).
- */
-class PacedLoad {
-  readonly acked: string[] = []
-  readonly statuses = new Map<number | string, number>()
-  private running = true
-  private readonly done: Promise<void>
-  constructor(target: () => string, siteId: string, prefix: string) {
-    this.done = (async () => {
-      for (let n = 0; this.running; n++) {
-        const marker = `${prefix}-${n}`
-        let status: number | string
-        try {
-          status = await send(target(), eventBody(siteId, marker))
-        } catch {
-          status = 'error' // the receiver was killed: the request got no answer
-        }
-        this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1)
-        if (typeof status === 'number' && status >= 200 && status < 300) this.acked.push(marker)
-        await sleep(status === 200 ? 20 : 200)
-      }
-    })()
-  }
-  async stop(): Promise<void> {
-    this.running = false
-    await this.done
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-async function until(ok: () => boolean, what: string, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`)
-    await sleep(50)
-  }
-}
+const children = new RoleChildren('floe', 200_000)
+const start = (role: 'receiver' | 'writer') => children.start(role, base)
 
 beforeAll(async () => {
   services = await startServices('floe_nats_roles')
   base = {
-    ...floeEnv({ databaseUrl: services.db.url, s3: services.s3, port: 0 }),
+    ...rolesEnv(services),
     FLOE_LOG: 'nats',
     FLOE_NATS_URL: NATS_URL,
     FLOE_NATS_STREAM: STREAM,
     FLOE_NATS_SUBJECT_PREFIX: `floetest.${tag}`,
-    FLOE_LOG_PARTITIONS: '4',
     FLOE_LOG_LEASE_SECONDS: '4',
-    ICEBERG_FLUSH_BATCH_SIZE: '40',
-    ICEBERG_FLUSH_INTERVAL_SECONDS: '1',
-    FLOE_MAINTENANCE_INTERVAL_SECONDS: '0',
   }
 })
 
 afterAll(async () => {
   await writer2?.app.close()
   await receiver2?.app.close()
-  for (const p of processes) if (p.child.exitCode === null) p.child.kill('SIGKILL')
+  children.cleanup()
   await services?.close()
-  for (const d of dirs) rmSync(d, { recursive: true, force: true })
   const nc = await connect({ servers: NATS_URL })
   await (await jetstreamManager(nc)).streams.delete(STREAM).catch(() => false)
   await nc.close()
@@ -143,23 +66,12 @@ describe('FLOE_ROLE=receiver / writer over NATS JetStream', () => {
       const [receiver1, writer1] = await Promise.all([start('receiver'), start('writer')])
       let receiverBase = receiver1.base
       const target = () => receiverBase
-      const loads = sites.map((s, i) => new PacedLoad(target, s, `nats${i}`))
-      const acked = () => loads.reduce((n, l) => n + l.acked.length, 0)
-      const waitForAcks = async (n: number) => {
-        const until = Date.now() + 60_000
-        while (acked() < n) {
-          if (Date.now() > until)
-            throw new Error(
-              `only ${acked()} of ${n} acknowledged: ${JSON.stringify(loads.map((l) => [...l.statuses]))}`,
-            )
-          await sleep(20)
-        }
-      }
+      const loads = new SiteLoads(target, sites, 'nats')
+      const { acked, waitForAcks } = loads
       try {
         await waitForAcks(150)
         // A second writer joins under load: the four partitions are shared, two each.
-        const dir = mkdtempSync(path.join(tmpdir(), 'floe-writer-'))
-        dirs.push(dir)
+        const dir = children.dataDir('writer')
         writer2 = await startInProcess({ ...base, FLOE_ROLE: 'writer', PORT: '0', FLOE_DATA_DIR: dir })
         await waitForAcks(acked() + 150)
         // The first writer gives two partitions up after its commit in flight; the second takes them.
@@ -170,16 +82,15 @@ describe('FLOE_ROLE=receiver / writer over NATS JetStream', () => {
         await kill(writer1)
         await waitForAcks(acked() + 150)
         // The receiver dies with publishes in flight; requests it did not answer are not acked.
-        const dir2 = mkdtempSync(path.join(tmpdir(), 'floe-receiver-'))
-        dirs.push(dir2)
+        const dir2 = children.dataDir('receiver')
         receiver2 = await startInProcess({ ...base, FLOE_ROLE: 'receiver', PORT: '0', FLOE_DATA_DIR: dir2 })
         await kill(receiver1)
         receiverBase = receiver2.base
         await waitForAcks(acked() + 150)
       } finally {
-        await Promise.all(loads.map((l) => l.stop()))
+        await loads.stop()
       }
-      const all = loads.flatMap((l) => l.acked)
+      const all = loads.all()
       expect(all.length).toBeGreaterThan(600)
 
       // Writers commit by themselves (1 s); a flush on each hurries the last rows.
@@ -193,16 +104,7 @@ describe('FLOE_ROLE=receiver / writer over NATS JetStream', () => {
       expect(result.lost).toEqual([])
 
       // The positions are in the snapshot summaries, and as table properties (they survive expiry).
-      const metadata = JSON.parse(
-        await (
-          await fetch(
-            (await metadataLocation(services.db.url, 'pa_events')).replace(
-              /^s3:\/\/([^/]+)/,
-              `${services.s3.endpoint}/$1`,
-            ),
-          )
-        ).text(),
-      ) as { properties: Record<string, string>; snapshots: { summary: Record<string, string> }[] }
+      const metadata = await tableMetadata(services, 'pa_events')
       const positionProps = Object.keys(metadata.properties).filter((k) =>
         k.startsWith(`floe.log-position.nats/${STREAM}/`),
       )

@@ -9,25 +9,17 @@
  * icebird reads the table, and the snapshot summaries carry the Kafka positions.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import { compatibilityPartitioner, Consumer } from '@platformatic/kafka'
 import {
   adminFlush,
   checkLanded,
   createSite,
-  eventBody,
-  floeEnv,
-  freePort,
-  send,
-  spawnFloe,
   startServices,
   type FloeProcess,
   type Services,
 } from '../e2e/support.ts'
-import { metadataLocation } from '../e2e/readback.ts'
 import { startKafkaBroker, type KafkaBroker } from '../support/kafka-broker.ts'
+import { kill, RoleChildren, rolesEnv, SiteLoads, sleep, tableMetadata } from '../support/roles.ts'
 
 const TOPIC = 'floe-events-e2e'
 const GROUP = 'floe-writers-e2e'
@@ -35,78 +27,27 @@ const GROUP = 'floe-writers-e2e'
 let services: Services
 let broker: KafkaBroker
 let base: Record<string, string>
-const processes: FloeProcess[] = []
-const dirs: string[] = []
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-async function start(role: 'receiver' | 'writer'): Promise<FloeProcess> {
-  const dir = mkdtempSync(path.join(tmpdir(), `floe-kafka-${role}-`))
-  dirs.push(dir)
-  const p = await spawnFloe(
-    { ...base, FLOE_ROLE: role, PORT: String(await freePort()), FLOE_DATA_DIR: dir },
-    // Generous: on a loaded 2-core machine a cold tsx start alone has taken over a minute.
-    { startTimeoutMs: 240_000 },
-  )
-  processes.push(p)
-  return p
-}
-
-async function kill(p: FloeProcess): Promise<void> {
-  p.child.kill('SIGKILL')
-  await p.exited
-}
-
-/** One loop per site, the next event 20 ms after an answer; records the markers acknowledged (2xx). */
-class PacedLoad {
-  readonly acked: string[] = []
-  readonly statuses = new Map<number | string, number>()
-  private running = true
-  private readonly done: Promise<void>
-  constructor(target: () => string, siteId: string, prefix: string) {
-    this.done = (async () => {
-      for (let n = 0; this.running; n++) {
-        const marker = `${prefix}-${n}`
-        let status: number | string
-        try {
-          status = await send(target(), eventBody(siteId, marker))
-        } catch {
-          status = 'error' // the receiver was killed: the request got no answer
-        }
-        this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1)
-        if (typeof status === 'number' && status >= 200 && status < 300) this.acked.push(marker)
-        await sleep(status === 200 ? 20 : 200)
-      }
-    })()
-  }
-  async stop(): Promise<void> {
-    this.running = false
-    await this.done
-  }
-}
+// Generous start timeout: on a loaded 2-core machine a cold tsx start alone has taken over a minute.
+const children = new RoleChildren('floe-kafka', 240_000)
+const start = (role: 'receiver' | 'writer') => children.start(role, base)
 
 beforeAll(async () => {
   ;[services, broker] = await Promise.all([startServices('floe_kafka_roles'), startKafkaBroker()])
   base = {
-    ...floeEnv({ databaseUrl: services.db.url, s3: services.s3, port: 0 }),
+    ...rolesEnv(services),
     FLOE_LOG: 'kafka',
     FLOE_KAFKA_BROKERS: broker.bootstrap,
     FLOE_KAFKA_TOPIC: TOPIC,
     FLOE_KAFKA_GROUP: GROUP,
-    FLOE_LOG_PARTITIONS: '4',
     // The group's session timeout: a killed writer's partitions move after 3 s.
     FLOE_LOG_LEASE_SECONDS: '3',
-    ICEBERG_FLUSH_BATCH_SIZE: '40',
-    ICEBERG_FLUSH_INTERVAL_SECONDS: '1',
-    FLOE_MAINTENANCE_INTERVAL_SECONDS: '0',
   }
 }, 240_000)
 
 afterAll(async () => {
-  for (const p of processes) if (p.child.exitCode === null) p.child.kill('SIGKILL')
+  children.cleanup()
   await services?.close()
   await broker?.destroy()
-  for (const d of dirs) rmSync(d, { recursive: true, force: true })
 })
 
 describe('FLOE_ROLE=receiver / writer over Kafka', () => {
@@ -118,18 +59,8 @@ describe('FLOE_ROLE=receiver / writer over Kafka', () => {
       const [receiver1, writer1] = await Promise.all([start('receiver'), start('writer')])
       let receiver = receiver1
       const target = () => receiver.base
-      const loads = sites.map((s, i) => new PacedLoad(target, s, `kafka${i}`))
-      const acked = () => loads.reduce((n, l) => n + l.acked.length, 0)
-      const waitForAcks = async (n: number) => {
-        const until = Date.now() + 60_000
-        while (acked() < n) {
-          if (Date.now() > until)
-            throw new Error(
-              `only ${acked()} of ${n} acknowledged: ${JSON.stringify(loads.map((l) => [...l.statuses]))}`,
-            )
-          await sleep(20)
-        }
-      }
+      const loads = new SiteLoads(target, sites, 'kafka')
+      const { acked, waitForAcks } = loads
       let writer2: FloeProcess | undefined
       try {
         await waitForAcks(150)
@@ -148,9 +79,9 @@ describe('FLOE_ROLE=receiver / writer over Kafka', () => {
         receiver = receiver2
         await waitForAcks(acked() + 150)
       } finally {
-        await Promise.all(loads.map((l) => l.stop()))
+        await loads.stop()
       }
-      const all = loads.flatMap((l) => l.acked)
+      const all = loads.all()
       expect(all.length).toBeGreaterThan(600)
 
       // Writers commit by themselves (1 s); a flush hurries the last rows.
@@ -160,19 +91,13 @@ describe('FLOE_ROLE=receiver / writer over Kafka', () => {
         await sleep(500)
         result = await checkLanded(services.db.url, all)
       }
-      if (result.lost.length > 0) console.error(processes.map((p) => p.stderr().slice(-4000)).join('\n---\n'))
+      if (result.lost.length > 0)
+        console.error(children.processes.map((p) => p.stderr().slice(-4000)).join('\n---\n'))
       expect(result.duplicated).toEqual([])
       expect(result.lost).toEqual([])
 
       // The positions are in the snapshot summaries and the table properties, under kafka/<topic>/<n>.
-      const metadataUrl = (await metadataLocation(services.db.url, 'pa_events')).replace(
-        /^s3:\/\/([^/]+)/,
-        `${services.s3.endpoint}/$1`,
-      )
-      const metadata = (await (await fetch(metadataUrl)).json()) as {
-        properties: Record<string, string>
-        snapshots: { summary: Record<string, string> }[]
-      }
+      const metadata = await tableMetadata(services, 'pa_events')
       const prefix = `floe.log-position.kafka/${TOPIC}/`
       const props = Object.keys(metadata.properties).filter((k) => k.startsWith(prefix))
       // One per partition that holds a site (six random site ids may leave one of four empty);
