@@ -20,27 +20,13 @@
  *      BENCH_PAIRS=3, BENCH_CONNECTIONS=8)
  */
 import { spawn } from 'node:child_process'
-import { createRequire } from 'node:module'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createTestDatabase } from '../test/support/pg.ts'
 import { freePort } from '../test/support/s3.ts'
-import { ADMIN_TOKEN, adminFlush, createSite, spawnFloe } from '../test/e2e/support.ts'
-import { metadataLocation } from '../test/e2e/readback.ts'
-
-const require = createRequire(import.meta.url)
-interface Result {
-  requests: { average: number; total: number }
-  '2xx': number
-  non2xx: number
-  errors: number
-  duration: number
-}
-const autocannon = require('autocannon') as (
-  opts: object,
-  cb: (err: Error | null, res: Result) => void,
-) => unknown
+import { adminFlush, createSite, spawnFloe } from '../test/e2e/support.ts'
+import { benchEnv, committedRecords, median, memoryMb, runLoad, type LoadResult } from './support/process.ts'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15)
 const BATCH = Number(process.env.BENCH_BATCH ?? 100)
@@ -81,28 +67,8 @@ function requests(siteId: string) {
   }))
 }
 
-function load(base: string, siteId: string): Promise<Result> {
-  return new Promise((resolve, reject) =>
-    autocannon(
-      { url: base, connections: CONNECTIONS, duration: SECONDS, requests: requests(siteId) },
-      (err, res) => (err ? reject(err) : resolve(res)),
-    ),
-  )
-}
-
-function peakRssMb(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return m ? Number(m[1]) / 1024 : NaN
-}
-
-async function committedRecords(databaseUrl: string): Promise<number> {
-  const loc = await metadataLocation(databaseUrl, 'pa_events')
-  const meta = JSON.parse(readFileSync(new URL(loc), 'utf8')) as {
-    'current-snapshot-id': number
-    snapshots: { 'snapshot-id': number; summary: Record<string, string> }[]
-  }
-  const cur = meta.snapshots.find((s) => s['snapshot-id'] === meta['current-snapshot-id'])
-  return Number(cur?.summary['total-records'] ?? 0)
+function load(base: string, siteId: string): Promise<LoadResult> {
+  return runLoad({ url: base, connections: CONNECTIONS, duration: SECONDS, requests: requests(siteId) })
 }
 
 interface Row {
@@ -122,15 +88,9 @@ async function floeRun(name: string, extraEnv: Record<string, string>): Promise<
   try {
     const siteId = await createSite(db.url)
     const env = {
-      PORT: String(await freePort()),
-      HOST: '127.0.0.1',
+      ...benchEnv(await freePort(), dataDir),
       DATABASE_URL: db.url,
       APP_SECRET: 'bench',
-      ADMIN_TOKEN,
-      FLOE_DATA_DIR: dataDir,
-      RATE_LIMIT_IP_PER_MINUTE: '0',
-      RATE_LIMIT_SITE_PER_MINUTE: '0',
-      LOG_LEVEL: 'warn',
       ...extraEnv,
     }
     const floe = await spawnFloe(env)
@@ -140,7 +100,7 @@ async function floeRun(name: string, extraEnv: Record<string, string>): Promise<
     const flushed = await adminFlush(floe.base)
     const tEnd = performance.now()
     if (flushed.status !== 200) throw new Error(`flush failed: ${JSON.stringify(flushed.body)}`)
-    const rss = peakRssMb(floe.child.pid!)
+    const rss = memoryMb(floe.child.pid!).hwmMb
     floe.child.kill('SIGTERM')
     await floe.exited
     const committed = await committedRecords(db.url)
@@ -187,7 +147,7 @@ async function referenceRun(): Promise<Row> {
       run: 'reference: bare Fastify JSON parse',
       eventsPerSec: acked / secs,
       acceptedPerSec: acked / secs,
-      peakRssMb: peakRssMb(child.pid!),
+      peakRssMb: memoryMb(child.pid!).hwmMb,
       rejected503: res.non2xx,
       committed: 0,
       acked,
@@ -199,7 +159,6 @@ async function referenceRun(): Promise<Row> {
 }
 
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 3)
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 const rows: Row[] = []
 console.log(

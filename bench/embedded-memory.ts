@@ -21,46 +21,28 @@
  *       BENCH_ROUNDS=1: rounds > 1 repeat every candidate in turn and print the median)
  */
 import { spawn } from 'node:child_process'
-import { createRequire } from 'node:module'
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createTestDatabase } from '../test/support/pg.ts'
 import { freePort } from '../test/support/s3.ts'
 import { ADMIN_TOKEN, START_NODE_OPTIONS, adminFlush } from '../test/e2e/support.ts'
-
-const require = createRequire(import.meta.url)
-interface Result {
-  '2xx': number
-  non2xx: number
-}
-const autocannon = require('autocannon') as (
-  opts: object,
-  cb: (err: Error | null, res: Result) => void,
-) => unknown
+import {
+  benchEnv,
+  cpuSeconds,
+  currentTotalRecords,
+  median,
+  memoryMb,
+  runLoad,
+  sleep,
+  type LoadResult,
+} from './support/process.ts'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20)
 const BATCH = Number(process.env.BENCH_BATCH ?? 100)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 4)
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 5)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1)
-const CLK_TCK = 100 // Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-function status(pid: number): { rssMb: number; hwmMb: number } {
-  const s = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(s)?.[1] ?? NaN)
-  return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 }
-}
-
-function cpuSeconds(pid: number): number {
-  // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK
-}
-
 function requests(siteId: string) {
   return Array.from({ length: 20 }, (_, r) => ({
     method: 'POST',
@@ -87,13 +69,8 @@ function requests(siteId: string) {
   }))
 }
 
-function load(base: string, siteId: string): Promise<Result> {
-  return new Promise((resolve, reject) =>
-    autocannon(
-      { url: base, connections: CONNECTIONS, duration: SECONDS, requests: requests(siteId) },
-      (err, res) => (err ? reject(err) : resolve(res)),
-    ),
-  )
+function load(base: string, siteId: string): Promise<LoadResult> {
+  return runLoad({ url: base, connections: CONNECTIONS, duration: SECONDS, requests: requests(siteId) })
 }
 
 interface Row {
@@ -114,13 +91,7 @@ async function run(candidate: 'sqlite' | 'pglite' | 'postgres'): Promise<Row> {
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
     NODE_OPTIONS: START_NODE_OPTIONS,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    ADMIN_TOKEN,
-    FLOE_DATA_DIR: dataDir,
-    RATE_LIMIT_IP_PER_MINUTE: '0',
-    RATE_LIMIT_SITE_PER_MINUTE: '0',
-    LOG_LEVEL: 'warn',
+    ...benchEnv(port, dataDir),
     ...(db ? { DATABASE_URL: db.url, APP_SECRET: 'bench' } : { FLOE_EMBEDDED_DB: candidate }),
   }
   if (!db) delete env.DATABASE_URL
@@ -147,7 +118,7 @@ async function run(candidate: 'sqlite' | 'pglite' | 'postgres'): Promise<Row> {
     }
     const startSeconds = (performance.now() - t0) / 1000
     const startCpuSeconds = cpuSeconds(pid)
-    const startPeakMb = status(pid).hwmMb
+    const startPeakMb = memoryMb(pid).hwmMb
 
     const created = await fetch(`${base}/api/sites`, {
       method: 'POST',
@@ -166,14 +137,9 @@ async function run(candidate: 'sqlite' | 'pglite' | 'postgres'): Promise<Row> {
       .filter((f) => f.endsWith('.metadata.json'))
       .sort()
       .at(-1)!
-    const meta = JSON.parse(readFileSync(path.join(metaDir, newest), 'utf8')) as {
-      'current-snapshot-id': number
-      snapshots: { 'snapshot-id': number; summary: Record<string, string> }[]
-    }
-    const current = meta.snapshots.find((s) => s['snapshot-id'] === meta['current-snapshot-id'])
-    const committed = Number(current?.summary['total-records'] ?? 0)
+    const committed = currentTotalRecords(readFileSync(path.join(metaDir, newest), 'utf8'))
     await sleep(IDLE_SECONDS * 1000)
-    const { rssMb, hwmMb } = status(pid)
+    const { rssMb, hwmMb } = memoryMb(pid)
     const acked = res['2xx'] * BATCH
     // Requests in flight when autocannon stops may still be accepted: committed ≥ acknowledged.
     if (committed < acked) throw new Error(`${candidate}: LOST ROWS: committed ${committed} < acked ${acked}`)
@@ -194,8 +160,6 @@ async function run(candidate: 'sqlite' | 'pglite' | 'postgres'): Promise<Row> {
     rmSync(dataDir, { recursive: true, force: true })
   }
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 const candidates = ['sqlite', 'pglite', 'postgres'] as const
 const rows: Record<string, Row[]> = {}

@@ -13,28 +13,17 @@
  * Run: nice -n 10 npx tsx bench/v1-events.ts   (BENCH_SECONDS=10, BENCH_BATCH=100, BENCH_PAIRS=2,
  *      BENCH_CONNECTIONS=8)
  */
-import { createRequire } from 'node:module'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createTestDatabase } from '../test/support/pg.ts'
 import { freePort } from '../test/support/s3.ts'
-import { ADMIN_TOKEN, adminFlush, createSite, spawnFloe } from '../test/e2e/support.ts'
-import { metadataLocation } from '../test/e2e/readback.ts'
+import { adminFlush, createSite, spawnFloe } from '../test/e2e/support.ts'
+import { benchEnv, committedRecords, median, runLoad, type LoadResult } from './support/process.ts'
 import { PgSql } from '../src/storage/index.ts'
 import { KeyStore } from '../src/sites/keys.ts'
 import { SecretStore } from '../src/sites/secrets.ts'
 import { requestSignature } from '../src/receive/write-auth.ts'
-
-const require = createRequire(import.meta.url)
-interface Result {
-  '2xx': number
-  non2xx: number
-}
-const autocannon = require('autocannon') as (
-  opts: object,
-  cb: (err: Error | null, res: Result) => void,
-) => unknown
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
 const BATCH = Number(process.env.BENCH_BATCH ?? 100)
@@ -65,7 +54,7 @@ function template(siteId: string): string {
 }
 
 /** `secret`: sign every request (X-Floe-Timestamp + X-Floe-Signature over its own body). */
-function load(base: string, body: string, writeKey: string, secret?: string): Promise<Result> {
+function load(base: string, body: string, writeKey: string, secret?: string): Promise<LoadResult> {
   let n = 0
   const run = `${process.pid}-${Date.now()}`
   const setupRequest = (req: { headers: Record<string, string> }) => {
@@ -82,34 +71,19 @@ function load(base: string, body: string, writeKey: string, secret?: string): Pr
       },
     }
   }
-  return new Promise((resolve, reject) =>
-    autocannon(
+  return runLoad({
+    url: base,
+    connections: CONNECTIONS,
+    duration: SECONDS,
+    requests: [
       {
-        url: base,
-        connections: CONNECTIONS,
-        duration: SECONDS,
-        requests: [
-          {
-            method: 'POST',
-            path: '/v1/events',
-            headers: { 'content-type': 'application/json', 'user-agent': UA, 'x-write-key': writeKey },
-            setupRequest,
-          },
-        ],
+        method: 'POST',
+        path: '/v1/events',
+        headers: { 'content-type': 'application/json', 'user-agent': UA, 'x-write-key': writeKey },
+        setupRequest,
       },
-      (err, res) => (err ? reject(err) : resolve(res)),
-    ),
-  )
-}
-
-async function committedRecords(databaseUrl: string): Promise<number> {
-  const loc = await metadataLocation(databaseUrl, 'pa_events')
-  const meta = JSON.parse(readFileSync(new URL(loc), 'utf8')) as {
-    'current-snapshot-id': number
-    snapshots: { 'snapshot-id': number; summary: Record<string, string> }[]
-  }
-  const cur = meta.snapshots.find((s) => s['snapshot-id'] === meta['current-snapshot-id'])
-  return Number(cur?.summary['total-records'] ?? 0)
+    ],
+  })
 }
 
 async function run(name: string, extraEnv: Record<string, string>, signed: boolean): Promise<number> {
@@ -122,15 +96,9 @@ async function run(name: string, extraEnv: Record<string, string>, signed: boole
     const secret = signed ? (await (await SecretStore.open(sql)).rotate(siteId)).secret : undefined
     await sql.close()
     const floe = await spawnFloe({
-      PORT: String(await freePort()),
-      HOST: '127.0.0.1',
+      ...benchEnv(await freePort(), dataDir),
       DATABASE_URL: db.url,
       APP_SECRET: 'bench',
-      ADMIN_TOKEN,
-      FLOE_DATA_DIR: dataDir,
-      RATE_LIMIT_IP_PER_MINUTE: '0',
-      RATE_LIMIT_SITE_PER_MINUTE: '0',
-      LOG_LEVEL: 'warn',
       ...extraEnv,
     })
     const t0 = performance.now()
@@ -154,8 +122,6 @@ async function run(name: string, extraEnv: Record<string, string>, signed: boole
     rmSync(dataDir, { recursive: true, force: true })
   }
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 const variants: Array<[string, Record<string, string>, boolean]> = [
   ['idempotency off', { FLOE_IDEMPOTENCY_WINDOW_SECONDS: '0' }, false],
