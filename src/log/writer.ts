@@ -240,14 +240,14 @@ export class LogWriter implements ConsumerHandler {
   async close(deadline = Date.now() + 25_000): Promise<boolean> {
     if (this.state === 'closed' || this.state === 'new') return true
     this.state = 'closing'
-    for (const t of TABLE_NAMES) clearTimeout(this.timers[t])
     const done = await drainUntil({
       flush: () => this.flush(),
       buffered: () => this.backlogRows > 0,
       deadline,
+      timers: this.timers,
+      flushers: this.flushers,
       logger: this.o.logger,
     })
-    for (const t of TABLE_NAMES) this.flushers[t].stop()
     await this.o.consumer.close()
     this.state = 'closed'
     return done
