@@ -28,7 +28,7 @@ import { NoSuchTableError } from '../errors.ts'
 import { planGroups, planOptions, type PlanOptions } from './plan.ts'
 import { rewriteGroup, sameSchema } from './rewrite.ts'
 import { removeStaleSpills } from './external-sort.ts'
-import { commitReplace, deleteAll, writeAddedManifests, type AddedManifest } from './replace.ts'
+import { commitReplace, deleteAll } from './replace.ts'
 import { clusterByPartition, clusterLimit } from '../write/manifest-cluster.ts'
 import { mergePolicy } from '../write/manifest-merge.ts'
 import { snapshotContents, type LiveFile } from '../scan/snapshot.ts'
@@ -143,24 +143,6 @@ export async function compactTable(opts: CompactOptions): Promise<CompactResult>
     (f) => f.partition,
     clusterLimit(mergePolicy(start.properties).minCountToMerge),
   )
-  let addedManifests: AddedManifest[]
-  try {
-    addedManifests = await writeAddedManifests({
-      io,
-      metadata: start,
-      schema,
-      spec,
-      fields,
-      snapshotId,
-      commitId,
-      groups: clusters,
-      written,
-    })
-  } catch (err) {
-    await deleteAll(io, written)
-    throw err
-  }
-  await opts.beforeCommit?.()
 
   const result = (attempts: number): CompactResult => ({
     groups: groups.length,
@@ -179,10 +161,13 @@ export async function compactTable(opts: CompactOptions): Promise<CompactResult>
     label: 'compaction',
     snapshotId,
     commitId,
+    schema,
+    spec,
+    fields,
     removed,
-    added,
-    addedManifests,
+    addedGroups: clusters,
     written,
+    beforeCommit: opts.beforeCommit,
     stillOwner: opts.stillOwner,
     sleep: opts.sleep,
   })

@@ -271,33 +271,23 @@ export async function deleteAll(io: FileIO, uris: readonly string[]): Promise<vo
   await Promise.allSettled(uris.map((u) => io.delete(u)))
 }
 
-export interface AddedManifestsInput {
-  io: FileIO
-  /** The table as planned: the manifests go to its metadata folder. */
-  metadata: TableMetadata
-  schema: IcebergSchema
-  spec: PartitionSpec
-  fields: readonly BoundPartitionField[]
-  snapshotId: bigint
-  commitId: string
-  /** The added files, one manifest each group (compaction clusters them by partition). */
-  groups: readonly (readonly DataFile[])[]
-  /** Each manifest's URI is pushed here as soon as it is written, for the caller's cleanup. */
-  written: string[]
-}
-
 /**
- * Writes the manifests of a replace's added files, once before the commit loop: every attempt
- * lists the same ones (`buildReplace` rebuilds only the rewritten manifests and the list).
+ * Writes the manifests of a replace's added files, one per group, once before the commit loop:
+ * every attempt lists the same ones (`buildReplace` rebuilds only the rewritten manifests and the
+ * list). Each URI is pushed to `written` as soon as it is written, for the cleanup.
  */
-export async function writeAddedManifests(input: AddedManifestsInput): Promise<AddedManifest[]> {
-  const { metadata, schema, spec, fields, snapshotId, commitId } = input
+async function writeAddedManifests(
+  io: FileIO,
+  opts: CommitReplaceOptions,
+  written: string[],
+): Promise<AddedManifest[]> {
+  const { schema, spec, fields, snapshotId, commitId } = opts
   const out: AddedManifest[] = []
-  for (const [i, files] of input.groups.entries()) {
+  for (const [i, files] of opts.addedGroups.entries()) {
     const bytes = writeManifest({ schema, spec, fields, snapshotId, files })
-    const manifestPath = `${metadataDir(metadata)}/${commitId}-m${i}.avro`
-    await input.io.write(manifestPath, bytes)
-    input.written.push(manifestPath)
+    const manifestPath = `${metadataDir(opts.base.metadata)}/${commitId}-m${i}.avro`
+    await io.write(manifestPath, bytes)
+    written.push(manifestPath)
     out.push({ path: manifestPath, length: bytes.byteLength, specId: spec['spec-id'], fields, files })
   }
   return out
@@ -307,30 +297,47 @@ export interface CommitReplaceOptions {
   io: FileIO
   catalog: Catalog
   id: TableIdentifier
-  /** The table as planned (the first attempt builds on it). */
+  /** The table as planned (the first attempt builds on it; the manifests go to its metadata folder). */
   base: LoadedTable
   /** Who commits: error messages and the snapshot's `floe.maintenance` summary property. */
   label: 'compaction' | 'retention'
   operation?: ReplaceArgs['operation']
   snapshotId: bigint
   commitId: string
+  /** The schema, spec and bound fields the added files were written with. */
+  schema: IcebergSchema
+  spec: PartitionSpec
+  fields: readonly BoundPartitionField[]
   removed: ReplaceArgs['removed']
-  added: ReplaceArgs['added']
-  addedManifests: ReplaceArgs['addedManifests']
-  /** Every file written before the commit (data files, added manifests): deleted if it definitely fails. */
+  /** The added data files, one manifest for each group (compaction clusters them by partition). */
+  addedGroups: readonly (readonly DataFile[])[]
+  /** The data files already written: deleted with the manifests if the commit definitely fails. */
   written: readonly string[]
+  /** Called after the manifests are written and before the commit (crash tests hook in here). */
+  beforeCommit?: () => Promise<void>
   /** Checked right before each attempt: false = the maintenance lease was lost, stop. */
   stillOwner?: () => Promise<boolean>
   sleep?: (ms: number) => Promise<void>
 }
 
 /**
- * Commits a maintenance replace through the commit core, rebuilt on the current snapshot at each
- * attempt (`buildReplace`). Returns the attempts it took. Retries running out is a
- * MaintenanceConflictError (the next run plans again); a definite failure deletes `written`.
+ * Writes the added files' manifests and commits a maintenance replace through the commit core,
+ * rebuilt on the current snapshot at each attempt (`buildReplace`). Returns the attempts it took.
+ * Retries running out is a MaintenanceConflictError (the next run plans again); a definite
+ * failure deletes every file written for it.
  */
 export async function commitReplace(opts: CommitReplaceOptions): Promise<number> {
   const { io, id, label, commitId } = opts
+  const written = [...opts.written]
+  let addedManifests: AddedManifest[]
+  try {
+    addedManifests = await writeAddedManifests(io, opts, written)
+  } catch (err) {
+    await deleteAll(io, written)
+    throw err
+  }
+  await opts.beforeCommit?.()
+  const added = opts.addedGroups.flat()
   try {
     const { attempts } = await commitWithRetry({
       catalog: opts.catalog,
@@ -345,8 +352,8 @@ export async function commitReplace(opts: CommitReplaceOptions): Promise<number>
           snapshotId: opts.snapshotId,
           commitId,
           removed: opts.removed,
-          added: opts.added,
-          addedManifests: opts.addedManifests,
+          added,
+          addedManifests,
           attempt,
           operation: opts.operation,
           label,
@@ -361,7 +368,7 @@ export async function commitReplace(opts: CommitReplaceOptions): Promise<number>
         }
       },
       landed: (md) => findSnapshotByCommitId(md, commitId) !== undefined,
-      onDefiniteFailure: () => deleteAll(io, opts.written),
+      onDefiniteFailure: () => deleteAll(io, written),
     })
     return attempts
   } catch (err) {

@@ -35,7 +35,7 @@ import { snapshotContents, type LiveFile } from '../scan/snapshot.ts'
 import { rowGroups } from './read-rows.ts'
 import { rewriteGroup, sameSchema } from './rewrite.ts'
 import { partitionKey } from './plan.ts'
-import { commitReplace, deleteAll, writeAddedManifests, type AddedManifest } from './replace.ts'
+import { commitReplace, deleteAll } from './replace.ts'
 
 const DAY_MS = 86_400_000
 
@@ -251,7 +251,6 @@ export async function applyRetention(opts: RetentionOptions): Promise<RetentionR
   const added: DataFile[] = []
   const written: string[] = []
   const dataDir = (start.properties?.['write.data.path'] ?? `${start.location}/data`).replace(/\/+$/, '')
-  let addedManifests: AddedManifest[] = []
   try {
     for (const [i, { file }] of rewrite.entries()) {
       const out = await rewriteGroup({
@@ -283,18 +282,6 @@ export async function applyRetention(opts: RetentionOptions): Promise<RetentionR
       removed.set(file.path, file)
       result.filesWritten += out.files.length
     }
-    // One manifest for the rewritten files (none when files are only removed whole).
-    addedManifests = await writeAddedManifests({
-      io,
-      metadata: start,
-      schema,
-      spec,
-      fields,
-      snapshotId,
-      commitId,
-      groups: added.length > 0 ? [added] : [],
-      written,
-    })
   } catch (err) {
     await deleteAll(io, written)
     throw err
@@ -309,9 +296,12 @@ export async function applyRetention(opts: RetentionOptions): Promise<RetentionR
     operation: added.length > 0 ? 'overwrite' : 'delete',
     snapshotId,
     commitId,
+    schema,
+    spec,
+    fields,
     removed,
-    added,
-    addedManifests,
+    // One manifest for the rewritten files (none when files are only removed whole).
+    addedGroups: added.length > 0 ? [added] : [],
     written,
     stillOwner: opts.stillOwner,
     sleep: opts.sleep,
