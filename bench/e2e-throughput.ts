@@ -16,8 +16,14 @@
  * a backlog left behind does not count as throughput. Every run checks that the committed row count
  * equals the events acknowledged.
  *
+ * CPU per event: the Floe process's CPU time (all threads, from /proc) and its main thread's alone,
+ * from just before the load to the end of the final flush, divided by the events committed. Unlike
+ * events/s it hardly depends on how much of a shared machine the run got.
+ *
  * Run: npx tsx bench/e2e-throughput.ts     (BENCH_SECONDS=15, BENCH_BATCH=100 events per request,
- *      BENCH_PAIRS=3, BENCH_CONNECTIONS=8)
+ *      BENCH_PAIRS=3, BENCH_CONNECTIONS=8; BENCH_PAIRS=0 runs only the reference and the defaults;
+ *      BENCH_PROFILE=<dir> writes each Floe process's V8 CPU profile there (`node --cpu-prof`, start-up
+ *      included) for bench/profile-summary.ts)
  */
 import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
@@ -95,6 +101,17 @@ function peakRssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN
 }
 
+/** CPU seconds (user + system) of the whole process and of its main thread, from /proc. */
+function cpuSeconds(pid: number): { process: number; main: number } {
+  // Fields after the `(comm)`: utime and stime are the 12th and 13th, in clock ticks (100 per second).
+  const ticks = (file: string) => {
+    const text = readFileSync(file, 'utf8')
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ')
+    return (Number(f[11]) + Number(f[12])) / 100
+  }
+  return { process: ticks(`/proc/${pid}/stat`), main: ticks(`/proc/${pid}/task/${pid}/stat`) }
+}
+
 async function committedRecords(databaseUrl: string): Promise<number> {
   const loc = await metadataLocation(databaseUrl, 'pa_events')
   const meta = JSON.parse(readFileSync(new URL(loc), 'utf8')) as {
@@ -114,6 +131,9 @@ interface Row {
   committed: number
   acked: number
   flushSeconds: number
+  /** CPU µs per committed event, whole process and main thread (NaN for the reference). */
+  cpuUsPerEvent: number
+  mainUsPerEvent: number
 }
 
 async function floeRun(name: string, extraEnv: Record<string, string>): Promise<Row> {
@@ -133,7 +153,11 @@ async function floeRun(name: string, extraEnv: Record<string, string>): Promise<
       LOG_LEVEL: 'warn',
       ...extraEnv,
     }
-    const floe = await spawnFloe(env)
+    const profile = process.env.BENCH_PROFILE
+    const floe = await spawnFloe(env, {
+      nodeArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [],
+    })
+    const cpu0 = cpuSeconds(floe.child.pid!)
     const t0 = performance.now()
     const res = await load(floe.base, siteId)
     const tLoad = performance.now()
@@ -141,6 +165,7 @@ async function floeRun(name: string, extraEnv: Record<string, string>): Promise<
     const tEnd = performance.now()
     if (flushed.status !== 200) throw new Error(`flush failed: ${JSON.stringify(flushed.body)}`)
     const rss = peakRssMb(floe.child.pid!)
+    const cpu1 = cpuSeconds(floe.child.pid!)
     floe.child.kill('SIGTERM')
     await floe.exited
     const committed = await committedRecords(db.url)
@@ -158,6 +183,8 @@ async function floeRun(name: string, extraEnv: Record<string, string>): Promise<
       committed,
       acked,
       flushSeconds: (tEnd - tLoad) / 1000,
+      cpuUsPerEvent: ((cpu1.process - cpu0.process) * 1e6) / committed,
+      mainUsPerEvent: ((cpu1.main - cpu0.main) * 1e6) / committed,
     }
   } finally {
     await db.drop()
@@ -192,6 +219,8 @@ async function referenceRun(): Promise<Row> {
       committed: 0,
       acked,
       flushSeconds: 0,
+      cpuUsPerEvent: NaN,
+      mainUsPerEvent: NaN,
     }
   } finally {
     child.kill('SIGKILL')
@@ -199,7 +228,8 @@ async function referenceRun(): Promise<Row> {
 }
 
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 3)
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const median = (xs: number[]) =>
+  xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : NaN
 
 const rows: Row[] = []
 console.log(
@@ -222,11 +252,11 @@ rows.push(...withWal, ...withoutWal)
 const ref = rows[0].eventsPerSec
 console.log('')
 console.log(
-  'run                                       | committed ev/s | x ref | accepted ev/s | 503s | final flush s | peak RSS MB',
+  'run                                       | committed ev/s | x ref | accepted ev/s | 503s | final flush s | peak RSS MB | CPU µs/ev | main µs/ev',
 )
 for (const r of rows)
   console.log(
-    `${r.run.padEnd(41)} | ${r.eventsPerSec.toFixed(0).padStart(14)} | ${(r.eventsPerSec / ref).toFixed(3).padStart(5)} | ${r.acceptedPerSec.toFixed(0).padStart(13)} | ${String(r.rejected503).padStart(4)} | ${r.flushSeconds.toFixed(2).padStart(13)} | ${r.peakRssMb.toFixed(0).padStart(11)}`,
+    `${r.run.padEnd(41)} | ${r.eventsPerSec.toFixed(0).padStart(14)} | ${(r.eventsPerSec / ref).toFixed(3).padStart(5)} | ${r.acceptedPerSec.toFixed(0).padStart(13)} | ${String(r.rejected503).padStart(4)} | ${r.flushSeconds.toFixed(2).padStart(13)} | ${r.peakRssMb.toFixed(0).padStart(11)} | ${r.cpuUsPerEvent.toFixed(1).padStart(9)} | ${r.mainUsPerEvent.toFixed(1).padStart(10)}`,
   )
 const wal = median(withWal.map((r) => r.eventsPerSec))
 const noWal = median(withoutWal.map((r) => r.eventsPerSec))
@@ -236,7 +266,7 @@ const noWalAccepted = median(withoutWal.map((r) => r.acceptedPerSec))
 // flusher, so its backlog fills up to FLOE_BACKLOG_MAX_ROWS (see the 503s) and its RSS shows what a
 // full backlog costs, the same as during a storage outage: printed, but not the steady-state figure.
 const peakRss = Math.max(...[rows[1], ...withWal].map((r) => r.peakRssMb))
-const fullBacklogRss = Math.max(...withoutWal.map((r) => r.peakRssMb))
+const fullBacklogRss = withoutWal.length ? Math.max(...withoutWal.map((r) => r.peakRssMb)) : NaN
 console.log('')
 console.log(
   `large batch, median of ${PAIRS}: with WAL ${wal.toFixed(0)} ev/s, without ${noWal.toFixed(0)} ev/s committed; ` +
