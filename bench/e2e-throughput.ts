@@ -228,8 +228,7 @@ async function referenceRun(): Promise<Row> {
 }
 
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 3)
-const median = (xs: number[]) =>
-  xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : NaN
+const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : NaN)
 
 const rows: Row[] = []
 console.log(

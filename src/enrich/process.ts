@@ -241,7 +241,10 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     }
     const response: SendResponse = {
       cache: last.signed.get([websiteAsSent, sessionId, visit.visitId, visit.iat], () =>
-        signCacheToken({ websiteId: websiteAsSent, sessionId, visitId: visit.visitId, iat: visit.iat }, secret),
+        signCacheToken(
+          { websiteId: websiteAsSent, sessionId, visitId: visit.visitId, iat: visit.iat },
+          secret,
+        ),
       ),
       sessionId,
       visitId: visit.visitId,
