@@ -20,7 +20,6 @@
 import { crc32 } from 'node:zlib'
 import type { Row, TableName } from '../rows.ts'
 import { TABLE_NAMES } from '../rows.ts'
-import { rowsJson } from './row-json.ts'
 
 export const RECORD_HEADER_BYTES = 16
 /** A record above this is corrupt (the body limit keeps real ones far below). */
@@ -65,7 +64,7 @@ export function recordPayload(tables: TableRows, claimed = false): RecordPayload
   for (const t of TABLE_NAMES) {
     const rows = tables[t]
     if (!rows || rows.length === 0) continue
-    const part = rowsJson(t, rows)
+    const part = JSON.stringify(rows)
     const size = Buffer.byteLength(part)
     sizes[t] = size
     const key = `${json.length > 1 ? ',' : ''}"${t}":`
