@@ -16,8 +16,15 @@
  * a backlog left behind does not count as throughput. Every run checks that the committed row count
  * equals the events acknowledged.
  *
+ * CPU per event: the Floe process's CPU time (all threads, from /proc) and its main thread's alone,
+ * from just before the load to the end of the final flush, divided by the events committed (after a
+ * warm-up batch, committed and not counted, that starts the encoder worker). Unlike
+ * events/s it hardly depends on how much of a shared machine the run got.
+ *
  * Run: npx tsx bench/e2e-throughput.ts     (BENCH_SECONDS=15, BENCH_BATCH=100 events per request,
- *      BENCH_PAIRS=3, BENCH_CONNECTIONS=8)
+ *      BENCH_PAIRS=3, BENCH_CONNECTIONS=8; BENCH_PAIRS=0 runs only the reference and the defaults;
+ *      BENCH_PROFILE=<dir> writes each Floe process's V8 CPU profile there (`node --cpu-prof`, start-up
+ *      included) for bench/profile-summary.ts)
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -26,7 +33,15 @@ import path from 'node:path'
 import { createTestDatabase } from '../test/support/pg.ts'
 import { freePort } from '../test/support/s3.ts'
 import { adminFlush, createSite, spawnFloe } from '../test/e2e/support.ts'
-import { benchEnv, committedRecords, median, memoryMb, runLoad, type LoadResult } from './support/process.ts'
+import {
+  benchEnv,
+  committedRecords,
+  cpuSeconds,
+  median,
+  memoryMb,
+  runLoad,
+  type LoadResult,
+} from './support/process.ts'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15)
 const BATCH = Number(process.env.BENCH_BATCH ?? 100)
@@ -80,6 +95,9 @@ interface Row {
   committed: number
   acked: number
   flushSeconds: number
+  /** CPU µs per committed event, whole process and main thread (NaN for the reference). */
+  cpuUsPerEvent: number
+  mainUsPerEvent: number
 }
 
 async function floeRun(name: string, extraEnv: Record<string, string>): Promise<Row> {
@@ -93,7 +111,21 @@ async function floeRun(name: string, extraEnv: Record<string, string>): Promise<
       APP_SECRET: 'bench',
       ...extraEnv,
     }
-    const floe = await spawnFloe(env)
+    const profile = process.env.BENCH_PROFILE
+    const floe = await spawnFloe(env, {
+      nodeArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [],
+    })
+    // Warm-up, outside every figure: one batch committed, so the encoder worker has started and
+    // the hot code is compiled; the CPU per event is then the steady state's.
+    const [warm] = requests(siteId)
+    const warmed = await fetch(`${floe.base}${warm.path}`, {
+      method: 'POST',
+      headers: warm.headers,
+      body: warm.body,
+    })
+    if (!warmed.ok || (await adminFlush(floe.base)).status !== 200) throw new Error('warm-up failed')
+    const pid = floe.child.pid!
+    const cpu0 = { process: cpuSeconds(pid), main: cpuSeconds(pid, pid) }
     const t0 = performance.now()
     const res = await load(floe.base, siteId)
     const tLoad = performance.now()
@@ -101,9 +133,10 @@ async function floeRun(name: string, extraEnv: Record<string, string>): Promise<
     const tEnd = performance.now()
     if (flushed.status !== 200) throw new Error(`flush failed: ${JSON.stringify(flushed.body)}`)
     const rss = memoryMb(floe.child.pid!).hwmMb
+    const cpu1 = { process: cpuSeconds(pid), main: cpuSeconds(pid, pid) }
     floe.child.kill('SIGTERM')
     await floe.exited
-    const committed = await committedRecords(db.url)
+    const committed = (await committedRecords(db.url)) - BATCH // less the warm-up batch
     const acked = res['2xx'] * BATCH
     // autocannon does not count requests still in flight when the time is up; the server may have
     // accepted them, so committed can exceed the 2xx count by up to CONNECTIONS batches, never fall short.
@@ -118,6 +151,8 @@ async function floeRun(name: string, extraEnv: Record<string, string>): Promise<
       committed,
       acked,
       flushSeconds: (tEnd - tLoad) / 1000,
+      cpuUsPerEvent: ((cpu1.process - cpu0.process) * 1e6) / committed,
+      mainUsPerEvent: ((cpu1.main - cpu0.main) * 1e6) / committed,
     }
   } finally {
     await db.drop()
@@ -152,6 +187,8 @@ async function referenceRun(): Promise<Row> {
       committed: 0,
       acked,
       flushSeconds: 0,
+      cpuUsPerEvent: NaN,
+      mainUsPerEvent: NaN,
     }
   } finally {
     child.kill('SIGKILL')
@@ -181,11 +218,11 @@ rows.push(...withWal, ...withoutWal)
 const ref = rows[0].eventsPerSec
 console.log('')
 console.log(
-  'run                                       | committed ev/s | x ref | accepted ev/s | 503s | final flush s | peak RSS MB',
+  'run                                       | committed ev/s | x ref | accepted ev/s | 503s | final flush s | peak RSS MB | CPU µs/ev | main µs/ev',
 )
 for (const r of rows)
   console.log(
-    `${r.run.padEnd(41)} | ${r.eventsPerSec.toFixed(0).padStart(14)} | ${(r.eventsPerSec / ref).toFixed(3).padStart(5)} | ${r.acceptedPerSec.toFixed(0).padStart(13)} | ${String(r.rejected503).padStart(4)} | ${r.flushSeconds.toFixed(2).padStart(13)} | ${r.peakRssMb.toFixed(0).padStart(11)}`,
+    `${r.run.padEnd(41)} | ${r.eventsPerSec.toFixed(0).padStart(14)} | ${(r.eventsPerSec / ref).toFixed(3).padStart(5)} | ${r.acceptedPerSec.toFixed(0).padStart(13)} | ${String(r.rejected503).padStart(4)} | ${r.flushSeconds.toFixed(2).padStart(13)} | ${r.peakRssMb.toFixed(0).padStart(11)} | ${r.cpuUsPerEvent.toFixed(1).padStart(9)} | ${r.mainUsPerEvent.toFixed(1).padStart(10)}`,
   )
 const wal = median(withWal.map((r) => r.eventsPerSec))
 const noWal = median(withoutWal.map((r) => r.eventsPerSec))
@@ -195,7 +232,7 @@ const noWalAccepted = median(withoutWal.map((r) => r.acceptedPerSec))
 // flusher, so its backlog fills up to FLOE_BACKLOG_MAX_ROWS (see the 503s) and its RSS shows what a
 // full backlog costs, the same as during a storage outage: printed, but not the steady-state figure.
 const peakRss = Math.max(...[rows[1], ...withWal].map((r) => r.peakRssMb))
-const fullBacklogRss = Math.max(...withoutWal.map((r) => r.peakRssMb))
+const fullBacklogRss = withoutWal.length ? Math.max(...withoutWal.map((r) => r.peakRssMb)) : NaN
 console.log('')
 console.log(
   `large batch, median of ${PAIRS}: with WAL ${wal.toFixed(0)} ev/s, without ${noWal.toFixed(0)} ev/s committed; ` +

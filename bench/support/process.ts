@@ -53,10 +53,13 @@ export function memoryMb(pid: number): { rssMb: number; hwmMb: number } {
 
 const CLK_TCK = 100 // Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s
 
-/** CPU time (user + system) a process has used so far, in seconds. */
-export function cpuSeconds(pid: number): number {
+/**
+ * CPU time (user + system) a process has used so far, in seconds; with `thread`, that thread's
+ * alone (the main thread's id is the process id).
+ */
+export function cpuSeconds(pid: number, thread?: number): number {
   // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const stat = readFileSync(thread ? `/proc/${pid}/task/${thread}/stat` : `/proc/${pid}/stat`, 'utf8')
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK
 }
@@ -77,6 +80,7 @@ export async function committedRecords(databaseUrl: string): Promise<number> {
   return currentTotalRecords(readFileSync(new URL(loc), 'utf8'))
 }
 
-export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+export const median = (xs: number[]) =>
+  xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : NaN
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

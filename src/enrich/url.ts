@@ -8,6 +8,7 @@
  */
 import { ValidationError } from '../errors.ts'
 import { truncate } from './truncate.ts'
+import { LastCall } from './last-call.ts'
 
 export const URL_LENGTH = 500
 export const PAGE_TITLE_LENGTH = 500
@@ -48,12 +49,18 @@ export function safeDecodeURIComponent(v: string): string {
   }
 }
 
+// The events of a batch name the same hostname: the check is the last one's (a failed check throws
+// and is not remembered).
+const lastBase = new LastCall<string>()
+
 /** The base Umami resolves against; a hostname that makes no URL is a 400 naming the field. */
 export function baseUrl(hostname: string | undefined): string {
   if (!hostname) return 'https://localhost'
-  const base = `https://${hostname}`
-  if (!URL.canParse(base)) throw new ValidationError('payload.hostname', 'is not a valid host name')
-  return base
+  return lastBase.get([hostname], () => {
+    const base = `https://${hostname}`
+    if (!URL.canParse(base)) throw new ValidationError('payload.hostname', 'is not a valid host name')
+    return base
+  })
 }
 
 export interface PageInput {
@@ -67,31 +74,50 @@ export interface PageInput {
 
 export function pageColumns(input: PageInput): UrlColumns {
   const base = baseUrl(input.hostname)
-  const out = {} as UrlColumns
+  let urlPath: string | null = null
+  let urlQuery: string | null = null
   let urlDomain: string | null = null
+  // Only a URL with a query string can hold UTM or click ids.
+  let params: URLSearchParams | undefined
   if (input.url !== undefined && input.url !== '') {
     // validate.ts already checked `new URL(url, 'https://localhost')`; with a real host base it may
     // still fail, which is the hostname's fault.
     const u = new URL(input.url, base)
     // Performance rows: Umami keeps the raw pathname only (no hash, no query, not decoded).
-    out.url_path = cut(input.pathOnly ? u.pathname : safeDecodeURI(u.pathname + u.hash), URL_LENGTH)
-    out.url_query = input.pathOnly ? null : cut(u.search.substring(1), URL_LENGTH)
+    urlPath = cut(input.pathOnly ? u.pathname : safeDecodeURI(u.pathname + u.hash), URL_LENGTH)
+    urlQuery = input.pathOnly ? null : cut(u.search.substring(1), URL_LENGTH)
     urlDomain = u.hostname.replace(/^www\./, '')
-    for (const p of [...UTM, ...CLICK_IDS]) out[p] = cut(u.searchParams.get(p), PARAM_LENGTH)
-  } else {
-    out.url_path = null
-    out.url_query = null
-    for (const p of [...UTM, ...CLICK_IDS]) out[p] = null
+    if (u.search.length > 1) params = u.searchParams
   }
+  const param = (p: ParamColumn) => (params ? cut(params.get(p), PARAM_LENGTH) : null)
+  let referrerPath: string | null = null
+  let referrerQuery: string | null = null
+  let referrerDomain: string | null = null
   if (input.referrer) {
     const r = new URL(input.referrer, base)
-    out.referrer_path = cut(safeDecodeURI(r.pathname), URL_LENGTH)
-    out.referrer_query = cut(r.search.substring(1), URL_LENGTH)
-    out.referrer_domain = cut(r.hostname.replace(/^www\./, ''), URL_LENGTH)
-  } else {
-    out.referrer_path = out.referrer_query = out.referrer_domain = null
+    referrerPath = cut(safeDecodeURI(r.pathname), URL_LENGTH)
+    referrerQuery = cut(r.search.substring(1), URL_LENGTH)
+    referrerDomain = cut(r.hostname.replace(/^www\./, ''), URL_LENGTH)
   }
-  out.hostname = cut(input.hostname || urlDomain, 100)
-  out.page_title = input.title ? cut(safeDecodeURIComponent(input.title), PAGE_TITLE_LENGTH) : null
-  return out
+  // One literal, in the columns' order (the rows' key order follows it).
+  return {
+    url_path: urlPath,
+    url_query: urlQuery,
+    utm_source: param('utm_source'),
+    utm_medium: param('utm_medium'),
+    utm_campaign: param('utm_campaign'),
+    utm_content: param('utm_content'),
+    utm_term: param('utm_term'),
+    gclid: param('gclid'),
+    fbclid: param('fbclid'),
+    msclkid: param('msclkid'),
+    ttclid: param('ttclid'),
+    li_fat_id: param('li_fat_id'),
+    twclid: param('twclid'),
+    referrer_path: referrerPath,
+    referrer_query: referrerQuery,
+    referrer_domain: referrerDomain,
+    hostname: cut(input.hostname || urlDomain, 100),
+    page_title: input.title ? cut(safeDecodeURIComponent(input.title), PAGE_TITLE_LENGTH) : null,
+  }
 }

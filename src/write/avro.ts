@@ -32,9 +32,25 @@ const BigIntLong = avsc.types.LongType.__with({
   compare: (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0),
 })
 
-/** An avsc Type for a raw Iceberg Avro schema, with longs as bigint. */
-export function avroType(schema: object): avsc.Type {
-  return avsc.Type.forSchema(schema as avsc.Schema, { registry: { long: BigIntLong } })
+/**
+ * Compiled types by schema text. avsc compiles a reader and a writer (generated code) for each
+ * type, which cost more than encoding a flush's manifest; a table's manifests and manifest lists
+ * use a handful of schemas, which change only with the table's schema or spec. Types are
+ * immutable once built, so sharing them is safe; the bound keeps a process that reads many
+ * tables' files from growing.
+ */
+const TYPES_MAX = 64
+const types = new Map<string, avsc.Type>()
+
+/** An avsc Type for a raw Iceberg Avro schema, with longs as bigint (`text`: its JSON, if known). */
+export function avroType(schema: object, text = JSON.stringify(schema)): avsc.Type {
+  let type = types.get(text)
+  if (type === undefined) {
+    type = avsc.Type.forSchema(schema as avsc.Schema, { registry: { long: BigIntLong } })
+    if (types.size >= TYPES_MAX) types.delete(types.keys().next().value!)
+    types.set(text, type)
+  }
+  return type
 }
 
 const HEADER = avsc.Type.forSchema({
@@ -59,11 +75,12 @@ export function writeAvroFile(
   metadata: Record<string, string>,
   codec: AvroCodec = 'deflate',
 ): Uint8Array {
-  const type = avroType(schema)
+  const schemaText = JSON.stringify(schema)
+  const type = avroType(schema, schemaText)
   const sync = randomBytes(16)
   const meta: Record<string, Buffer> = {}
   for (const [k, v] of Object.entries(metadata)) meta[k] = Buffer.from(v, 'utf8')
-  meta['avro.schema'] = Buffer.from(JSON.stringify(schema), 'utf8')
+  meta['avro.schema'] = Buffer.from(schemaText, 'utf8')
   meta['avro.codec'] = Buffer.from(codec, 'utf8')
   const parts: Buffer[] = [HEADER.toBuffer({ magic: MAGIC, meta, sync })]
   for (let start = 0; start < records.length; start += RECORDS_PER_BLOCK) {
@@ -128,14 +145,15 @@ export function readAvroFile<T = Record<string, unknown>>(
     value: { meta: Record<string, Buffer>; sync: Buffer }
     offset: number
   }
-  const schema: unknown = JSON.parse(header.meta['avro.schema'].toString('utf8'))
+  const schemaText = header.meta['avro.schema'].toString('utf8')
+  const schema: unknown = JSON.parse(schemaText)
   const codec = header.meta['avro.codec']?.toString('utf8') ?? 'null'
   const decode = DECODERS[codec]
   if (!decode) throw new Error(`unsupported Avro codec ${codec}`)
   const metadata: Record<string, string> = {}
   for (const [k, v] of Object.entries(header.meta))
     if (!k.startsWith('avro.')) metadata[k] = v.toString('utf8')
-  const writer = avroType(schema as object)
+  const writer = avroType(schema as object, schemaText)
   const type = options.project ? avroType(options.project(schema as object)) : writer
   const resolver = options.project ? type.createResolver(writer) : undefined
   const records: T[] = []

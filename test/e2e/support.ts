@@ -139,10 +139,11 @@ export const START_NODE_OPTIONS = '--max-old-space-size=512'
 
 export async function spawnFloe(
   env: Record<string, string>,
-  opts: { startTimeoutMs?: number } = {},
+  opts: { startTimeoutMs?: number; nodeArgs?: string[] } = {},
 ): Promise<FloeProcess> {
   const port = Number(env.PORT)
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  // nodeArgs: flags Node refuses in NODE_OPTIONS (benches pass `--cpu-prof`).
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
     // The heap bound `npm start` sets (README, Memory), unless the caller gives its own.
     env: { NODE_OPTIONS: START_NODE_OPTIONS, ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -234,3 +234,40 @@ describe('process', () => {
     })
   })
 })
+
+describe('process: the items of one batch (one request context)', () => {
+  it('gives each item its own client, session and page columns when its payload overrides them', async () => {
+    const shared = ctx()
+    const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0'
+    const items = [
+      { url: '/a?utm_source=one', hostname: 'one.example' },
+      { url: '/b', hostname: 'two.example', userAgent: FIREFOX },
+      { url: '/c?utm_source=three', hostname: 'two.example', ip: '81.2.69.142' },
+      { url: '/d', hostname: 'one.example', id: 'user-7' },
+    ]
+    const rows = []
+    for (const item of items) {
+      const out = await p.process({ type: 'event', payload: { website: SITE, ...item } }, shared)
+      if (out.kind !== 'accepted') throw new Error('expected rows')
+      rows.push({ ...out.rows.pa_events[0], token: out.response.cache })
+    }
+    // The same items each in a request of its own (nothing remembered from a neighbour) agree.
+    for (const [i, item] of items.entries()) {
+      const alone = await p.process({ type: 'event', payload: { website: SITE, ...item } }, ctx())
+      if (alone.kind !== 'accepted') throw new Error('expected rows')
+      expect({ ...rows[i], event_id: '' }).toEqual({
+        ...alone.rows.pa_events[0],
+        event_id: '',
+        token: alone.response.cache,
+      })
+    }
+    expect(rows.map((r) => [r.browser, r.hostname, r.utm_source])).toEqual([
+      ['chrome', 'one.example', 'one'],
+      ['firefox', 'two.example', null],
+      ['chrome', 'two.example', 'three'],
+      ['chrome', 'one.example', null],
+    ])
+    expect(rows[2].country).toBe('GB') // payload.ip located, not the header's address
+    expect(new Set(rows.map((r) => r.session_id)).size).toBe(4)
+  })
+})

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { readAvroFile, writeAvroFile } from '../../src/write/avro.ts'
+import { avroType, readAvroFile, writeAvroFile } from '../../src/write/avro.ts'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'floe-avro-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -61,6 +61,31 @@ describe('reading with a projection (the reporting planner reads 5 fields of a m
     for (const codec of ['snappy', 'deflate']) {
       const file = readAvroFile(pythonWrites(codec), { project })
       expect(file.records).toEqual(records.map((r) => ({ added_snapshot_id: r.added_snapshot_id })))
+    }
+  })
+})
+
+describe('compiled types are shared by schema text', () => {
+  it('builds one type per schema, and files written with a shared type read back whole', () => {
+    const schema = (name: string) => ({
+      type: 'record',
+      name,
+      fields: [
+        { name: 'id', type: 'long', 'field-id': 1 },
+        { name: 's', type: ['null', 'string'], 'field-id': 2 },
+      ],
+    })
+    expect(avroType(schema('r'))).toBe(avroType(schema('r'))) // equal schemas, separate objects
+    expect(avroType(schema('other'))).not.toBe(avroType(schema('r')))
+    const records = [
+      { id: 2n ** 62n, s: 'a' },
+      { id: -1n, s: null },
+    ]
+    for (let i = 0; i < 3; i++) {
+      const file = writeAvroFile(schema('r'), records, { n: String(i) })
+      const read = readAvroFile<{ id: bigint; s: string | null }>(file)
+      expect(read.records).toEqual(records)
+      expect(read.metadata.n).toBe(String(i))
     }
   })
 })
