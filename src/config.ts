@@ -492,7 +492,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): FloeCon
       maxFiles: int(env, 'FLOE_REPORT_MAX_FILES', 20_000, 1),
       maxScanBytes: int(env, 'FLOE_REPORT_MAX_SCAN_BYTES', 8 * 1024 ** 3, 1024),
       duckdbMemoryMb: int(env, 'FLOE_REPORT_DUCKDB_MEMORY_MB', 256, 32),
-      duckdbThreads: int(env, 'FLOE_REPORT_DUCKDB_THREADS', 2, 1),
+      duckdbThreads: int(env, 'FLOE_REPORT_DUCKDB_THREADS', 1, 1),
       queryTimeoutSeconds: int(env, 'FLOE_REPORT_QUERY_TIMEOUT_SECONDS', 30, 1),
       cacheDir: path.resolve(cwd, str(env, 'FLOE_REPORT_CACHE_DIR', path.join(dataDir, 'report-cache'))!),
       cacheMaxBytes: int(env, 'FLOE_REPORT_CACHE_MAX_BYTES', 2 * 1024 ** 3, 0),
