@@ -25,7 +25,12 @@ import type { Catalog, LoadedTable, TableIdentifier } from '../table/catalog.ts'
 import { addSnapshotUpdates, mainBranchRequirements } from '../table/append-commit.ts'
 import { commitWithRetry, type CommitRetryPolicy } from '../table/commit.ts'
 import type { FileIO } from '../storage/file-io.ts'
-import { AlreadyCommittedError, NoSuchTableError, StaleSpecError, type SchemaMismatchError } from '../errors.ts'
+import {
+  AlreadyCommittedError,
+  NoSuchTableError,
+  StaleSpecError,
+  type SchemaMismatchError,
+} from '../errors.ts'
 import type { IcebergSchema, TableDefinition, TableMetadata } from '../table/metadata.ts'
 import { currentSchema, defaultSpec, newTableMetadata } from '../table/metadata.ts'
 import { loadTableDefinitions } from './table-definition.ts'

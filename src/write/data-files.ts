@@ -63,5 +63,10 @@ export async function stageDataFiles(
 ): Promise<StagedAppend> {
   const { dataFiles } = await encoder.encode(input)
   await writeAll(io, dataFiles)
-  return { files: dataFiles.map((e) => e.file), manifestPath: '', manifestLength: 0, written: dataFiles.map((e) => e.uri) }
+  return {
+    files: dataFiles.map((e) => e.file),
+    manifestPath: '',
+    manifestLength: 0,
+    written: dataFiles.map((e) => e.uri),
+  }
 }
