@@ -121,11 +121,13 @@ export class CommitCoordinator {
     if (!pending && !this.leading.has(table)) return
     if (!(await this.o.leases.tryAcquire(this.leaseKey(table)))) {
       if (this.leading.delete(table)) this.o.logger?.info({ table }, 'no longer the commit coordinator')
+      metrics.coordinatorLeader.set({ table }, 0)
       return
     }
     if (!this.leading.has(table))
       this.o.logger?.info({ table, id: this.o.id }, 'commit coordinator of the table')
     this.leading.add(table)
+    metrics.coordinatorLeader.set({ table }, 1)
     if (Date.now() - this.lastSweep > 60_000) {
       this.lastSweep = Date.now()
       await this.o.requests.sweep(this.o.sweepAfterMs ?? 10 * 60_000)
@@ -209,7 +211,10 @@ export class CommitCoordinator {
     for (const t of this.timers.values()) clearTimeout(t)
     this.timers.clear()
     await Promise.all(this.chains.values())
-    for (const t of this.leading) await this.o.leases.release(this.leaseKey(t)).catch(() => undefined)
+    for (const t of this.leading) {
+      metrics.coordinatorLeader.set({ table: t }, 0)
+      await this.o.leases.release(this.leaseKey(t)).catch(() => undefined)
+    }
     this.leading.clear()
   }
 }

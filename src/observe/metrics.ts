@@ -86,6 +86,13 @@ export const metrics = {
     labelNames: ['table'] as const,
     registers,
   }),
+  /** 1 while this process is the table's commit coordinator (holds its lease), else 0. */
+  coordinatorLeader: new Gauge({
+    name: 'floe_coordinator_leader',
+    help: "1 while this process is the table's commit coordinator",
+    labelNames: ['table'] as const,
+    registers,
+  }),
   coordinatorRequestsPerCommit: new Histogram({
     name: 'floe_coordinator_requests_per_commit',
     help: "Writers' commit requests joined in one coordinator commit",
