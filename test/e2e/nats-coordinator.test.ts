@@ -193,11 +193,20 @@ describe('FLOE_ROLE=writer with the commit coordinator over NATS JetStream', () 
             ),
           )
         ).text(),
-      ) as { snapshots: { summary: Record<string, string> }[] }
+      ) as { snapshots: { summary: Record<string, string>; 'timestamp-ms': number }[] }
       const floe = metadata.snapshots.filter((s) => s.summary['floe.log-positions'])
       const joined = floe.map((s) => Number(s.summary['floe.commit-requests']))
       expect(joined.every((n) => Number.isInteger(n) && n >= 1)).toBe(true)
       const requests = joined.reduce((a, b) => a + b, 0)
+      const t0 = floe[0]?.['timestamp-ms'] ?? 0
+      console.log(
+        'pa_events snapshots (s after the first, requests joined, records):',
+        floe.map((s) => [
+          (s['timestamp-ms'] - t0) / 1000,
+          s.summary['floe.commit-requests'],
+          s.summary['added-records'],
+        ]),
+      )
       console.log(
         `pa_events: ${floe.length} coordinator commits for ${requests} writer requests (${(requests / floe.length).toFixed(2)} per commit), ${all.length} events`,
       )
