@@ -2,6 +2,11 @@
  * The write side's one entry point for the flush path: rows → Parquet data files (one per
  * partition) → manifest → manifest list on the current parent → new metadata → catalog commit.
  *
+ * Two halves, usable apart: `stage` (validate, encode and upload the data files) and `commitFiles`
+ * (manifest, manifest list and catalog commit of given DataFiles), so writers over a replicated log
+ * can produce files while one commit coordinator commits them (src/log/commit-coordinator.ts).
+ * `append` is both, as one call, for the single process.
+ *
  * Contract agreed with buffer/ and commit/:
  * - Data files and the manifest are written once per append; on CommitConflictError the table is
  *   reloaded and only the manifest list + metadata are rebuilt on the new parent (never resend a
