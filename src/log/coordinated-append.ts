@@ -29,7 +29,7 @@ export interface CoordinatedAppendOptions {
   requests: CommitRequests
   /** This process (the request's `writer`, diagnosis only). */
   writerId: string
-  /** How often a waiting writer polls its request besides the notifications. */
+  /** How often a waiting writer polls its request besides the notifications (default 1 s: a NOTIFY wakes it sooner). */
   pollMs?: number
   /** Give up waiting after this long (the coordinator is elected within the lease TTL). */
   waitMs?: number
@@ -42,7 +42,7 @@ export type CoordinatedWriter = Pick<TableWriter, 'append' | 'load' | 'ensureTab
 }
 
 export function coordinatedWriter(o: CoordinatedAppendOptions): CoordinatedWriter {
-  const pollMs = o.pollMs ?? 250
+  const pollMs = o.pollMs ?? 1000
   const waitMs = o.waitMs ?? 120_000
   // Writers waiting on a decision: a notification (or a reconnect) wakes them all to look again.
   const waiters = new Set<() => void>()
