@@ -5,7 +5,9 @@
  * side by side: events/s acknowledged, events/s to committed snapshots (acked events / time until
  * the last one is in pa_events), commits per minute per table, and CPU seconds of all Floe
  * processes (from /proc, user + system) per 1000 events. Then commit conflicts per hour
- * (`floe_commit_conflicts_total` of the writers, scaled) with 1, 2 and 4 writers under one receiver.
+ * (`floe_commit_conflicts_total` of the writers, scaled) with 1, 2 and 4 writers, each committing
+ * its own flushes (FLOE_LOG_COMMIT_COORDINATOR=false) and then with the commit coordinator (one
+ * writer per table commits every writer's staged files, at most once per second).
  *
  * Every phase sends for SCALE_SECONDS (default 15) from SCALE_CONCURRENCY (default 16) loops over
  * 8 sites (so all partitions are used), flushing every 1000 events or 2 s to make commits frequent.
@@ -63,7 +65,7 @@ interface PhaseResult {
 async function phase(
   services: Services,
   label: string,
-  roles: { receivers: number; writers: number; all?: boolean },
+  roles: { receivers: number; writers: number; all?: boolean; coordinator?: boolean },
 ): Promise<PhaseResult> {
   const stream = `floe-bench-${randomUUID().slice(0, 8)}`
   const db = await services.db
@@ -77,6 +79,8 @@ async function phase(
     ICEBERG_FLUSH_INTERVAL_SECONDS: '2',
     FLOE_MAINTENANCE_INTERVAL_SECONDS: '0',
     FLOE_WAL_FSYNC: 'always',
+    FLOE_LOG_COMMIT_COORDINATOR: roles.coordinator ? 'true' : 'false',
+    FLOE_LOG_COMMIT_INTERVAL_MS: '1000',
   }
   const procs: { p: FloeProcess; role: string; dir: string }[] = []
   const start = async (role: string) => {
@@ -85,7 +89,9 @@ async function phase(
       ...base,
       PORT: String(await freePort()),
       FLOE_DATA_DIR: dir,
-      ...(role === 'all' ? { FLOE_ROLE: 'all', FLOE_LOG: 'wal' } : { FLOE_ROLE: role, FLOE_LOG: 'nats' }),
+      ...(role === 'all'
+        ? { FLOE_ROLE: 'all', FLOE_LOG: 'wal', FLOE_LOG_COMMIT_COORDINATOR: 'false' }
+        : { FLOE_ROLE: role, FLOE_LOG: 'nats' }),
     }
     procs.push({ p: await spawnFloe(env, { startTimeoutMs: 240_000 }), role, dir })
   }
@@ -176,8 +182,14 @@ for (const [label, roles] of [
   ['2 receivers + 2 writers (NATS)', { receivers: 2, writers: 2 }],
   ['1 receiver + 1 writer (NATS)', { receivers: 1, writers: 1 }],
   ['1 receiver + 4 writers (NATS)', { receivers: 1, writers: 4 }],
+  ['1 receiver + 1 writer (NATS, coordinator)', { receivers: 1, writers: 1, coordinator: true }],
+  ['2 receivers + 2 writers (NATS, coordinator)', { receivers: 2, writers: 2, coordinator: true }],
+  ['1 receiver + 4 writers (NATS, coordinator)', { receivers: 1, writers: 4, coordinator: true }],
 ] as const) {
   if (process.env.SCALE_ONLY && !label.includes(process.env.SCALE_ONLY)) continue
+  console.log(
+    `${label}: load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+  )
   const services = await startServices('floe_scale')
   s3Endpoint = services.s3.endpoint
   try {
@@ -189,6 +201,7 @@ for (const [label, roles] of [
   }
 }
 const ref = results[0]
+console.log(`load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`)
 console.log(`\n${SECONDS}s of load per phase, ${CONCURRENCY} loops, 8 sites, flush 1000 rows / 2 s`)
 console.log(
   '| setup | acked ev/s | committed ev/s | vs ref | commits/min pa_events | pa_sessions | CPU s / 1000 ev | conflicts/h |',

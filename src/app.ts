@@ -35,6 +35,7 @@ import { PgLedger } from './idempotency/pg-ledger.ts'
 import type { EventSink } from './buffer/sink.ts'
 import { openLog, type OpenedLog } from './log/open.ts'
 import { LogWriter } from './log/writer.ts'
+import { openCoordination } from './log/coordination.ts'
 import { PublishSink, writerSink } from './log/publish-sink.ts'
 import { ReplayMarkers } from './replay/markers.ts'
 import { readRejected } from './replay/read-rejected.ts'
@@ -121,12 +122,18 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
       )
     : undefined
   const buffer = replicated ? undefined : new IngestBuffer({ config, writer, logger, ledger })
+  // FLOE_LOG_COMMIT_COORDINATOR: this writer stages files and one elected writer per table commits
+  // every writer's files (src/log/commit-coordinator.ts); otherwise it commits its own.
+  const coordinated =
+    log?.consumer && config.log.commitCoordinator
+      ? openCoordination(config, log, { sql, writer, logger })
+      : undefined
   const logWriter = log?.consumer
     ? new LogWriter({
         log: log.name,
         writerId: log.processId,
         config,
-        writer,
+        writer: coordinated?.writer ?? writer,
         consumer: log.consumer,
         logger,
       })
@@ -248,6 +255,7 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
     async start() {
       await during(catalogPhase(config), async () => {
         await buffer?.start()
+        await coordinated?.start()
         await logWriter?.start()
       })
       maintenance.start()
@@ -270,6 +278,8 @@ export async function createApp(config: FloeConfig, opts: CreateAppOptions = {})
         let drained = true
         if (buffer) drained = await buffer.close(deadline)
         if (logWriter) drained = await logWriter.close(deadline)
+        // After the writer's last flush, which may have waited on this process's own coordination.
+        await coordinated?.close()
         // Publishes in flight finished with their requests (the server closed above).
         await log?.producer?.close()
         await log?.close()

@@ -40,6 +40,13 @@ export interface LogConfig {
   publishTimeoutMs: number
   /** FLOE_LOG_LEASE_SECONDS: a writer's claim on a partition lasts this long without renewal. */
   leaseSeconds: number
+  /**
+   * FLOE_LOG_COMMIT_COORDINATOR: writers stage data files and one elected writer per table commits
+   * them all (src/log/commit-coordinator.ts). Default on for FLOE_ROLE=writer; needs Postgres.
+   */
+  commitCoordinator: boolean
+  /** FLOE_LOG_COMMIT_INTERVAL_MS: the coordinator commits a table at most this often (requests wait meanwhile). */
+  commitIntervalMs: number
   nats: {
     /** FLOE_NATS_URL: comma-separated server URLs. */
     servers: string[]
@@ -306,6 +313,13 @@ function roleAndLog(env: Env, databaseUrl: string | undefined): Pick<FloeConfig,
       `must be dot-separated tokens without wildcards, got "${subjectPrefix}"`,
     )
   const leaseSeconds = int(env, 'FLOE_LOG_LEASE_SECONDS', 15, 3)
+  const commitCoordinator = bool(env, 'FLOE_LOG_COMMIT_COORDINATOR', role === 'writer')
+  // Requests and their NOTIFYs live in the database the writers share: an embedded one has no peers.
+  if (commitCoordinator && (kind === 'wal' || databaseUrl === undefined))
+    throw new ConfigError(
+      'FLOE_LOG_COMMIT_COORDINATOR',
+      'needs FLOE_LOG=nats or kafka and DATABASE_URL (the writers share requests through Postgres)',
+    )
   return {
     role,
     log: {
@@ -314,6 +328,8 @@ function roleAndLog(env: Env, databaseUrl: string | undefined): Pick<FloeConfig,
       maxInFlight: int(env, 'FLOE_LOG_MAX_IN_FLIGHT', 1000, 1),
       publishTimeoutMs: int(env, 'FLOE_LOG_PUBLISH_TIMEOUT_MS', 5000, 100),
       leaseSeconds,
+      commitCoordinator,
+      commitIntervalMs: int(env, 'FLOE_LOG_COMMIT_INTERVAL_MS', 1000, 0),
       nats: {
         servers: list(env, 'FLOE_NATS_URL', 'nats://127.0.0.1:4222'),
         stream,

@@ -83,6 +83,14 @@ export class AlreadyCommittedError extends FloeError {
   override name = 'AlreadyCommittedError'
 }
 
+/**
+ * Data files staged for one partition spec cannot join a snapshot of a table whose spec has since
+ * changed: they are staged again (src/write/append.ts `commitFiles`).
+ */
+export class StaleSpecError extends FloeError {
+  override name = 'StaleSpecError'
+}
+
 /** Commit retries were exhausted; the rows are still held by the caller (buffer/WAL). */
 export class CommitRetriesExhaustedError extends FloeError {
   override name = 'CommitRetriesExhaustedError'

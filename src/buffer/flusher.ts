@@ -35,6 +35,8 @@ export interface CommitMarks {
   summary(batch: Batch): Record<string, string>
   /** Table properties set in the same commit (they survive snapshot expiry). */
   properties(batch: Batch): Record<string, string>
+  /** The log positions `batch` came from, per partition (a coordinated commit checks them; AppendOptions.claim). */
+  claim?(batch: Batch): Record<string, { first: number; last: number }>
   /** True when the table (as loaded for a commit attempt) already holds rows of `batch`. */
   alreadyCommitted(metadata: TableMetadata, batch: Batch): boolean
   /**
@@ -160,6 +162,7 @@ export class TableFlusher {
         result = await this.o.writer.append(this.o.table, batch.rows, {
           summary: this.marks.summary(batch),
           properties: this.marks.properties(batch),
+          claim: this.marks.claim?.(batch),
           // An earlier append of these rows whose outcome was unknown may have landed after the
           // reconcile looked: its floe.wal-seq then covers our oldest entry.
           alreadyCommitted: (m) => this.marks.alreadyCommitted((seen = m), batch),

@@ -125,6 +125,16 @@ export class LogWriter implements ConsumerHandler {
           Object.fromEntries([...lastPerPartition(batch)].map(([p, n]) => [this.key(p), n])),
         ),
       }),
+      claim: (batch) => {
+        const out: Record<string, { first: number; last: number }> = {}
+        for (const e of batch.entries) {
+          if (!e.source) continue
+          const k = this.key(e.source.partition)
+          const at = e.source.position
+          out[k] = { first: Math.min(out[k]?.first ?? at, at), last: Math.max(out[k]?.last ?? at, at) }
+        }
+        return out
+      },
       properties: (batch) =>
         Object.fromEntries(
           [...lastPerPartition(batch)].map(([p, n]) => [LOG_POSITION_PREFIX + this.key(p), String(n)]),

@@ -79,6 +79,34 @@ export const metrics = {
     labelNames: ['table'] as const,
     registers,
   }),
+  /** Commits a commit coordinator made (src/log/commit-coordinator.ts), per table. */
+  coordinatorCommits: new Counter({
+    name: 'floe_coordinator_commits_total',
+    help: 'Snapshots committed by this process as commit coordinator of the table',
+    labelNames: ['table'] as const,
+    registers,
+  }),
+  /** 1 while this process is the table's commit coordinator (holds its lease), else 0. */
+  coordinatorLeader: new Gauge({
+    name: 'floe_coordinator_leader',
+    help: "1 while this process is the table's commit coordinator",
+    labelNames: ['table'] as const,
+    registers,
+  }),
+  coordinatorRequestsPerCommit: new Histogram({
+    name: 'floe_coordinator_requests_per_commit',
+    help: "Writers' commit requests joined in one coordinator commit",
+    labelNames: ['table'] as const,
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+    registers,
+  }),
+  /** Requests not committed, by outcome: `held` (the table had them already), `rejected` (partly held). */
+  coordinatorRequestsDropped: new Counter({
+    name: 'floe_coordinator_requests_dropped_total',
+    help: 'Commit requests a coordinator did not commit, by outcome (held, rejected)',
+    labelNames: ['table', 'outcome'] as const,
+    registers,
+  }),
   flushRetries: new Counter({
     name: 'floe_flush_retries_total',
     help: 'Failed flushes that keep their rows and retry with backoff, per table and error',

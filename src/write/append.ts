@@ -2,6 +2,11 @@
  * The write side's one entry point for the flush path: rows → Parquet data files (one per
  * partition) → manifest → manifest list on the current parent → new metadata → catalog commit.
  *
+ * Two halves, usable apart: `stage` (validate, encode and upload the data files) and `commitFiles`
+ * (manifest, manifest list and catalog commit of given DataFiles), so writers over a replicated log
+ * can produce files while one commit coordinator commits them (src/log/commit-coordinator.ts).
+ * `append` is both, as one call, for the single process.
+ *
  * Contract agreed with buffer/ and commit/:
  * - Data files and the manifest are written once per append; on CommitConflictError the table is
  *   reloaded and only the manifest list + metadata are rebuilt on the new parent (never resend a
@@ -25,7 +30,12 @@ import type { Catalog, LoadedTable, TableIdentifier } from '../table/catalog.ts'
 import { addSnapshotUpdates, mainBranchRequirements } from '../table/append-commit.ts'
 import { commitWithRetry, type CommitRetryPolicy } from '../table/commit.ts'
 import type { FileIO } from '../storage/file-io.ts'
-import { AlreadyCommittedError, NoSuchTableError, type SchemaMismatchError } from '../errors.ts'
+import {
+  AlreadyCommittedError,
+  NoSuchTableError,
+  StaleSpecError,
+  type SchemaMismatchError,
+} from '../errors.ts'
 import type { IcebergSchema, TableDefinition, TableMetadata } from '../table/metadata.ts'
 import { currentSchema, defaultSpec, newTableMetadata } from '../table/metadata.ts'
 import { loadTableDefinitions } from './table-definition.ts'
@@ -36,7 +46,8 @@ import { addedManifestFile, currentManifests, writeManifestList } from './manife
 import { buildAppendSnapshot, findSnapshotByCommitId, newSnapshotId, type AppendStats } from './snapshot.ts'
 import { metadataDir } from '../table/metadata-file.ts'
 import { mergeManifests, mergePolicy } from './manifest-merge.ts'
-import { deleteAll, stageAppend, type StagedAppend } from './data-files.ts'
+import { deleteAll, stageAppend, stageDataFiles, type StagedAppend } from './data-files.ts'
+import { writeManifest, type DataFile } from './manifest.ts'
 import type { AppendEncoder } from './encode-append.ts'
 import { locationUnder } from '../commit/identifier.ts'
 import { addColumnsCommit, missingColumns } from '../table/schema-evolution.ts'
@@ -55,6 +66,20 @@ export interface AppendOptions {
    * `add-snapshot`), e.g. the committed WAL position, which survives any engine's snapshot expiry.
    */
   properties?: Record<string, string>
+  /**
+   * The log positions this append's rows came from, per partition key (`<log>/<partition>`): the
+   * first and last of each. Only a coordinated commit reads it (src/log/coordinated-append.ts).
+   */
+  claim?: Record<string, { first: number; last: number }>
+}
+
+/** Data files `stage` uploaded, not yet in any snapshot. */
+export interface StagedFiles {
+  table: TableName
+  files: DataFile[]
+  records: number
+  /** Every URI written (the data files). */
+  written: string[]
 }
 
 export interface AppendResult {
@@ -75,6 +100,16 @@ export interface TableWriter {
   /** Creates namespace and tables on first use (idempotent). */
   ensureTables(): Promise<void>
   append(table: TableName, rows: Row[], options?: AppendOptions): Promise<AppendResult>
+  /**
+   * The staging half of `append`: validates `rows` and uploads their Parquet data files, nothing
+   * more (no manifest, no commit). A commit coordinator commits the files later (`commitFiles`).
+   */
+  stage(table: TableName, rows: Row[]): Promise<StagedFiles>
+  /**
+   * The commit half: one append snapshot adding `files` (staged by `stage`, in this process or
+   * another), with `options`' summary, properties and `alreadyCommitted` check as `append`.
+   */
+  commitFiles(table: TableName, files: readonly DataFile[], options?: AppendOptions): Promise<AppendResult>
   /** Current state of a table (for recovery checks and the read side). */
   load(table: TableName): Promise<LoadedTable>
   /** The rows `append` would refuse with SchemaMismatchError, each with its error. */
@@ -127,6 +162,15 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
   // other. Other processes are handled by the commit retry loop.
   const queues = new Map<TableName, Promise<unknown>>()
 
+  function queued<T>(table: TableName, fn: () => Promise<T>): Promise<T> {
+    const run = (queues.get(table) ?? Promise.resolve()).then(fn)
+    queues.set(
+      table,
+      run.catch(() => undefined),
+    )
+    return run
+  }
+
   async function ensureTable(table: TableName): Promise<LoadedTable> {
     const id = idOf(table)
     const existing = await catalog.loadTable(id)
@@ -145,16 +189,18 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
     return loaded
   }
 
-  async function appendNow(table: TableName, rows: Row[], options: AppendOptions): Promise<AppendResult> {
+  /**
+   * The table as a commit of `table` starts from: loaded (created if absent), its schema checked
+   * against Floe's definition, and `alreadyCommitted` asked (an earlier append of these rows may
+   * have landed late: committing them again would duplicate them). `check` repeats both on every
+   * reload of a commit attempt (another engine may have changed the schema meanwhile).
+   */
+  async function startFrom(table: TableName, options: AppendOptions) {
     const def = definitions[table]
     if (!def) throw new NoSuchTableError(`no table definition for ${table}`)
-    validateRows(table, def.schema, rows) // before anything is written
     const base = await ensureTable(table)
-    // On every load: another engine may have changed the schema (a column it added is fine; a
-    // column Floe writes that now means something else is not), and an earlier append of these
-    // rows may have landed late (committing them again would duplicate them).
     let checkedSchema: IcebergSchema | undefined
-    const checkBase = (loaded: LoadedTable): IcebergSchema => {
+    const check = (loaded: LoadedTable): IcebergSchema => {
       let schema = checkedSchema
       if (schema === undefined || loaded.metadata['current-schema-id'] !== schema['schema-id'])
         checkedSchema = schema = checkTableSchema(table, def.schema, currentSchema(loaded.metadata))
@@ -162,43 +208,130 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
         throw new AlreadyCommittedError(`${table}: the table already holds rows of this append`)
       return schema
     }
-    const tableSchema = checkBase(base)
-    if (rows.length === 0) {
-      const id = base.metadata['current-snapshot-id']
-      return {
-        table,
-        snapshotId: id,
-        metadataLocation: base.metadataLocation,
-        dataFiles: 0,
-        records: 0,
-        attempts: 0,
-        snapshotCount: base.metadata.snapshots?.length ?? 0,
-        ...maxSnapshotsOf(base.metadata.properties),
-      }
+    return { def, base, check, tableSchema: check(base) }
+  }
+
+  /** Nothing to add: the table as it is. */
+  function unchanged(table: TableName, base: LoadedTable): AppendResult {
+    return {
+      table,
+      snapshotId: base.metadata['current-snapshot-id'],
+      metadataLocation: base.metadataLocation,
+      dataFiles: 0,
+      records: 0,
+      attempts: 0,
+      snapshotCount: base.metadata.snapshots?.length ?? 0,
+      ...maxSnapshotsOf(base.metadata.properties),
     }
-    const commitId = randomUUID()
-    const snapshotId = newSnapshotId()
-    const spec = defaultSpec(base.metadata)
-    const fields = bindSpec(spec, def.schema)
-    const staged = await stageAppend(
-      io,
-      {
-        schema: def.schema,
-        tableSchema,
-        spec,
-        properties: base.metadata.properties ?? {},
-        location: base.metadata.location,
-        metadataDir: metadataDir(base.metadata),
-        commitId,
-        snapshotId,
-        rows,
-        parquet: opts.parquet,
-      },
-      opts.encoder,
+  }
+
+  /** Encodes and uploads the data files (and, unless only files are wanted, their manifest) of `rows`. */
+  async function encodeAndUpload(
+    table: TableName,
+    rows: Row[],
+    start: Awaited<ReturnType<typeof startFrom>>,
+    ids: { commitId: string; snapshotId: bigint },
+    withManifest: boolean,
+  ): Promise<StagedAppend> {
+    const { def, base, tableSchema } = start
+    const input = {
+      schema: def.schema,
+      tableSchema,
+      spec: defaultSpec(base.metadata),
+      properties: base.metadata.properties ?? {},
+      location: base.metadata.location,
+      metadataDir: metadataDir(base.metadata),
+      ...ids,
+      rows,
+      parquet: opts.parquet,
+    }
+    return withManifest ? stageAppend(io, input, opts.encoder) : stageDataFiles(io, input, opts.encoder)
+  }
+
+  async function appendNow(table: TableName, rows: Row[], options: AppendOptions): Promise<AppendResult> {
+    const def = definitions[table]
+    if (!def) throw new NoSuchTableError(`no table definition for ${table}`)
+    validateRows(table, def.schema, rows) // before anything is written
+    const start = await startFrom(table, options)
+    if (rows.length === 0) return unchanged(table, start.base)
+    const ids = { commitId: randomUUID(), snapshotId: newSnapshotId() }
+    const staged = await encodeAndUpload(table, rows, start, ids, true)
+    return commitStaged(table, start, staged, ids, BigInt(rows.length), options, staged.written)
+  }
+
+  async function stageNow(table: TableName, rows: Row[]): Promise<StagedFiles> {
+    const def = definitions[table]
+    if (!def) throw new NoSuchTableError(`no table definition for ${table}`)
+    validateRows(table, def.schema, rows) // before anything is written
+    const start = await startFrom(table, {})
+    if (rows.length === 0) return { table, files: [], records: 0, written: [] }
+    const staged = await encodeAndUpload(
+      table,
+      rows,
+      start,
+      { commitId: randomUUID(), snapshotId: newSnapshotId() },
+      false,
     )
+    return { table, files: staged.files, records: rows.length, written: staged.written }
+  }
+
+  async function commitFilesNow(
+    table: TableName,
+    files: readonly DataFile[],
+    options: AppendOptions,
+  ): Promise<AppendResult> {
+    const start = await startFrom(table, options)
+    if (files.length === 0) return unchanged(table, start.base)
+    const spec = defaultSpec(start.base.metadata)
+    const stale = files.find((f) => f.specId !== spec['spec-id'])
+    if (stale)
+      throw new StaleSpecError(
+        `${table}: ${stale.filePath} was written for partition spec ${stale.specId}, the table's is ${spec['spec-id']}`,
+      )
+    const ids = { commitId: randomUUID(), snapshotId: newSnapshotId() }
+    // The manifest listing files other processes wrote: written here, on this commit's snapshot id
+    // (a few hundred bytes per file; no need for the encoder pool).
+    const manifest = writeManifest({
+      schema: start.tableSchema,
+      spec,
+      fields: bindSpec(spec, start.def.schema),
+      snapshotId: ids.snapshotId,
+      files,
+    })
+    const manifestPath = `${metadataDir(start.base.metadata)}/${ids.commitId}-m0.avro`
+    await io.write(manifestPath, manifest)
+    const staged: StagedAppend = {
+      files: [...files],
+      manifestPath,
+      manifestLength: manifest.byteLength,
+      written: [manifestPath],
+    }
+    const records = files.reduce((n, f) => n + f.recordCount, 0n)
+    // On a definite failure only this commit's own files go: the data files still belong to
+    // whoever staged them (they may be committed again).
+    return commitStaged(table, start, staged, ids, records, options, staged.written)
+  }
+
+  /**
+   * The commit half: the staged files' manifest on the current parent (merged as Java's
+   * MergeAppend), the snapshot, and the catalog commit, rebuilt on the new parent after a conflict.
+   */
+  async function commitStaged(
+    table: TableName,
+    start: Awaited<ReturnType<typeof startFrom>>,
+    staged: StagedAppend,
+    ids: { commitId: string; snapshotId: bigint },
+    records: bigint,
+    options: AppendOptions,
+    ownFiles: string[],
+  ): Promise<AppendResult> {
+    const { base, check, tableSchema } = start
+    const { commitId, snapshotId } = ids
+    const spec = defaultSpec(base.metadata)
+    const fields = bindSpec(spec, start.def.schema)
     const stats: AppendStats = {
       addedDataFiles: staged.files.length,
-      addedRecords: BigInt(rows.length),
+      addedRecords: records,
       addedFilesSize: staged.files.reduce((s, f) => s + f.fileSizeInBytes, 0n),
       changedPartitionCount: staged.files.length,
     }
@@ -208,7 +341,7 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
       snapshotId,
       metadataLocation: loaded.metadataLocation,
       dataFiles: staged.files.length,
-      records: rows.length,
+      records: Number(records),
       attempts,
       snapshotCount: loaded.metadata.snapshots?.length ?? 0,
       ...maxSnapshotsOf(loaded.metadata.properties),
@@ -222,9 +355,9 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
       retry: retryOverrides,
       sleep: opts.sleep,
       landed: (metadata) => findSnapshotByCommitId(metadata, commitId) !== undefined,
-      onDefiniteFailure: () => deleteAll(io, staged.written),
+      onDefiniteFailure: () => deleteAll(io, ownFiles),
       build: async (loaded, attempt) => {
-        checkBase(loaded)
+        check(loaded)
         const { listPath, merged } = await buildAttempt(loaded, attempt)
         return {
           requirements: mainBranchRequirements(loaded.metadata),
@@ -284,7 +417,7 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
       })
       const listPath = `${dir}/snap-${snapshotId}-${attempt}-${commitId}.avro`
       await io.write(listPath, listBytes)
-      staged.written.push(listPath, ...merged)
+      ownFiles.push(listPath, ...merged)
       return { listPath, merged }
     }
   }
@@ -344,13 +477,11 @@ export function createTableWriter(opts: TableWriterOptions): TableWriter {
         await adoptMaintenanceProperties(table, await upgradeSchema(table, await ensureTable(table)))
     },
     append(table, rows, options = {}) {
-      const prev = queues.get(table) ?? Promise.resolve()
-      const run = prev.then(() => appendNow(table, rows, options))
-      queues.set(
-        table,
-        run.catch(() => undefined),
-      )
-      return run
+      return queued(table, () => appendNow(table, rows, options))
+    },
+    stage: stageNow,
+    commitFiles(table, files, options = {}) {
+      return queued(table, () => commitFilesNow(table, files, options))
     },
     load,
     invalidRows(table, rows) {

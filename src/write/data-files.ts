@@ -50,3 +50,23 @@ export async function stageAppend(
   }
   return { files, manifestPath, manifestLength: manifest.byteLength, written: [...written, manifestPath] }
 }
+
+/**
+ * The data files of one append only (a commit coordinator writes the manifest when it commits
+ * them, src/log/commit-coordinator.ts). The encoder still produces a manifest, a few hundred bytes
+ * per file: it is dropped rather than giving the encoder a second shape.
+ */
+export async function stageDataFiles(
+  io: FileIO,
+  input: EncodeInput,
+  encoder: AppendEncoder = inlineEncoder,
+): Promise<StagedAppend> {
+  const { dataFiles } = await encoder.encode(input)
+  await writeAll(io, dataFiles)
+  return {
+    files: dataFiles.map((e) => e.file),
+    manifestPath: '',
+    manifestLength: 0,
+    written: dataFiles.map((e) => e.uri),
+  }
+}

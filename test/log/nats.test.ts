@@ -188,4 +188,24 @@ describe('role settings', () => {
     expect(loadConfig({}).role).toBe('all')
     expect(loadConfig({}).log.kind).toBe('wal')
   })
+
+  it('the commit coordinator is on for writers, off otherwise, and needs DATABASE_URL', () => {
+    const env = { FLOE_LOG: 'nats', DATABASE_URL: 'postgres://x/y', APP_SECRET: 's' }
+    const writer = loadConfig({ ...env, FLOE_ROLE: 'writer' })
+    expect(writer.log.commitCoordinator).toBe(true)
+    expect(writer.log.commitIntervalMs).toBe(1000)
+    expect(loadConfig({ ...env, FLOE_ROLE: 'all' }).log.commitCoordinator).toBe(false)
+    expect(
+      loadConfig({ ...env, FLOE_ROLE: 'writer', FLOE_LOG_COMMIT_COORDINATOR: 'false' }).log.commitCoordinator,
+    ).toBe(false)
+    expect(
+      loadConfig({ ...env, FLOE_ROLE: 'writer', FLOE_LOG_COMMIT_INTERVAL_MS: '250' }).log.commitIntervalMs,
+    ).toBe(250)
+    expect(() => loadConfig({ FLOE_LOG: 'nats', FLOE_LOG_COMMIT_COORDINATOR: 'true' })).toThrow(
+      /FLOE_LOG_COMMIT_COORDINATOR/,
+    )
+    expect(() => loadConfig({ ...env, FLOE_ROLE: 'writer', FLOE_LOG_COMMIT_COORDINATOR: 'maybe' })).toThrow(
+      /FLOE_LOG_COMMIT_COORDINATOR/,
+    )
+  })
 })
