@@ -33,17 +33,11 @@ import {
   type Services,
 } from '../test/e2e/support.ts'
 import { metadataLocation, readWithIcebird } from '../test/e2e/readback.ts'
+import { cpuSeconds, sleep } from './support/process.ts'
 
 const SECONDS = Number(process.env.SCALE_SECONDS ?? 15)
 const CONCURRENCY = Number(process.env.SCALE_CONCURRENCY ?? 16)
 const NATS_URL = process.env.FLOE_TEST_NATS_URL ?? 'nats://127.0.0.1:4222'
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/** CPU seconds (user + system) a process used so far, from /proc/<pid>/stat. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime in clock ticks (100/s)
-}
 
 async function metric(base: string, name: string): Promise<number> {
   const text = await (await fetch(`${base}/metrics`)).text()
