@@ -59,8 +59,12 @@ function folder(dir: string): { jsonFiles: number; bytes: number } {
   return { jsonFiles, bytes }
 }
 
-console.log(`busy table: ${COMMITS} commits of pa_events (one send + one flush each), default settings, real clock`)
-console.log('commits | CPU/commit (median) | snapshots | manifests/list | metadata.json files | metadata bytes | wall s')
+console.log(
+  `busy table: ${COMMITS} commits of pa_events (one send + one flush each), default settings, real clock`,
+)
+console.log(
+  'commits | CPU/commit (median) | snapshots | manifests/list | metadata.json files | metadata bytes | wall s',
+)
 const cpu: number[] = []
 let first = NaN
 let last = NaN
