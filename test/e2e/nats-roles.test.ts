@@ -112,7 +112,9 @@ describe('FLOE_ROLE=receiver / writer over NATS JetStream', () => {
       const used = [...new Set(sites.map((s) => partitionOf(s, 4)))].sort()
       expect(positionProps.sort()).toEqual(used.map((p) => `floe.log-position.nats/${STREAM}/${p}`))
       const summaries = metadata.snapshots.map((s) => s.summary['floe.log-positions']).filter(Boolean)
-      expect(summaries.length).toBeGreaterThan(4)
+      // Several commits over the run; the commit coordinator joins the writers' flushes, so how many
+      // depends on timing (a loaded machine joins more per round).
+      expect(summaries.length).toBeGreaterThan(1)
       expect(Object.keys(JSON.parse(summaries[0]) as object)[0]).toMatch(`nats/${STREAM}/`)
 
       await until(() => writer2!.app.logWriter!.owned().length === 4, "the killed writer's partitions move")
