@@ -14,7 +14,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { SqlClient } from '../storage/sql.ts'
-import { applyDdl } from '../storage/ddl.ts'
+import { ddlOnFirstUse } from '../storage/ddl.ts'
 import type { DataFile } from '../write/manifest.ts'
 import { dataFilesFromJson, dataFilesToJson } from '../write/data-file-json.ts'
 
@@ -75,19 +75,10 @@ interface Row {
 }
 
 export class CommitRequests {
-  #ready: Promise<void> | undefined
+  readonly #init: () => Promise<void>
 
-  constructor(private readonly sql: Pick<SqlClient, 'query' | 'transaction' | 'dialect' | 'listen'>) {}
-
-  #init(): Promise<void> {
-    this.#ready ??= applyDdl(this.sql, DDL).then(
-      () => undefined,
-      (err: unknown) => {
-        this.#ready = undefined
-        throw err
-      },
-    )
-    return this.#ready
+  constructor(private readonly sql: Pick<SqlClient, 'query' | 'transaction' | 'dialect' | 'listen'>) {
+    this.#init = ddlOnFirstUse(sql, DDL)
   }
 
   private async notify(channel: string, table: string): Promise<void> {

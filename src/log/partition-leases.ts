@@ -18,7 +18,7 @@
  * writers from doing the same work.
  */
 import type { SqlClient } from '../storage/sql.ts'
-import { applyDdl } from '../storage/ddl.ts'
+import { ddlOnFirstUse } from '../storage/ddl.ts'
 
 const DDL = [
   `CREATE TABLE IF NOT EXISTS floe_log_member (
@@ -37,7 +37,7 @@ const DDL = [
 ]
 
 export class PartitionLeases {
-  #ready: Promise<void> | undefined
+  readonly #init: () => Promise<void>
 
   constructor(
     private readonly sql: Pick<SqlClient, 'query' | 'transaction' | 'dialect'>,
@@ -46,16 +46,8 @@ export class PartitionLeases {
     /** This writer's identity (unique per process). */
     readonly owner: string,
     private readonly ttlMs: number,
-  ) {}
-
-  #init(): Promise<void> {
-    this.#ready ??= (async () => {
-      for (const ddl of DDL) await applyDdl(this.sql, ddl)
-    })().catch((err: unknown) => {
-      this.#ready = undefined
-      throw err
-    })
-    return this.#ready
+  ) {
+    this.#init = ddlOnFirstUse(sql, ...DDL)
   }
 
   /** Renews this writer's membership; answers the live members, sorted. */

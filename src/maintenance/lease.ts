@@ -17,7 +17,7 @@
  * keeps Floe correct beside Spark's or Trino's maintenance, which know nothing of this row.
  */
 import type { SqlClient } from '../storage/sql.ts'
-import { applyDdl } from '../storage/ddl.ts'
+import { ddlOnFirstUse } from '../storage/ddl.ts'
 
 const DDL = `CREATE TABLE IF NOT EXISTS floe_maintenance_lease (
   table_key TEXT PRIMARY KEY,
@@ -26,24 +26,15 @@ const DDL = `CREATE TABLE IF NOT EXISTS floe_maintenance_lease (
 )`
 
 export class MaintenanceLeases {
-  #ready: Promise<void> | undefined
+  readonly #init: () => Promise<void>
 
   constructor(
     private readonly sql: Pick<SqlClient, 'query' | 'transaction' | 'dialect'>,
     /** This process's identity (unique per replica). */
     readonly owner: string,
     private readonly ttlMs: number,
-  ) {}
-
-  #init(): Promise<void> {
-    this.#ready ??= applyDdl(this.sql, DDL).then(
-      () => undefined,
-      (err: unknown) => {
-        this.#ready = undefined
-        throw err
-      },
-    )
-    return this.#ready
+  ) {
+    this.#init = ddlOnFirstUse(sql, DDL)
   }
 
   /** Take the lease on `key` if it is free, expired or already ours. */

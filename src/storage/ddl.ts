@@ -34,3 +34,22 @@ export async function applyDdl(sql: Pick<SqlClient, 'transaction' | 'dialect'>, 
     }
   })
 }
+
+/**
+ * A store's tables, created on first use rather than at construction (a store may be built before
+ * its database answers): the DDL runs once per process, and a failure is not remembered, so the
+ * next call tries again.
+ */
+export function ddlOnFirstUse(
+  sql: Pick<SqlClient, 'transaction' | 'dialect'>,
+  ...texts: string[]
+): () => Promise<void> {
+  let ready: Promise<void> | undefined
+  return () =>
+    (ready ??= (async () => {
+      for (const text of texts) await applyDdl(sql, text)
+    })().catch((err: unknown) => {
+      ready = undefined
+      throw err
+    }))
+}
