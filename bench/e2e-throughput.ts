@@ -42,18 +42,11 @@ import {
   runLoad,
   type LoadResult,
 } from './support/process.ts'
+import { USER_AGENTS, batchBody } from './support/traffic.ts'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15)
 const BATCH = Number(process.env.BENCH_BATCH ?? 100)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8)
-
-const UAS = [
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36',
-  'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15',
-  'Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0',
-  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
-  'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36',
-]
 
 function requests(siteId: string) {
   return Array.from({ length: 50 }, (_, r) => ({
@@ -61,24 +54,10 @@ function requests(siteId: string) {
     path: '/api/batch',
     headers: {
       'content-type': 'application/json',
-      'user-agent': UAS[r % UAS.length],
+      'user-agent': USER_AGENTS[r % USER_AGENTS.length],
       'x-forwarded-for': `198.51.100.${r + 1}`,
     },
-    body: JSON.stringify(
-      Array.from({ length: BATCH }, (_, i) => ({
-        type: 'event',
-        payload: {
-          website: siteId,
-          hostname: 'example.com',
-          url: `/docs/page-${i}?utm_source=bench&utm_medium=r${r}`,
-          title: `Page ${i}`,
-          referrer: 'https://www.google.com/',
-          language: 'en-US',
-          screen: '1920x1080',
-          ...(i % 10 === 0 ? { name: 'signup', data: { plan: 'pro', step: i } } : {}),
-        },
-      })),
-    ),
+    body: batchBody(siteId, r, BATCH),
   }))
 }
 
